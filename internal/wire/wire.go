@@ -1,0 +1,214 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unicode/utf8"
+)
+
+const (
+	// Magic is "PMSG", the first four bytes of every message.
+	Magic uint32 = 0x504D5347
+	// Version is the only format version there is.
+	Version byte = 1
+	// FixedSize is the size of a message with an empty topic, empty
+	// headers text and empty content.
+	FixedSize = 4 + 1 + 8 + 8 + 4 + 4 + 4
+	// MaxLen is the largest value of a length field.
+	MaxLen = 1<<32 - 1
+)
+
+// Offsets of the fixed fields.
+const (
+	offVersion   = 4
+	offID        = 5
+	offTimestamp = 13
+	offTopicLen  = 21
+)
+
+// Message is one message as the file holds it.
+type Message struct {
+	ID        uint64
+	Timestamp int64 // microseconds since the Unix epoch; never negative in a file
+	Topic     string
+	// Headers hold JSON scalars; see EncodeHeaders and DecodeHeaders for
+	// the Go types on each side. Nil encodes as {}.
+	Headers map[string]any
+	Content []byte
+}
+
+// Encode returns m as a message file, in a buffer of exactly the right
+// size. Headers are written with their keys sorted. It fails with a
+// *HeaderError for a header it cannot write, and with an error wrapping
+// ErrBadTimestamp, ErrBadTopic or ErrTooLong for the other fields.
+func Encode(m *Message) ([]byte, error) {
+	return appendEncode(nil, m, sortedKeys(m.Headers))
+}
+
+// AppendEncode appends m as a message file to dst, and returns the
+// extended buffer. It fails as Encode does, and then returns dst unchanged.
+func AppendEncode(dst []byte, m *Message) ([]byte, error) {
+	return appendEncode(dst, m, sortedKeys(m.Headers))
+}
+
+// EncodedSize returns the size of m's message file when its headers text
+// is headersJSON.
+func EncodedSize(m *Message, headersJSON []byte) int {
+	return FixedSize + len(m.Topic) + len(headersJSON) + len(m.Content)
+}
+
+// appendEncode writes the headers in the order of keys, which must be
+// exactly the keys of m.Headers.
+func appendEncode(dst []byte, m *Message, keys []string) ([]byte, error) {
+	if m.Timestamp < 0 {
+		return dst, fmt.Errorf("%w: %d is negative", ErrBadTimestamp, m.Timestamp)
+	}
+	if !utf8.ValidString(m.Topic) {
+		return dst, fmt.Errorf("%w: %q", ErrBadTopic, m.Topic)
+	}
+	hlen, err := headersLen(keys, m.Headers)
+	if err != nil {
+		return dst, err
+	}
+	for _, f := range [...]struct {
+		name string
+		n    int
+	}{{"topic", len(m.Topic)}, {"headers", hlen}, {"content", len(m.Content)}} {
+		if uint64(f.n) > MaxLen {
+			return dst, fmt.Errorf("%w: %s of %d bytes (at most %d)", ErrTooLong, f.name, f.n, uint64(MaxLen))
+		}
+	}
+
+	size := FixedSize + len(m.Topic) + hlen + len(m.Content)
+	if cap(dst)-len(dst) < size {
+		grown := make([]byte, len(dst), len(dst)+size)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = binary.BigEndian.AppendUint32(dst, Magic)
+	dst = append(dst, Version)
+	dst = binary.BigEndian.AppendUint64(dst, m.ID)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Timestamp))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.Topic)))
+	dst = append(dst, m.Topic...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(hlen))
+	dst = appendHeaders(dst, keys, m.Headers)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.Content)))
+	dst = append(dst, m.Content...)
+	return dst, nil
+}
+
+// Decode reads a whole message file. Bytes after the content are ignored,
+// as formix-pubsub ignores them. The returned Content aliases b; Topic and
+// Headers do not.
+//
+// Every error is a *DecodeError wrapping ErrBadMagic, ErrUnknownVersion,
+// ErrTruncated, ErrBadTimestamp, ErrBadTopic or ErrBadHeaders. Decode
+// checks each length against the bytes left before using it, so it never
+// allocates more than b implies.
+func Decode(b []byte) (*Message, error) {
+	r := reader{b: b}
+	magic, err := r.fixed("magic", 4)
+	if err != nil {
+		return nil, err
+	}
+	if got := binary.BigEndian.Uint32(magic); got != Magic {
+		return nil, &DecodeError{"magic", 0, fmt.Errorf("%w: got %#08x", ErrBadMagic, got)}
+	}
+	version, err := r.fixed("version", 1)
+	if err != nil {
+		return nil, err
+	}
+	if version[0] != Version {
+		return nil, &DecodeError{"version", offVersion, fmt.Errorf("%w: %d (want %d)", ErrUnknownVersion, version[0], Version)}
+	}
+	id, err := r.fixed("id", 8)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.fixed("timestamp", 8)
+	if err != nil {
+		return nil, err
+	}
+	m := &Message{ID: binary.BigEndian.Uint64(id)}
+	if t := binary.BigEndian.Uint64(ts); t > math.MaxInt64 {
+		return nil, &DecodeError{"timestamp", offTimestamp, fmt.Errorf("%w: %d is above the largest int64", ErrBadTimestamp, t)}
+	} else {
+		m.Timestamp = int64(t)
+	}
+
+	off := r.off
+	topic, err := r.field("topic")
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(topic) {
+		return nil, &DecodeError{"topic", off + 4, fmt.Errorf("%w: byte %d", ErrBadTopic, invalidUTF8At(topic))}
+	}
+	m.Topic = string(topic)
+
+	off = r.off
+	headers, err := r.field("headers")
+	if err != nil {
+		return nil, err
+	}
+	if m.Headers, err = DecodeHeaders(headers); err != nil {
+		return nil, &DecodeError{"headers", off + 4, err}
+	}
+
+	if m.Content, err = r.field("content"); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// PeekID returns the id of a message from a buffer holding at least its
+// first 13 bytes, and false when b is shorter or is not PMSG version 1.
+func PeekID(b []byte) (uint64, bool) {
+	if len(b) < offTimestamp || binary.BigEndian.Uint32(b) != Magic || b[offVersion] != Version {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b[offID:]), true
+}
+
+// reader walks a message buffer, checking every size against what is left.
+type reader struct {
+	b   []byte
+	off int
+}
+
+func (r *reader) fixed(field string, n int) ([]byte, error) {
+	if left := len(r.b) - r.off; left < n {
+		return nil, &DecodeError{field, r.off, fmt.Errorf("%w: %d bytes needed, %d left", ErrTruncated, n, left)}
+	}
+	p := r.b[r.off : r.off+n : r.off+n]
+	r.off += n
+	return p, nil
+}
+
+// field reads a u32 length and that many bytes.
+func (r *reader) field(field string) ([]byte, error) {
+	lb, err := r.fixed(field+" length", 4)
+	if err != nil {
+		return nil, err
+	}
+	n := uint64(binary.BigEndian.Uint32(lb))
+	if left := uint64(len(r.b) - r.off); n > left {
+		return nil, &DecodeError{field, r.off, fmt.Errorf("%w: length %d, %d bytes left", ErrTruncated, n, left)}
+	}
+	return r.fixed(field, int(n))
+}
+
+// invalidUTF8At returns the index of the first byte of b that is not
+// part of valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
