@@ -1,0 +1,63 @@
+package fsys
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// ProcessAlive reports whether a process with this pid exists. EPERM means
+// it exists but belongs to another user: it is alive (formix-pubsub treats
+// it as dead).
+func ProcessAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := unix.Kill(pid, 0)
+	return err == nil || err == unix.EPERM
+}
+
+// Lock creates (or opens) the file name in dirfd and takes an exclusive
+// flock on it for as long as the returned descriptor stays open. The kernel
+// drops the lock when the process dies, which, unlike a pid, cannot be
+// inherited by an unrelated process that reuses the number.
+func Lock(dirfd int, name string, mode uint32) (int, error) {
+	var fd int
+	err := retry(func() (err error) {
+		fd, err = unix.Openat(dirfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+		return err
+	})
+	if err != nil {
+		return -1, pathErr("open", name, err)
+	}
+	if err := retry(func() error { return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
+		Close(fd)
+		return -1, pathErr("flock", name, err)
+	}
+	return fd, nil
+}
+
+// LockHeld reports whether some process holds the flock taken by Lock on
+// name in dirfd. ok is false when that cannot be told (no such file, or
+// not readable by us), and the caller falls back to the pid.
+func LockHeld(dirfd int, name string) (held, ok bool) {
+	var fd int
+	err := retry(func() (err error) {
+		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return false, false
+	}
+	defer Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false, false
+	}
+	err = retry(func() error { return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) })
+	switch err {
+	case nil:
+		return false, true // nobody holds it; our shared lock goes with fd
+	case unix.EWOULDBLOCK:
+		return true, true
+	}
+	return false, false
+}
