@@ -1,0 +1,470 @@
+package pubsub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub/internal/fsys"
+	"github.com/pubsub-go/pubsub/internal/topic"
+	"github.com/pubsub-go/pubsub/internal/wire"
+)
+
+// fixedEntries are the names every Go channel directory holds besides
+// its messages: the FIFO and the lock file.
+const fixedEntries = 2
+
+// maxChannelTopic keeps {topic}_{12}_{pid} within NAME_MAX (255), with
+// room for a 7-digit pid and the ".closing" suffix Close renames it with.
+const maxChannelTopic = 255 - len("_123456789012_1234567.closing")
+
+// rawSize is how many bytes of ids one read takes from the FIFO.
+const rawSize = 4096
+
+// Channel is a subscription: a directory HOME/{topic}_{random}_{pid} with
+// a FIFO queue that publishers announce message ids on, and one file per
+// pending message.
+//
+// A channel is open for reading from the moment other processes can see
+// it. Several goroutines may call Fetch, Next, Subscribe or Messages at
+// once; each message is delivered to exactly one of them. A Channel must
+// not be copied.
+type Channel struct {
+	home    *Home
+	topic   string
+	pattern topic.Pattern
+	name    string
+	dir     string
+
+	dirFD  int      // the channel directory
+	lockFD int      // flock held for the channel's lifetime
+	keepFD int      // our own write end of the FIFO (see fsys.OpenFIFOReader)
+	fifo   *os.File // read end, in the runtime poller
+	rc     syscall.RawConn
+	tmpfs  bool
+
+	// sem serialises readers. A channel of size one, not a mutex, so a
+	// goroutine waiting for it can give up when its context is done.
+	sem     chan struct{}
+	waiting atomic.Bool // the holder of sem is parked on the FIFO
+
+	// Guarded by sem.
+	raw     [rawSize]byte
+	rawLen  int
+	ids     []uint64 // announced, not yet taken
+	scanned []uint64 // found in the directory without an announcement
+	junk    int      // names in the directory that are not messages
+
+	idBuf [rawSize / 8]uint64
+
+	done      chan struct{}
+	closeOnce sync.Once
+	leak      runtime.Cleanup
+}
+
+// NewChannel creates a channel for topic, in which '=' stands for exactly
+// one word and '+' for one or more words (see the README for how this
+// differs from formix-pubsub). The channel reads from its creation on:
+// every message published after NewChannel returns reaches it. Call
+// [Channel.Close] when done, which deletes the channel and its unread
+// messages.
+func (h *Home) NewChannel(topicPattern string) (*Channel, error) {
+	if h.closed.Load() {
+		return nil, ErrClosed
+	}
+	p, err := topic.Compile(topicPattern)
+	if err != nil {
+		return nil, err
+	}
+	if len(topicPattern) > maxChannelTopic {
+		return nil, &TopicError{Topic: topicPattern, Pattern: true,
+			Reason: fmt.Sprintf("longer than %d bytes, the most a channel directory name leaves room for", maxChannelTopic)}
+	}
+	for range 8 {
+		c, err := h.createChannel(topicPattern, p)
+		if errors.Is(err, unix.EEXIST) {
+			continue // 62^12 names: only a broken random source gets here twice
+		}
+		return c, err
+	}
+	return nil, errors.New("pubsub: could not find a free channel name")
+}
+
+// createChannel builds the channel inside tmp/ and renames it into the
+// home only once its FIFO has a reader, so no publisher ever sees a Go
+// channel that is not reading yet.
+func (h *Home) createChannel(pattern string, p topic.Pattern) (c *Channel, err error) {
+	name := pattern + "_" + randomWord(12) + "_" + strconv.Itoa(os.Getpid())
+	if err := unix.Mkdirat(h.tmpFD, name, 0o777); err != nil {
+		return nil, fmt.Errorf("pubsub: create channel: %w", &fs.PathError{Op: "mkdir", Path: filepath.Join(h.dir, "tmp", name), Err: err})
+	}
+	c = &Channel{
+		home: h, topic: pattern, pattern: p, name: name, dir: filepath.Join(h.dir, name),
+		dirFD: -1, lockFD: -1, keepFD: -1,
+		sem: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	defer func() {
+		if err != nil {
+			c.release()
+			_ = os.RemoveAll(filepath.Join(h.dir, "tmp", name))
+			err = fmt.Errorf("pubsub: create channel: %w", err)
+		}
+	}()
+	if c.dirFD, err = fsys.OpenDirAt(h.tmpFD, name); err != nil {
+		return nil, err
+	}
+	if c.lockFD, err = fsys.Lock(c.dirFD, lockName, 0o666); err != nil {
+		return nil, err
+	}
+	if err = fsys.Mkfifo(c.dirFD, "queue", 0o660); err != nil {
+		return nil, err
+	}
+	if c.fifo, c.keepFD, err = fsys.OpenFIFOReader(c.dirFD, "queue"); err != nil {
+		return nil, err
+	}
+	if c.rc, err = c.fifo.SyscallConn(); err != nil {
+		return nil, err
+	}
+	c.tmpfs = fsys.IsTmpfs(c.dirFD)
+	if err = unix.Renameat2(h.tmpFD, name, h.homeFD, name, unix.RENAME_NOREPLACE); err != nil {
+		return nil, &os.LinkError{Op: "rename", Old: filepath.Join(h.dir, "tmp", name), New: c.dir, Err: err}
+	}
+	c.leak = runtime.AddCleanup(c, func(dir string) {
+		h.log.Warn("pubsub: channel garbage collected without Close; its directory stays until cleanup", "dir", dir)
+	}, c.dir)
+	return c, nil
+}
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomWord(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// Topic returns the channel's topic, wildcards included.
+func (c *Channel) Topic() string { return c.topic }
+
+// Dir returns the channel's directory.
+func (c *Channel) Dir() string { return c.dir }
+
+// Fetch returns the next message without waiting, or [ErrNoMessage] when
+// none is pending. A message file that cannot be decoded is returned as a
+// *[MessageError] and set aside; the next call goes on with the next
+// message. After Close, Fetch returns [ErrClosed].
+func (c *Channel) Fetch() (*Message, error) {
+	select {
+	case <-c.done:
+		return nil, ErrClosed
+	case c.sem <- struct{}{}:
+	default:
+		if c.waiting.Load() {
+			// Another goroutine is parked on the FIFO: it is empty.
+			return nil, ErrNoMessage
+		}
+		select {
+		case <-c.done:
+			return nil, ErrClosed
+		case c.sem <- struct{}{}:
+		}
+	}
+	defer func() { <-c.sem }()
+	if c.isClosed() {
+		return nil, ErrClosed
+	}
+	return c.fetchLocked()
+}
+
+// Next waits for the next message and returns it. It returns the context's
+// error (its cause, if it has one) when ctx is done first, [ErrClosed] when
+// the channel is closed, and a *[MessageError] for a message that cannot
+// be decoded.
+func (c *Channel) Next(ctx context.Context) (*Message, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-c.done:
+			return nil, ErrClosed
+		case c.sem <- struct{}{}:
+		}
+		if c.isClosed() {
+			<-c.sem
+			return nil, ErrClosed
+		}
+		m, err := c.fetchLocked()
+		if err == ErrNoMessage {
+			err = c.waitLocked(ctx)
+			if err == nil {
+				m, err = c.fetchLocked()
+			}
+		}
+		<-c.sem
+		if err != ErrNoMessage {
+			return m, err
+		}
+	}
+}
+
+func (c *Channel) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// fetchLocked takes the next pending message: first those announced on the
+// FIFO, in order, then files found in the directory that no announcement
+// named (a formix-pubsub publisher that met a full FIFO, a publisher killed
+// between link and announcement).
+func (c *Channel) fetchLocked() (*Message, error) {
+	for {
+		if len(c.ids) == 0 {
+			c.readFIFO(false)
+		}
+		var id uint64
+		switch {
+		case len(c.ids) > 0:
+			id, c.ids = c.ids[0], c.ids[1:]
+		case len(c.scanned) > 0:
+			id, c.scanned = c.scanned[0], c.scanned[1:]
+		case c.strays():
+			c.scan()
+			if len(c.scanned) == 0 {
+				return nil, ErrNoMessage
+			}
+			continue
+		default:
+			return nil, ErrNoMessage
+		}
+		m, err := c.take(id)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // taken already: found by a scan before its id arrived
+		}
+		return m, err
+	}
+}
+
+// waitLocked parks until the FIFO has data, ctx is done or the channel is
+// closed.
+func (c *Channel) waitLocked(ctx context.Context) error {
+	if ctx.Done() != nil {
+		fired := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			_ = c.fifo.SetReadDeadline(time.Unix(1, 0))
+			close(fired)
+		})
+		defer func() {
+			if !stop() {
+				<-fired
+				_ = c.fifo.SetReadDeadline(time.Time{})
+			}
+		}()
+	}
+	c.waiting.Store(true)
+	err := c.readFIFO(true)
+	c.waiting.Store(false)
+	switch {
+	case err == nil:
+		return nil
+	case c.isClosed():
+		return ErrClosed
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// readFIFO appends the ids waiting in the FIFO to c.ids; with wait, it
+// parks in the poller until there is at least one.
+func (c *Channel) readFIFO(wait bool) error {
+	var n int
+	var rerr error
+	err := c.rc.Read(func(fd uintptr) bool {
+		n, rerr = unix.Read(int(fd), c.raw[c.rawLen:])
+		return !wait || rerr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	if rerr != nil && rerr != unix.EAGAIN {
+		return &fs.PathError{Op: "read", Path: filepath.Join(c.dir, "queue"), Err: rerr}
+	}
+	if n <= 0 {
+		return nil
+	}
+	if len(c.ids) == 0 {
+		c.ids = c.idBuf[:0]
+	}
+	c.rawLen += n
+	whole := c.rawLen / 8 * 8
+	for i := 0; i < whole; i += 8 {
+		c.ids = append(c.ids, binary.BigEndian.Uint64(c.raw[i:]))
+	}
+	c.rawLen = copy(c.raw[:], c.raw[whole:c.rawLen])
+	return nil
+}
+
+// strays reports whether the directory may hold messages whose ids are not
+// in the FIFO. On tmpfs the directory's size counts its entries, so this
+// costs two system calls; elsewhere the answer is always yes.
+func (c *Channel) strays() bool {
+	if !c.tmpfs {
+		return true
+	}
+	n, ok := fsys.EntryCount(c.dirFD)
+	if !ok {
+		return true
+	}
+	pending := 0
+	_ = c.rc.Control(func(fd uintptr) { pending = fsys.Pending(int(fd)) })
+	return n > fixedEntries+c.junk+pending/8
+}
+
+// scan lists the directory for message files, oldest id first.
+func (c *Channel) scan() {
+	names, err := fsys.ReadDirNames(c.dirFD)
+	if err != nil {
+		c.home.log.Warn("pubsub: list channel", "dir", c.dir, "err", err)
+		return
+	}
+	c.scanned = c.scanned[:0]
+	c.junk = 0
+	for _, name := range names {
+		id, err := strconv.ParseUint(name, 10, 64)
+		if err != nil || strconv.FormatUint(id, 10) != name {
+			if name != "queue" && name != lockName {
+				c.junk++
+			}
+			continue
+		}
+		c.scanned = append(c.scanned, id)
+	}
+	slices.Sort(c.scanned)
+}
+
+// take reads, decodes and removes the message file named id. It returns
+// an error wrapping fs.ErrNotExist when there is no such file.
+func (c *Channel) take(id uint64) (*Message, error) {
+	name := strconv.FormatUint(id, 10)
+	data, err := readMessageFile(c.dirFD, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err == nil {
+		var w *wire.Message
+		if w, err = wire.Decode(data); err == nil {
+			if err := unix.Unlinkat(c.dirFD, name, 0); err != nil {
+				// Gone meanwhile: someone else consumed it.
+				return nil, &fs.PathError{Op: "unlink", Path: name, Err: err}
+			}
+			return fromWire(w), nil
+		}
+	}
+	// Set the file aside so it is reported once, and kept for a look.
+	if rerr := unix.Renameat(c.dirFD, name, c.dirFD, name+".bad"); rerr == nil {
+		c.junk++
+	}
+	merr := &MessageError{Path: filepath.Join(c.dir, name), ID: id, Err: err}
+	c.home.log.Warn("pubsub: bad message set aside", "file", merr.Path, "err", err)
+	return nil, merr
+}
+
+// readMessageFile reads a whole message file without following a symbolic
+// link, blocking on a FIFO, or reading more than it held when opened.
+func readMessageFile(dirFD int, name string) ([]byte, error) {
+	fd, err := unix.Openat(dirFD, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		return nil, fs.ErrNotExist
+	}
+	if err == unix.ELOOP {
+		return nil, ErrNotRegular
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer fsys.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "fstat", Path: name, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, ErrNotRegular
+	}
+	if uint64(st.Size) > wire.FixedSize+3*uint64(wire.MaxLen) {
+		return nil, ErrTooLarge
+	}
+	data := make([]byte, st.Size)
+	for off := 0; off < len(data); {
+		n, err := unix.Pread(fd, data[off:], int64(off))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		}
+		if n == 0 {
+			data = data[:off] // shrank since fstat: decode says truncated
+			break
+		}
+		off += n
+	}
+	return data, nil
+}
+
+// Close deletes the channel: its directory, FIFO and every message not yet
+// taken. It wakes goroutines blocked in Next or Subscribe, which return
+// [ErrClosed]. Close is safe to call more than once; later calls return nil.
+func (c *Channel) Close() (err error) {
+	c.closeOnce.Do(func() {
+		c.leak.Stop()
+		close(c.done)
+		_ = c.fifo.Close()  // wakes a reader parked in the poller
+		c.sem <- struct{}{} // wait for a reader in the middle of a message
+		// Leave the home first, atomically, so publishers stop linking
+		// into a directory that is being emptied.
+		gone := filepath.Join(c.home.dir, "tmp", c.name+".closing")
+		if rerr := os.Rename(c.dir, gone); rerr != nil {
+			err = fmt.Errorf("pubsub: close channel: %w", rerr)
+			gone = c.dir
+		}
+		if rerr := os.RemoveAll(gone); rerr != nil && err == nil {
+			err = fmt.Errorf("pubsub: close channel: %w", rerr)
+		}
+		c.fifo = nil
+		c.release()
+	})
+	return err
+}
+
+// release closes the descriptors; the lock goes last, so the channel is
+// judged alive until its directory is gone.
+func (c *Channel) release() {
+	if c.fifo != nil {
+		_ = c.fifo.Close()
+	}
+	fsys.Close(c.keepFD)
+	fsys.Close(c.dirFD)
+	fsys.Close(c.lockFD)
+	c.keepFD, c.dirFD, c.lockFD = -1, -1, -1
+}

@@ -1,0 +1,59 @@
+// Package pubsub is a publish/subscribe bus for processes on one machine,
+// with no broker: messages are files on tmpfs, and it speaks the on-disk
+// protocol of the Python package formix-pubsub, so Go and Python processes
+// publish to and subscribe from each other through one directory.
+//
+// # Model
+//
+// A home directory ($PUBSUB_HOME, else /dev/shm/pubsub) holds one
+// directory per subscriber channel, named {topic}_{random}_{pid}, with a
+// FIFO called queue. Publish writes the message once, hard-links it into
+// every live channel whose topic matches, and writes its 8-byte id into
+// each channel's FIFO. A subscriber reads ids from its FIFO, reads and
+// deletes the matching files.
+//
+// Topics are words of [A-Za-z0-9-] separated by '.'. A channel's topic may
+// use '=' for exactly one word and '+' for one or more words:
+// "logs.=.error" matches "logs.app.error", "logs.+" matches "logs.a" and
+// "logs.a.b".
+//
+//	ch, err := pubsub.NewChannel("logs.+")
+//	if err != nil { ... }
+//	defer ch.Close()
+//	n, err := pubsub.Publish("logs.app", []byte("started"), pubsub.Headers{"level": "info"})
+//	msg, err := ch.Next(ctx)
+//
+// # Guarantees
+//
+//   - A message reaches every channel that matched and was live when it
+//     was published, once; Publish returns how many, and a
+//     *[DeliveryError] names every matching channel it could not reach.
+//   - A channel never sees a partial message file: files are written with
+//     no name (O_TMPFILE) and linked into channels complete.
+//   - Messages from one publishing process reach a channel in the order
+//     they were published, as long as its FIFO does not fill up.
+//   - A message stays a file in the channel until taken. A Go channel
+//     also takes files whose id never reached its FIFO (a full FIFO, a
+//     publisher killed between link and announcement).
+//   - Nothing is made durable: tmpfs lives in memory, and a reboot empties
+//     it. fsync would buy nothing there, and is not called.
+//
+// # Liveness
+//
+// A Go channel holds an flock on the file lock in its directory for its
+// lifetime; the kernel releases it when the process dies, so a reused pid
+// cannot keep a dead Go channel alive. Other channels are judged by their
+// pid; a pid owned by another user (kill gives EPERM) is alive. Publishers
+// remove dead channels they meet; [Home.Cleanup] removes them all.
+//
+// # Linux notes
+//
+// A FIFO holds 64 KiB by default, that is 8,192 ids. When a Go channel's
+// FIFO is full, publishers still count it as reached: the subscriber finds
+// the files by listing its directory once its FIFO runs dry. A
+// formix-pubsub channel cannot do that, so its full FIFO is reported as
+// [ErrFIFOFull] in the *DeliveryError, and the file is taken back.
+// /proc/sys/fs/pipe-max-size bounds what a FIFO can hold.
+//
+// The package works on Linux only.
+package pubsub

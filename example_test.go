@@ -1,0 +1,164 @@
+package pubsub_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/pubsub-go/pubsub"
+)
+
+// exampleHome opens a throwaway home; real programs use the package-level
+// functions on the default home, or pubsub.Open on a directory of theirs.
+func exampleHome() (*pubsub.Home, func()) {
+	dir, err := os.MkdirTemp("", "pubsub-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	home, err := pubsub.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return home, func() { home.Close(); os.RemoveAll(dir) }
+}
+
+// Publish a message and receive it on a channel.
+func Example() {
+	home, done := exampleHome()
+	defer done()
+
+	ch, err := home.NewChannel("greetings")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ch.Close()
+
+	n, err := home.Publish("greetings", []byte("hello"), pubsub.Headers{"lang": "en"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	msg, err := ch.Next(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, msg.Topic, string(msg.Content), msg.Headers["lang"])
+	// Output: 1 greetings hello en
+}
+
+// Fetch never waits: drain what is pending, then stop.
+func ExampleChannel_Fetch() {
+	home, done := exampleHome()
+	defer done()
+	ch, err := home.NewChannel("jobs")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ch.Close()
+	for _, job := range []string{"resize", "upload"} {
+		if _, err := home.Publish("jobs", []byte(job), nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for {
+		msg, err := ch.Fetch()
+		if errors.Is(err, pubsub.ErrNoMessage) {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(string(msg.Content))
+	}
+	// Output:
+	// resize
+	// upload
+}
+
+// '=' stands for exactly one word, '+' for one or more.
+func ExampleHome_NewChannel_wildcards() {
+	home, done := exampleHome()
+	defer done()
+	errorsOnly, _ := home.NewChannel("logs.=.error")
+	defer errorsOnly.Close()
+	everything, _ := home.NewChannel("logs.+")
+	defer everything.Close()
+
+	for _, topic := range []string{"logs.app.error", "logs.error", "logs.app.db.error"} {
+		n, _ := home.Publish(topic, nil, nil)
+		fmt.Println(topic, "reached", n)
+	}
+	// Output:
+	// logs.app.error reached 2
+	// logs.error reached 1
+	// logs.app.db.error reached 1
+}
+
+// Every channel on a topic gets its own copy.
+func ExampleHome_Publish_severalSubscribers() {
+	home, done := exampleHome()
+	defer done()
+	audit, _ := home.NewChannel("payments")
+	defer audit.Close()
+	mailer, _ := home.NewChannel("payments")
+	defer mailer.Close()
+
+	n, _ := home.Publish("payments", []byte("42 EUR"), nil)
+	a, _ := audit.Fetch()
+	m, _ := mailer.Fetch()
+	fmt.Println(n, string(a.Content), string(m.Content))
+	// Output: 2 42 EUR 42 EUR
+}
+
+// Subscribe runs a handler per message until a timeout, a context, or
+// SIGINT/SIGTERM ends it.
+func ExampleChannel_Subscribe() {
+	home, done := exampleHome()
+	defer done()
+	ch, _ := home.NewChannel("metrics.+")
+	defer ch.Close()
+	home.Publish("metrics.cpu", []byte("0.42"), nil)
+	home.Publish("metrics.mem", []byte("0.77"), nil)
+
+	n, err := ch.Subscribe(context.Background(), func(m *pubsub.Message) error {
+		fmt.Println(m.Topic, string(m.Content))
+		return nil
+	}, pubsub.Timeout(100*time.Millisecond))
+	fmt.Println("handled", n, err)
+	// Output:
+	// metrics.cpu 0.42
+	// metrics.mem 0.77
+	// handled 2 <nil>
+}
+
+// Request/reply: the client names a response topic and a correlation id,
+// the server answers there.
+func Example_requestReply() {
+	home, done := exampleHome()
+	defer done()
+	ctx := context.Background()
+
+	requests, _ := home.NewChannel("rpc.requests")
+	defer requests.Close()
+	go func() { // the server
+		for req, err := range requests.Messages(ctx) {
+			if err != nil {
+				return
+			}
+			reply := []byte("echo: " + string(req.Content))
+			home.Publish(req.Headers["response-topic"].(string), reply,
+				pubsub.Headers{"correlation-id": req.Headers["correlation-id"]})
+		}
+	}()
+
+	replies, _ := home.NewChannel("rpc.responses.client1")
+	defer replies.Close()
+	home.Publish("rpc.requests", []byte("ping"), pubsub.Headers{
+		"response-topic": "rpc.responses.client1", "correlation-id": "12345",
+	})
+	reply, _ := replies.Next(ctx)
+	fmt.Println(string(reply.Content), reply.Headers["correlation-id"])
+	// Output: echo: ping 12345
+}

@@ -1,0 +1,99 @@
+package pubsub_test
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/proctest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	proctest.Cleanup()
+	os.Exit(code)
+}
+
+// logBuffer collects a home's log records for assertions.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// newHome opens a fresh home under /dev/shm, removed when the test ends.
+func newHome(t testing.TB) (*pubsub.Home, *logBuffer) {
+	t.Helper()
+	base := "/dev/shm"
+	if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
+		base = ""
+	}
+	dir, err := os.MkdirTemp(base, "pubsub-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	logs := &logBuffer{}
+	h, err := pubsub.Open(dir, pubsub.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h, logs
+}
+
+func newChannel(t testing.TB, h *pubsub.Home, topic string) *pubsub.Channel {
+	t.Helper()
+	ch, err := h.NewChannel(topic)
+	if err != nil {
+		t.Fatalf("NewChannel(%q): %v", topic, err)
+	}
+	t.Cleanup(func() { ch.Close() })
+	return ch
+}
+
+func publish(t testing.TB, h *pubsub.Home, topic, content string, headers pubsub.Headers) int {
+	t.Helper()
+	n, err := h.Publish(topic, []byte(content), headers)
+	if err != nil {
+		t.Fatalf("Publish(%q): %v", topic, err)
+	}
+	return n
+}
+
+func fetch(t testing.TB, ch *pubsub.Channel) *pubsub.Message {
+	t.Helper()
+	m, err := ch.Fetch()
+	if err != nil {
+		t.Fatalf("Fetch on %s: %v", ch.Topic(), err)
+	}
+	return m
+}
+
+func helperBin(t testing.TB) string {
+	return proctest.Build(t, "github.com/pubsub-go/pubsub/internal/proctest/helper")
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,141 @@
+package pubsub
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pubsub-go/pubsub/internal/fsys"
+)
+
+// DefaultDir returns the home directory that formix-pubsub would use:
+// $PUBSUB_HOME if set, else /dev/shm/pubsub when /dev/shm is a directory,
+// else pubsub in os.TempDir(). It reads the environment on every call;
+// [Default] reads it once.
+func DefaultDir() string {
+	if d := os.Getenv("PUBSUB_HOME"); d != "" {
+		return d
+	}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm/pubsub"
+	}
+	return filepath.Join(os.TempDir(), "pubsub")
+}
+
+// Default returns the process's default home, opened in [DefaultDir] on
+// first use. The package-level functions act on it.
+var Default = sync.OnceValues(func() (*Home, error) { return Open(DefaultDir()) })
+
+// Home is one home directory: the place where publishers and subscribers
+// of one bus meet. Every method is safe for concurrent use. A Home must not
+// be copied.
+type Home struct {
+	dir    string
+	homeFD int // the home directory, for *at calls
+	tmpFD  int // HOME/tmp, where staging happens
+	log    *slog.Logger
+
+	lastID atomic.Uint64
+	idSalt uint64
+
+	routes router
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+}
+
+// Open opens the home directory dir, creating it and its tmp/ staging
+// directory if need be (mode 0777 less the umask, as formix-pubsub does).
+func Open(dir string, opts ...Option) (*Home, error) {
+	if !fsys.Supported {
+		return nil, ErrUnsupported
+	}
+	if dir == "" {
+		return nil, errors.New("pubsub: empty home directory name")
+	}
+	cfg := newConfig(opts)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("pubsub: home %q: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o777); err != nil {
+		return nil, fmt.Errorf("pubsub: create home: %w", err)
+	}
+	homeFD, err := fsys.OpenDir(abs)
+	if err != nil {
+		return nil, fmt.Errorf("pubsub: open home: %w", err)
+	}
+	if err := os.Mkdir(filepath.Join(abs, "tmp"), 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+		fsys.Close(homeFD)
+		return nil, fmt.Errorf("pubsub: create staging directory: %w", err)
+	}
+	tmpFD, err := fsys.OpenDirAt(homeFD, "tmp")
+	if err != nil {
+		fsys.Close(homeFD)
+		return nil, fmt.Errorf("pubsub: open staging directory: %w", err)
+	}
+	var salt [8]byte
+	_, _ = rand.Read(salt[:])
+	h := &Home{dir: abs, homeFD: homeFD, tmpFD: tmpFD, log: cfg.logger, idSalt: binary.LittleEndian.Uint64(salt[:])}
+	h.routes.init(h)
+	return h, nil
+}
+
+// Dir returns the home's directory, made absolute.
+func (h *Home) Dir() string { return h.dir }
+
+// Close releases the home's descriptors. Channels opened on it stay usable
+// until closed themselves. Close is safe to call more than once.
+func (h *Home) Close() error {
+	h.closeOnce.Do(func() {
+		h.closed.Store(true)
+		h.routes.close()
+		fsys.Close(h.tmpFD)
+		fsys.Close(h.homeFD)
+	})
+	return nil
+}
+
+// newID returns a message id in formix-pubsub's layout: the clock in
+// microseconds with its low 16 bits replaced. Python fills those bits at
+// random, so two publishers collide once in 65,536 messages within the
+// same 65 ms; here they start at a random point and count up, so one
+// process never repeats an id and its ids sort in publishing order.
+// Collisions with other processes are caught when linking (EEXIST).
+func (h *Home) newID() uint64 {
+	now := uint64(time.Now().UnixMicro())
+	floor := now>>16<<16 | h.idSalt&0xffff
+	for {
+		last := h.lastID.Load()
+		id := max(last+1, floor)
+		if h.lastID.CompareAndSwap(last, id) {
+			return id
+		}
+	}
+}
+
+// Publish publishes on the [Default] home. See [Home.Publish].
+func Publish(topic string, content []byte, headers Headers) (int, error) {
+	h, err := Default()
+	if err != nil {
+		return 0, err
+	}
+	return h.Publish(topic, content, headers)
+}
+
+// NewChannel opens a channel on the [Default] home. See [Home.NewChannel].
+func NewChannel(topic string) (*Channel, error) {
+	h, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	return h.NewChannel(topic)
+}

@@ -1,0 +1,214 @@
+// Package proctest runs helper processes for cross-process tests: it
+// builds a program once per test binary, starts it bounded by the test's
+// deadline, reads its output line by line and waits for readiness lines
+// instead of sleeping.
+package proctest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+	binDir  string
+)
+
+// Build compiles the main package pkg (an import path) once per test
+// binary and returns the path of the executable.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p
+	}
+	if binDir == "" {
+		d, err := os.MkdirTemp("", "proctest-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Readable by all: some tests run a helper as another user.
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		binDir = d
+	}
+	out := filepath.Join(binDir, filepath.Base(pkg))
+	args := []string{"build", "-o", out}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	built[pkg] = out
+	return out
+}
+
+// Cleanup removes the built programs; call it from TestMain after m.Run.
+func Cleanup() {
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+}
+
+// Proc is a running helper process.
+type Proc struct {
+	t      testing.TB
+	Cmd    *exec.Cmd
+	lines  chan string
+	Stderr *strings.Builder
+	mu     sync.Mutex
+	done   chan struct{}
+	err    error
+}
+
+// Deadline is how long a helper may run when the test has no deadline.
+const Deadline = 2 * time.Minute
+
+// Start runs bin with args and env added to the environment. The process is
+// killed (SIGQUIT first, for a stack dump) if the test outlives it.
+func Start(t testing.TB, env []string, bin string, args ...string) *Proc {
+	t.Helper()
+	deadline := time.Now().Add(Deadline)
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := dt.Deadline(); ok {
+			deadline = d.Add(-5 * time.Second)
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 5 * time.Second
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proc{t: t, Cmd: cmd, lines: make(chan string, 1<<16), Stderr: &strings.Builder{}, done: make(chan struct{})}
+	cmd.Stderr = &lockedWriter{mu: &p.mu, w: p.Stderr}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		close(p.lines)
+	}()
+	go func() {
+		p.err = cmd.Wait()
+		cancel()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// StderrText returns what the process wrote on stderr so far.
+func (p *Proc) StderrText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Stderr.String()
+}
+
+// Line returns the next line of standard output, failing the test if the
+// process ends first or the deadline passes.
+func (p *Proc) Line() string {
+	p.t.Helper()
+	timer := time.NewTimer(Deadline)
+	defer timer.Stop()
+	select {
+	case l, ok := <-p.lines:
+		if !ok {
+			<-p.done
+			p.t.Fatalf("%s ended (%v) before writing a line; stderr:\n%s", p.Cmd.Path, p.err, p.StderrText())
+		}
+		return l
+	case <-timer.C:
+		p.t.Fatalf("%s wrote no line in %v; stderr:\n%s", p.Cmd.Path, Deadline, p.StderrText())
+	}
+	return ""
+}
+
+// WaitFor returns the rest of the first line that starts with prefix,
+// skipping others.
+func (p *Proc) WaitFor(prefix string) string {
+	p.t.Helper()
+	for {
+		l := p.Line()
+		if rest, ok := strings.CutPrefix(l, prefix); ok {
+			return rest
+		}
+	}
+}
+
+// Lines returns every remaining line of standard output, after the process
+// ended.
+func (p *Proc) Lines() []string {
+	var out []string
+	for l := range p.lines {
+		out = append(out, l)
+	}
+	return out
+}
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig os.Signal) {
+	p.t.Helper()
+	if err := p.Cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// Wait waits for the process to end and returns its exit error.
+func (p *Proc) Wait() error {
+	<-p.done
+	return p.err
+}
+
+// ExitCode waits and returns the exit status, or -1 if killed by a signal.
+func (p *Proc) ExitCode() int {
+	<-p.done
+	return p.Cmd.ProcessState.ExitCode()
+}
+
+// String names the process for messages.
+func (p *Proc) String() string {
+	return fmt.Sprintf("%s[%d]", filepath.Base(p.Cmd.Path), p.Cmd.Process.Pid)
+}

@@ -1,0 +1,277 @@
+package pubsub_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/wire"
+)
+
+// A Go channel whose FIFO is full (8,192 ids) still gets every message:
+// its subscriber finds the files the FIFO could not announce.
+func TestFullFIFOLosesNothing(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "flood")
+	const total = 10000
+	for i := range total {
+		if n := publish(t, h, "flood", strconv.Itoa(i), nil); n != 1 {
+			t.Fatalf("message %d reached %d channels", i, n)
+		}
+	}
+	for i := range total {
+		m := fetch(t, ch)
+		if got := string(m.Content); got != strconv.Itoa(i) {
+			t.Fatalf("message %d arrived as %s: one publisher's order broken", i, got)
+		}
+	}
+	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Fatalf("after draining: %v", err)
+	}
+}
+
+// fakePythonChannel makes a channel directory as formix-pubsub does: a
+// FIFO and no lock file, owned by this process's pid. It returns the
+// directory and, if reading, the FIFO's read descriptor.
+func fakePythonChannel(t *testing.T, h *pubsub.Home, topic string, reading bool) (string, int) {
+	t.Helper()
+	dir := filepath.Join(h.Dir(), topic+"_PyPyPyPyPyPy_"+strconv.Itoa(os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(dir, "queue"), 0o660); err != nil {
+		t.Fatal(err)
+	}
+	fd := -1
+	if reading {
+		var err error
+		fd, err = unix.Open(filepath.Join(dir, "queue"), unix.O_RDONLY|unix.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+	}
+	return dir, fd
+}
+
+func pendingFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if _, err := strconv.ParseUint(e.Name(), 10, 64); err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// A formix-pubsub channel cannot find a message whose id did not fit in
+// its FIFO: Publish says which channel it missed and takes the file back.
+func TestFullPythonFIFOIsReported(t *testing.T) {
+	h, _ := newHome(t)
+	dir, _ := fakePythonChannel(t, h, "py", true)
+	for i := range 8192 {
+		if n := publish(t, h, "py", strconv.Itoa(i), nil); n != 1 {
+			t.Fatalf("message %d reached %d", i, n)
+		}
+	}
+	n, err := h.Publish("py", []byte("one too many"), nil)
+	de, ok := errors.AsType[*pubsub.DeliveryError](err)
+	if n != 0 || !ok || !errors.Is(err, pubsub.ErrFIFOFull) || !errors.Is(err, pubsub.ErrNotDelivered) {
+		t.Fatalf("Publish into a full formix-pubsub FIFO = %d, %v", n, err)
+	}
+	if len(de.Missed) != 1 || de.Missed[0].Channel != dir {
+		t.Fatalf("missed %+v, want %s", de.Missed, dir)
+	}
+	if files := pendingFiles(t, dir); len(files) != 8192 {
+		t.Fatalf("%d message files in the channel, want the 8,192 announced", len(files))
+	}
+}
+
+// A formix-pubsub channel that exists but has not opened its FIFO yet is
+// reported, not silently skipped.
+func TestNotReadingPythonChannelIsReported(t *testing.T) {
+	h, _ := newHome(t)
+	dir, _ := fakePythonChannel(t, h, "py", false)
+	n, err := h.Publish("py", []byte("x"), nil)
+	if n != 0 || !errors.Is(err, pubsub.ErrNotReading) {
+		t.Fatalf("Publish = %d, %v; want 0, ErrNotReading", n, err)
+	}
+	if files := pendingFiles(t, dir); len(files) != 0 {
+		t.Fatalf("message left in a channel that cannot read it: %v", files)
+	}
+}
+
+// A Go subscriber delivers message files that sit in its directory without
+// an id in its FIFO.
+func TestStrayFilesAreDelivered(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "stray")
+	for i, id := range []uint64{300, 100, 200} {
+		b, err := wire.Encode(&wire.Message{ID: id, Timestamp: int64(i), Topic: "stray", Content: []byte(strconv.FormatUint(id, 10))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ch.Dir(), strconv.FormatUint(id, 10)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{"100", "200", "300"} {
+		if m := fetch(t, ch); string(m.Content) != want {
+			t.Fatalf("got %q, want %q (oldest id first)", m.Content, want)
+		}
+	}
+	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Fatal(err)
+	}
+}
+
+// An id announced twice (or whose file was taken by a directory scan
+// first) is delivered once.
+func TestDuplicateAnnouncementDeliversOnce(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "dup")
+	publish(t, h, "dup", "only once", nil)
+	files := pendingFiles(t, ch.Dir())
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	id, _ := strconv.ParseUint(files[0], 10, 64)
+	fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec [8]byte
+	binary.BigEndian.PutUint64(rec[:], id)
+	unix.Write(fd, rec[:])
+	unix.Close(fd)
+	fetch(t, ch)
+	if m, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Fatalf("second delivery: %v, %v", m, err)
+	}
+}
+
+// Many goroutines publish while several goroutines take from one channel:
+// every message is handled exactly once.
+func TestConcurrentPublishAndFetch(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "c.+")
+	const publishers, each, readers = 8, 500, 4
+	var pub sync.WaitGroup
+	for p := range publishers {
+		pub.Add(1)
+		go func() {
+			defer pub.Done()
+			for i := range each {
+				if _, err := h.Publish("c.x", []byte(strconv.Itoa(p*each+i)), nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	got := make(chan string, publishers*each)
+	var read sync.WaitGroup
+	for r := range readers {
+		read.Add(1)
+		go func() {
+			defer read.Done()
+			for {
+				var m *pubsub.Message
+				var err error
+				if r%2 == 0 {
+					if m, err = ch.Fetch(); errors.Is(err, pubsub.ErrNoMessage) {
+						runtime.Gosched()
+						continue
+					}
+				} else {
+					m, err = ch.Next(t.Context())
+				}
+				if errors.Is(err, pubsub.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got <- string(m.Content)
+			}
+		}()
+	}
+	seen := map[string]int{}
+	for range publishers * each {
+		select {
+		case c := <-got:
+			seen[c]++
+		case <-t.Context().Done():
+			t.Fatalf("only %d of %d messages arrived", len(seen), publishers*each)
+		}
+	}
+	pub.Wait()
+	ch.Close() // wakes the readers
+	read.Wait()
+	close(got)
+	for c := range got {
+		seen[c]++
+	}
+	if len(seen) != publishers*each {
+		t.Errorf("%d distinct messages, want %d", len(seen), publishers*each)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("message %s handled %d times", k, n)
+		}
+	}
+}
+
+// With several channels, a subscriber that takes its copy at once must not
+// keep the publisher from linking the message into the next channel.
+func TestFanOutWithEagerSubscribers(t *testing.T) {
+	h, _ := newHome(t)
+	const channels, total = 4, 500
+	got := make(chan int, channels*total)
+	for range channels {
+		ch := newChannel(t, h, "fan")
+		go func() {
+			for range total {
+				m, err := ch.Next(t.Context())
+				if err != nil {
+					return
+				}
+				n, _ := strconv.Atoi(string(m.Content))
+				got <- n
+			}
+		}()
+	}
+	for i := range total {
+		if n := publish(t, h, "fan", strconv.Itoa(i), nil); n != channels {
+			t.Fatalf("message %d reached %d of %d channels", i, n, channels)
+		}
+	}
+	counts := map[int]int{}
+	for range channels * total {
+		select {
+		case n := <-got:
+			counts[n]++
+		case <-t.Context().Done():
+			t.Fatalf("%d messages arrived", len(counts))
+		}
+	}
+	for i := range total {
+		if counts[i] != channels {
+			t.Fatalf("message %d delivered %d times", i, counts[i])
+		}
+	}
+}

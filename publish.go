@@ -1,0 +1,257 @@
+package pubsub
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub/internal/fsys"
+	"github.com/pubsub-go/pubsub/internal/topic"
+	"github.com/pubsub-go/pubsub/internal/wire"
+)
+
+// maxIDRetries bounds the fresh ids drawn for one channel whose directory
+// already holds a pending message with the id drawn.
+const maxIDRetries = 16
+
+// Publish writes a message on topic to every live channel whose topic
+// matches, and returns how many channels it reached.
+//
+// The topic is concrete: words of [A-Za-z0-9-] separated by '.', without
+// wildcards; anything else is a *[TopicError]. A header that is not a JSON
+// scalar is a *[HeaderError]. Content may be empty, and up to 4 GiB - 1
+// bytes.
+//
+// A channel is reached once the message file is in its directory and its
+// id in its FIFO (or, for a Go channel whose FIFO is full, once the file is
+// there: Go subscribers find such files themselves). Every matching
+// channel that could not be reached is listed in a *[DeliveryError], with
+// the message taken back out of it; the count still says how many were
+// reached. Channels whose owner is dead are not counted, and are removed.
+//
+// Publishing with no matching channel returns 0 and no error: as in
+// formix-pubsub, a message nobody listens to is not kept.
+func (h *Home) Publish(topicName string, content []byte, headers Headers) (int, error) {
+	_, n, err := h.PublishID(topicName, content, headers)
+	return n, err
+}
+
+// PublishID is [Home.Publish] that also returns the id the message was
+// given (a channel that met an id collision receives it under a fresh id;
+// see the README). The id is 0 when the call failed before one was drawn.
+func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id uint64, n int, err error) {
+	if h.closed.Load() {
+		return 0, 0, ErrClosed
+	}
+	if err := topic.ValidateTopic(topicName); err != nil {
+		return 0, 0, err
+	}
+	if uint64(len(content)) > wire.MaxLen {
+		return 0, 0, fmt.Errorf("pubsub: content of %d bytes is over the format's limit of %d", len(content), uint64(wire.MaxLen))
+	}
+	msg := wire.Message{Timestamp: time.Now().UnixMicro(), Topic: topicName, Headers: headers}
+	// Encode the headers once, before any channel sees the message, so a bad
+	// header fails the call with nothing delivered.
+	if _, err := wire.EncodeHeaders(headers); err != nil {
+		return 0, 0, err
+	}
+	msg.ID = h.newID()
+	routes, release := h.routes.match(topicName)
+	defer release()
+	if len(routes) == 0 {
+		return msg.ID, 0, nil
+	}
+	stage, err := h.stage(&msg, content, len(routes) > 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stage.discard()
+
+	reached := 0
+	var missed []Miss
+	for _, rt := range routes {
+		ok, err := h.deliver(rt, stage, &msg, content)
+		switch {
+		case ok:
+			reached++
+		case err != nil:
+			missed = append(missed, Miss{Channel: h.channelPath(rt.name), Err: err})
+		}
+	}
+	if len(missed) > 0 {
+		return msg.ID, reached, &DeliveryError{ID: msg.ID, Topic: topicName, Missed: missed}
+	}
+	return msg.ID, reached, nil
+}
+
+// staged is a complete message file that no channel can see yet.
+type staged struct {
+	h    *Home
+	fd   int
+	name string // set only when the file system has no O_TMPFILE
+	id   uint64
+}
+
+// stage writes the message into a file no channel can see yet. For one
+// channel it has no name at all (O_TMPFILE), so a crash leaves nothing
+// behind. For several it is named in HOME/tmp, with a name formix-pubsub
+// never uses: a file with no name can only be linked while it never had
+// one, and the first channel's subscriber may unlink its copy before the
+// last channel is linked.
+func (h *Home) stage(msg *wire.Message, content []byte, named bool) (*staged, error) {
+	prefix, err := wire.AppendEncode(make([]byte, 0, 256), msg)
+	if err != nil {
+		return nil, err
+	}
+	// msg carries no content: the last field of the prefix is the content
+	// length, and the content follows it, written from the caller's slice.
+	binary.BigEndian.PutUint32(prefix[len(prefix)-4:], uint32(len(content)))
+	s := &staged{h: h, fd: -1, id: msg.ID}
+	fd := -1
+	if !named {
+		fd, err = fsys.CreateUnnamed(h.tmpFD, 0o666)
+		named = fsys.NoTmpfile(err)
+	}
+	if named {
+		s.name = stagingName(msg.ID)
+		fd, err = unix.Openat(h.tmpFD, s.name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o666)
+		if err != nil {
+			err = &fs.PathError{Op: "create", Path: s.name, Err: err}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pubsub: stage message: %w", err)
+	}
+	s.fd = fd
+	if err := fsys.WriteAll(fd, prefix, content); err != nil {
+		s.discard()
+		return nil, fmt.Errorf("pubsub: stage message: %w", err)
+	}
+	return s, nil
+}
+
+// stagingName names a staging file in HOME/tmp: .{pid}.{id}.part, so
+// Cleanup can tell when its publisher is gone.
+func stagingName(id uint64) string {
+	return "." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(id, 10) + ".part"
+}
+
+func (s *staged) link(dirFD int, name string) error {
+	if s.name != "" {
+		return unix.Linkat(s.h.tmpFD, s.name, dirFD, name, 0)
+	}
+	return fsys.LinkFD(s.fd, dirFD, name)
+}
+
+func (s *staged) discard() {
+	if s.name != "" {
+		_ = unix.Unlinkat(s.h.tmpFD, s.name, 0)
+	}
+	fsys.Close(s.fd)
+}
+
+// deliver links the staged file into one channel and announces its id. ok
+// reports the channel reached; err, when not ok, why it was missed. Neither
+// means the channel is gone and does not count.
+func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) (ok bool, err error) {
+	id := s.id
+	name := strconv.FormatUint(id, 10)
+	err = s.link(rt.dirFD, name)
+	if errors.Is(err, unix.EEXIST) {
+		// Another publisher's pending message has this id. Give this
+		// channel its own copy under an id it does not hold yet.
+		return h.deliverFresh(rt, msg, content)
+	}
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			h.routes.dirty.Store(true) // the channel closed under us
+			return false, nil
+		}
+		return false, fmt.Errorf("link message: %w", err)
+	}
+	return h.announce(rt, name, id)
+}
+
+func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool, error) {
+	for range maxIDRetries {
+		fresh := *msg
+		fresh.ID = h.newID()
+		s, err := h.stage(&fresh, content, false)
+		if err != nil {
+			return false, err
+		}
+		name := strconv.FormatUint(fresh.ID, 10)
+		err = s.link(rt.dirFD, name)
+		s.discard()
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if errors.Is(err, unix.ENOENT) {
+			h.routes.dirty.Store(true)
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("link message: %w", err)
+		}
+		return h.announce(rt, name, fresh.ID)
+	}
+	return false, fmt.Errorf("link message: %d ids in a row already pending", maxIDRetries)
+}
+
+// announce writes the id of a linked message into the channel's FIFO.
+func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
+	var rec [8]byte
+	binary.BigEndian.PutUint64(rec[:], id)
+	fd, err := rt.writer()
+	if err == nil {
+		err = fsys.WriteID(fd, rec[:])
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ENOENT), errors.Is(err, fsys.ErrNotFIFO):
+		// No queue FIFO: not a channel, or a formix-pubsub channel between
+		// its mkdir and its mkfifo, which is not reading yet either.
+		_ = unix.Unlinkat(rt.dirFD, name, 0)
+		h.log.Debug("pubsub: skipped a channel directory without a queue FIFO", "dir", h.channelPath(rt.name))
+		return false, nil
+	case errors.Is(err, unix.EAGAIN):
+		if rt.goChan {
+			return true, nil // a Go subscriber picks up files its FIFO never named
+		}
+		_ = unix.Unlinkat(rt.dirFD, name, 0)
+		return false, ErrFIFOFull
+	case errors.Is(err, unix.ENXIO), errors.Is(err, unix.EPIPE):
+		// No reader: the owner closed the channel, died, or (formix-pubsub)
+		// has not opened it yet.
+		_ = unix.Unlinkat(rt.dirFD, name, 0)
+		rt.broken.Store(true)
+		h.routes.dirty.Store(true)
+		if isGone(rt.dirFD) {
+			return false, nil
+		}
+		if _, alive := ownerAlive(rt.dirFD, rt.pid); !alive {
+			h.reclaim(rt.name)
+			return false, nil
+		}
+		if rt.goChan {
+			return false, nil // closing: its owner is removing it
+		}
+		return false, ErrNotReading
+	default:
+		_ = unix.Unlinkat(rt.dirFD, name, 0)
+		return false, fmt.Errorf("announce message: %w", err)
+	}
+}
+
+// isGone reports whether a directory was removed (its link count is 0).
+func isGone(dirFD int) bool {
+	var st unix.Stat_t
+	return unix.Fstat(dirFD, &st) != nil || st.Nlink == 0
+}

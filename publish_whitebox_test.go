@@ -1,0 +1,57 @@
+package pubsub
+
+import (
+	"os"
+	"testing"
+)
+
+// Two publishers that draw the same id (as formix-pubsub's do, once in
+// 65,536 messages in the same 65 ms) both reach a subscriber that has not
+// read the first yet: the second gets a fresh id instead of being lost or
+// overwriting the first.
+func TestIDCollisionLosesNothing(t *testing.T) {
+	dir, err := os.MkdirTemp("/dev/shm", "pubsub-whitebox-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	a, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.idSalt = a.idSalt
+	ch, err := a.NewChannel("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	for _, p := range []struct {
+		h    *Home
+		body string
+	}{{a, "from a"}, {b, "from b"}} {
+		p.h.lastID.Store(1 << 62) // the same next id for both
+		if n, err := p.h.Publish("t", []byte(p.body), nil); n != 1 || err != nil {
+			t.Fatalf("Publish %q = %d, %v", p.body, n, err)
+		}
+	}
+	first, err := ch.Fetch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := ch.Fetch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(first.Content) != "from a" || string(second.Content) != "from b" {
+		t.Fatalf("got %q then %q", first.Content, second.Content)
+	}
+	if first.ID != 1<<62+1 || second.ID == first.ID {
+		t.Fatalf("ids %d and %d: want the collision resolved with a fresh id", first.ID, second.ID)
+	}
+}

@@ -1,0 +1,246 @@
+package pubsub
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pubsub-go/pubsub/internal/fsys"
+	"github.com/pubsub-go/pubsub/internal/topic"
+)
+
+// lockName is the file a Go channel keeps locked while its owner lives.
+// formix-pubsub ignores it, and removes it with the directory.
+const lockName = "lock"
+
+// tickSlack bounds the granularity of directory timestamps. tmpfs stamps
+// times from the coarse clock (one scheduler tick, at most 10 ms), so two
+// changes within a tick can leave the mtime unchanged; a listing is only
+// trusted once it was taken this long after the last change.
+const tickSlack = 25 * time.Millisecond
+
+// router caches the channels of a home so that Publish neither lists the
+// home nor tests owners on every call: the table is read again only when
+// the home directory changed (a channel came or went), or when a delivery
+// found a channel gone.
+type router struct {
+	h *Home
+
+	mu       sync.RWMutex // write-held while the table is rebuilt
+	state    fsys.DirState
+	listedAt time.Time
+	byName   map[string]*route
+	dirty    atomic.Bool
+
+	memoMu sync.Mutex
+	memo   map[string][]*route // publish topic -> matching routes
+}
+
+// route is one channel as a publisher sees it.
+type route struct {
+	name    string
+	pattern topic.Pattern
+	pid     int
+	goChan  bool // has a lock file: liveness by flock, not by pid
+	dirFD   int  // O_PATH-like handle on the channel directory
+
+	mu     sync.Mutex
+	fifoFD int // write end, opened on first delivery; -1 until then
+	broken atomic.Bool
+}
+
+func (r *router) init(h *Home) {
+	r.h = h
+	r.byName = map[string]*route{}
+	r.memo = map[string][]*route{}
+	r.dirty.Store(true)
+}
+
+// parseChannelName splits HOME/{topic}_{random}_{pid} as formix-pubsub
+// does (first and last of the '_'-separated parts). ok is false for names
+// that are not channels.
+func parseChannelName(name string) (pattern string, pid int, ok bool) {
+	first := strings.IndexByte(name, '_')
+	last := strings.LastIndexByte(name, '_')
+	if first <= 0 || first == last {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(name[last+1:])
+	if err != nil || pid <= 0 || name[last+1] == '+' {
+		return "", 0, false
+	}
+	return name[:first], pid, true
+}
+
+// match returns the live channels whose topic matches t, with the table
+// read-locked; release unlocks it once the caller is done with the routes.
+func (r *router) match(t string) (routes []*route, release func()) {
+	r.mu.RLock()
+	if r.stale() {
+		r.mu.RUnlock()
+		r.refresh()
+		r.mu.RLock()
+	}
+	r.memoMu.Lock()
+	routes, ok := r.memo[t]
+	if !ok {
+		for _, rt := range r.byName {
+			if rt.pattern.Match(t) {
+				routes = append(routes, rt)
+			}
+		}
+		if len(r.memo) > 4096 { // bound the memory a stream of distinct topics costs
+			clear(r.memo)
+		}
+		r.memo[t] = routes
+	}
+	r.memoMu.Unlock()
+	return routes, r.mu.RUnlock
+}
+
+// stale reports whether the table may miss a change to the home. Called
+// with mu read-held.
+func (r *router) stale() bool {
+	return r.dirty.Load() || r.changed()
+}
+
+// changed reports whether the home may have changed since it was listed.
+func (r *router) changed() bool {
+	st, err := fsys.StatDir(r.h.homeFD)
+	if err != nil || st != r.state {
+		return true
+	}
+	mtime := time.Unix(st.Mtime.Unix())
+	return r.listedAt.Sub(mtime) < tickSlack
+}
+
+// refresh reads the home again, keeping the routes of channels it already
+// knew and testing the owners of new ones.
+func (r *router) refresh() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.stale() {
+		return // another publisher refreshed it meanwhile
+	}
+	r.dirty.Store(false)
+	listedAt := time.Now()
+	st, err := fsys.StatDir(r.h.homeFD)
+	if err != nil {
+		r.dirty.Store(true)
+		return
+	}
+	names, err := fsys.ReadDirNames(r.h.homeFD)
+	if err != nil {
+		r.dirty.Store(true)
+		return
+	}
+	seen := make(map[string]bool, len(names))
+	var dead []string
+	for _, name := range names {
+		if old, ok := r.byName[name]; ok && !old.broken.Load() {
+			seen[name] = true
+			continue
+		}
+		rt, alive := r.h.openRoute(name)
+		if rt == nil {
+			if alive == deadOwner {
+				dead = append(dead, name)
+			}
+			continue
+		}
+		if old, ok := r.byName[name]; ok {
+			old.close()
+		}
+		r.byName[name] = rt
+		seen[name] = true
+	}
+	for name, rt := range r.byName {
+		if !seen[name] {
+			rt.close()
+			delete(r.byName, name)
+		}
+	}
+	r.state, r.listedAt = st, listedAt
+	r.memoMu.Lock()
+	clear(r.memo)
+	r.memoMu.Unlock()
+	for _, name := range dead {
+		r.h.reclaim(name)
+	}
+}
+
+func (r *router) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, rt := range r.byName {
+		rt.close()
+		delete(r.byName, name)
+	}
+}
+
+type liveness int
+
+const (
+	notChannel liveness = iota
+	liveOwner
+	deadOwner
+)
+
+// openRoute turns a home entry into a route, or says why not.
+func (h *Home) openRoute(name string) (*route, liveness) {
+	pattern, pid, ok := parseChannelName(name)
+	if !ok {
+		return nil, notChannel
+	}
+	dirFD, err := fsys.OpenDirAt(h.homeFD, name)
+	if err != nil {
+		return nil, notChannel // gone, a symlink, a file, or not ours to read
+	}
+	goChan, alive := ownerAlive(dirFD, pid)
+	if !alive {
+		fsys.Close(dirFD)
+		return nil, deadOwner
+	}
+	p, err := topic.Compile(pattern)
+	if err != nil {
+		// A formix-pubsub channel whose topic is not whole words (e.g.
+		// "news.=x"): nothing we publish can match it by word semantics.
+		fsys.Close(dirFD)
+		return nil, notChannel
+	}
+	return &route{name: name, pattern: p, pid: pid, goChan: goChan, dirFD: dirFD, fifoFD: -1}, liveOwner
+}
+
+// ownerAlive judges a channel directory: a Go channel by the flock its
+// owner holds (a reused pid cannot fake it), anything else by its pid.
+func ownerAlive(dirFD, pid int) (goChan, alive bool) {
+	if held, ok := fsys.LockHeld(dirFD, lockName); ok {
+		return true, held
+	}
+	return false, fsys.ProcessAlive(pid)
+}
+
+// writer returns the route's FIFO write end, opening it on first use.
+func (rt *route) writer() (int, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.fifoFD >= 0 {
+		return rt.fifoFD, nil
+	}
+	fd, err := fsys.OpenFIFOWriter(rt.dirFD, "queue")
+	if err != nil {
+		return -1, err
+	}
+	rt.fifoFD = fd
+	return fd, nil
+}
+
+// close releases the route's descriptors; only with the router write-held,
+// so no publisher is using them.
+func (rt *route) close() {
+	fsys.Close(rt.fifoFD)
+	fsys.Close(rt.dirFD)
+	rt.fifoFD, rt.dirFD = -1, -1
+}

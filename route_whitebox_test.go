@@ -1,0 +1,54 @@
+package pubsub
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestParseChannelName(t *testing.T) {
+	cases := []struct {
+		name    string
+		pattern string
+		pid     int
+		ok      bool
+	}{
+		{"news.=_abcdefghijkl_123", "news.=", 123, true},
+		{"a_b_c_42", "a", 42, true}, // formix-pubsub takes the first and last parts
+		{"a_b_notanumber", "", 0, false},
+		{"a_b_-5", "", 0, false},
+		{"a_b_+5", "", 0, false},
+		{"a_b_0", "", 0, false},
+		{"a_5", "", 0, false},
+		{"_x_5", "", 0, false},
+		{"a_b_", "", 0, false},
+		{"tmp", "", 0, false},
+		{"", "", 0, false},
+	}
+	for _, c := range cases {
+		p, pid, ok := parseChannelName(c.name)
+		if p != c.pattern || pid != c.pid || ok != c.ok {
+			t.Errorf("parseChannelName(%q) = %q, %d, %v; want %q, %d, %v", c.name, p, pid, ok, c.pattern, c.pid, c.ok)
+		}
+	}
+}
+
+// FuzzParseChannelName: directory names in the home are written by anyone.
+func FuzzParseChannelName(f *testing.F) {
+	for _, s := range []string{"news.=_abcdefghijkl_123", "a_b_notanumber", "a__1", "_", "a_b_99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		p, pid, ok := parseChannelName(name)
+		if !ok {
+			return
+		}
+		if pid <= 0 || p == "" || strings.Contains(p, "_") || strings.Count(name, "_") < 2 {
+			t.Fatalf("parseChannelName(%q) = %q, %d", name, p, pid)
+		}
+		last, err := strconv.Atoi(name[strings.LastIndexByte(name, '_')+1:])
+		if !strings.HasPrefix(name, p+"_") || err != nil || last != pid {
+			t.Fatalf("parseChannelName(%q) = %q, %d: not the first and last parts", name, p, pid)
+		}
+	})
+}
