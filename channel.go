@@ -28,6 +28,10 @@ import (
 // its messages: the FIFO and the lock file.
 const fixedEntries = 2
 
+// idleRescan is how often a parked reader lists its directory for message
+// files that no announcement named.
+const idleRescan = time.Second
+
 // maxChannelTopic keeps {topic}_{12}_{pid} within NAME_MAX (255), with
 // room for a 7-digit pid and the ".closing" suffix Close renames it with.
 const maxChannelTopic = 255 - len("_123456789012_1234567.closing")
@@ -68,6 +72,8 @@ type Channel struct {
 	ids     []uint64 // announced, not yet taken
 	scanned []uint64 // found in the directory without an announcement
 	junk    int      // names in the directory that are not messages
+	retry   []uint64 // ids whose reading failed for a passing reason
+	rescan  bool     // list the directory before reporting it empty
 
 	idBuf [rawSize / 8]uint64
 
@@ -83,9 +89,11 @@ type Channel struct {
 // [Channel.Close] when done, which deletes the channel and its unread
 // messages.
 func (h *Home) NewChannel(topicPattern string) (*Channel, error) {
-	if h.closed.Load() {
-		return nil, ErrClosed
+	done, err := h.use()
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	p, err := topic.Compile(topicPattern)
 	if err != nil {
 		return nil, err
@@ -107,46 +115,72 @@ func (h *Home) NewChannel(topicPattern string) (*Channel, error) {
 // createChannel builds the channel inside tmp/ and renames it into the
 // home only once its FIFO has a reader, so no publisher ever sees a Go
 // channel that is not reading yet.
-func (h *Home) createChannel(pattern string, p topic.Pattern) (c *Channel, err error) {
+func (h *Home) createChannel(pattern string, p topic.Pattern) (*Channel, error) {
 	name := pattern + "_" + randomWord(12) + "_" + strconv.Itoa(os.Getpid())
+	staging := filepath.Join(h.dir, "tmp", name)
 	if err := unix.Mkdirat(h.tmpFD, name, 0o777); err != nil {
-		return nil, fmt.Errorf("pubsub: create channel: %w", &fs.PathError{Op: "mkdir", Path: filepath.Join(h.dir, "tmp", name), Err: err})
+		return nil, fmt.Errorf("pubsub: create channel: %w", &fs.PathError{Op: "mkdir", Path: staging, Err: err})
 	}
-	c = &Channel{
+	c := &Channel{
 		home: h, topic: pattern, pattern: p, name: name, dir: filepath.Join(h.dir, name),
 		dirFD: -1, lockFD: -1, keepFD: -1,
 		sem: make(chan struct{}, 1), done: make(chan struct{}),
 	}
-	defer func() {
-		if err != nil {
-			c.release()
-			_ = os.RemoveAll(filepath.Join(h.dir, "tmp", name))
-			err = fmt.Errorf("pubsub: create channel: %w", err)
-		}
-	}()
-	if c.dirFD, err = fsys.OpenDirAt(h.tmpFD, name); err != nil {
-		return nil, err
+	if err := c.build(staging); err != nil {
+		c.release()
+		_ = os.RemoveAll(staging)
+		return nil, fmt.Errorf("pubsub: create channel: %w", err)
+	}
+	fds := leakedChannel{h: h, name: name, keepFD: c.keepFD, dirFD: c.dirFD, lockFD: c.lockFD}
+	c.leak = runtime.AddCleanup(c, (*leakedChannel).reclaim, &fds)
+	return c, nil
+}
+
+// build makes the channel in tmp/ and moves it into the home.
+func (c *Channel) build(staging string) (err error) {
+	h := c.home
+	if c.dirFD, err = fsys.OpenDirAt(h.tmpFD, c.name); err != nil {
+		return err
 	}
 	if c.lockFD, err = fsys.Lock(c.dirFD, lockName, 0o666); err != nil {
-		return nil, err
+		return err
 	}
 	if err = fsys.Mkfifo(c.dirFD, "queue", 0o660); err != nil {
-		return nil, err
+		return err
 	}
 	if c.fifo, c.keepFD, err = fsys.OpenFIFOReader(c.dirFD, "queue"); err != nil {
-		return nil, err
+		return err
 	}
 	if c.rc, err = c.fifo.SyscallConn(); err != nil {
-		return nil, err
+		return err
 	}
 	c.tmpfs = fsys.IsTmpfs(c.dirFD)
-	if err = unix.Renameat2(h.tmpFD, name, h.homeFD, name, unix.RENAME_NOREPLACE); err != nil {
-		return nil, &os.LinkError{Op: "rename", Old: filepath.Join(h.dir, "tmp", name), New: c.dir, Err: err}
+	if err = unix.Renameat2(h.tmpFD, c.name, h.homeFD, c.name, unix.RENAME_NOREPLACE); err != nil {
+		return &os.LinkError{Op: "rename", Old: staging, New: c.dir, Err: err}
 	}
-	c.leak = runtime.AddCleanup(c, func(dir string) {
-		h.log.Warn("pubsub: channel garbage collected without Close; its directory stays until cleanup", "dir", dir)
-	}, c.dir)
-	return c, nil
+	return nil
+}
+
+// leakedChannel is what a Channel garbage collected without Close still
+// holds: the cleanup removes the channel, or publishers would keep
+// finding it live (its lock held) but never read.
+type leakedChannel struct {
+	h                     *Home
+	name                  string
+	keepFD, dirFD, lockFD int
+}
+
+func (l *leakedChannel) reclaim() {
+	fsys.Close(l.keepFD)
+	fsys.Close(l.dirFD)
+	dir := filepath.Join(l.h.dir, l.name)
+	gone := filepath.Join(l.h.dir, "tmp", l.name+".closing")
+	if os.Rename(dir, gone) != nil {
+		gone = dir
+	}
+	_ = os.RemoveAll(gone)
+	fsys.Close(l.lockFD)
+	l.h.log.Warn("pubsub: channel garbage collected without Close; removed it", "dir", dir)
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -171,19 +205,19 @@ func (c *Channel) Dir() string { return c.dir }
 // *[MessageError] and set aside; the next call goes on with the next
 // message. After Close, Fetch returns [ErrClosed].
 func (c *Channel) Fetch() (*Message, error) {
-	select {
-	case <-c.done:
-		return nil, ErrClosed
-	case c.sem <- struct{}{}:
-	default:
-		if c.waiting.Load() {
-			// Another goroutine is parked on the FIFO: it is empty.
-			return nil, ErrNoMessage
-		}
+	for acquired := false; !acquired; {
 		select {
 		case <-c.done:
 			return nil, ErrClosed
 		case c.sem <- struct{}{}:
+			acquired = true
+		default:
+			if c.waiting.Load() {
+				// Another goroutine is parked on the FIFO: it is empty.
+				return nil, ErrNoMessage
+			}
+			// Another reader is taking a message; it will not be long.
+			runtime.Gosched()
 		}
 	}
 	defer func() { <-c.sem }()
@@ -244,11 +278,14 @@ func (c *Channel) fetchLocked() (*Message, error) {
 		}
 		var id uint64
 		switch {
+		case len(c.retry) > 0:
+			id, c.retry = c.retry[0], c.retry[1:]
 		case len(c.ids) > 0:
 			id, c.ids = c.ids[0], c.ids[1:]
 		case len(c.scanned) > 0:
 			id, c.scanned = c.scanned[0], c.scanned[1:]
-		case c.strays():
+		case c.rescan || c.strays():
+			c.rescan = false
 			c.scan()
 			if len(c.scanned) == 0 {
 				return nil, ErrNoMessage
@@ -258,8 +295,8 @@ func (c *Channel) fetchLocked() (*Message, error) {
 			return nil, ErrNoMessage
 		}
 		m, err := c.take(id)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // taken already: found by a scan before its id arrived
+		if errors.Is(err, fs.ErrNotExist) || err == errNotForUs {
+			continue // taken already (found by a scan before its id arrived), or not ours
 		}
 		return m, err
 	}
@@ -268,6 +305,11 @@ func (c *Channel) fetchLocked() (*Message, error) {
 // waitLocked parks until the FIFO has data, ctx is done or the channel is
 // closed.
 func (c *Channel) waitLocked(ctx context.Context) error {
+	// Wake now and then to list the directory: a publisher killed between
+	// linking a message and announcing it leaves a file no id will name.
+	// Set before the AfterFunc below, which must be able to override it.
+	_ = c.fifo.SetReadDeadline(time.Now().Add(idleRescan))
+	defer func() { _ = c.fifo.SetReadDeadline(time.Time{}) }()
 	if ctx.Done() != nil {
 		fired := make(chan struct{})
 		stop := context.AfterFunc(ctx, func() {
@@ -277,7 +319,6 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 		defer func() {
 			if !stop() {
 				<-fired
-				_ = c.fifo.SetReadDeadline(time.Time{})
 			}
 		}()
 	}
@@ -291,6 +332,9 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 		return ErrClosed
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.rescan = true
+		return ErrNoMessage
 	}
 	return err
 }
@@ -338,7 +382,10 @@ func (c *Channel) strays() bool {
 	}
 	pending := 0
 	_ = c.rc.Control(func(fd uintptr) { pending = fsys.Pending(int(fd)) })
-	return n > fixedEntries+c.junk+pending/8
+	// Fewer entries than expected: junk was removed, so the count is off
+	// until the next listing.
+	expected := fixedEntries + c.junk + pending/8
+	return n != expected
 }
 
 // scan lists the directory for message files, oldest id first.
@@ -363,6 +410,13 @@ func (c *Channel) scan() {
 	slices.Sort(c.scanned)
 }
 
+// errNotForUs is what take says of a message whose topic the channel's
+// pattern does not match. formix-pubsub publishers route by a regular
+// expression that matches more than the documented word semantics
+// ("a.b" reaches "axb", "logs.+" reaches "logs."), and a Go channel keeps
+// to the documentation on its side too.
+var errNotForUs = errors.New("topic does not match the channel")
+
 // take reads, decodes and removes the message file named id. It returns
 // an error wrapping fs.ErrNotExist when there is no such file.
 func (c *Channel) take(id uint64) (*Message, error) {
@@ -378,14 +432,26 @@ func (c *Channel) take(id uint64) (*Message, error) {
 				// Gone meanwhile: someone else consumed it.
 				return nil, &fs.PathError{Op: "unlink", Path: name, Err: err}
 			}
+			if !c.pattern.Match(w.Topic) {
+				c.home.log.Info("pubsub: dropped a message whose topic does not match the channel",
+					"channel", c.dir, "topic", w.Topic, "id", id)
+				return nil, errNotForUs
+			}
 			return fromWire(w), nil
 		}
+	}
+	path := filepath.Join(c.dir, name)
+	if _, bad := errors.AsType[*wire.DecodeError](err); !bad && !errors.Is(err, ErrNotRegular) && !errors.Is(err, ErrTooLarge) {
+		// A passing failure (out of descriptors or memory): the message is
+		// fine, so keep it for the next call.
+		c.retry = append(c.retry, id)
+		return nil, fmt.Errorf("pubsub: read message %s: %w", path, err)
 	}
 	// Set the file aside so it is reported once, and kept for a look.
 	if rerr := unix.Renameat(c.dirFD, name, c.dirFD, name+".bad"); rerr == nil {
 		c.junk++
 	}
-	merr := &MessageError{Path: filepath.Join(c.dir, name), ID: id, Err: err}
+	merr := &MessageError{Path: path, ID: id, Err: err}
 	c.home.log.Warn("pubsub: bad message set aside", "file", merr.Path, "err", err)
 	return nil, merr
 }
@@ -414,7 +480,7 @@ func readMessageFile(dirFD int, name string) ([]byte, error) {
 	if uint64(st.Size) > wire.FixedSize+3*uint64(wire.MaxLen) {
 		return nil, ErrTooLarge
 	}
-	data := make([]byte, st.Size)
+	data := make([]byte, messageExtent(fd, st.Size))
 	for off := 0; off < len(data); {
 		n, err := unix.Pread(fd, data[off:], int64(off))
 		if err == unix.EINTR {
@@ -432,6 +498,42 @@ func readMessageFile(dirFD int, name string) ([]byte, error) {
 	return data, nil
 }
 
+// messageExtent returns how many bytes of a message file of size bytes
+// to read: what its length fields add up to, or less if the file is
+// shorter. A junk file (say a sparse one of gigabytes) costs only its first
+// bytes: a wrong magic number or version needs no more to be refused.
+func messageExtent(fd int, size int64) int64 {
+	field := func(off int64) (uint64, bool) {
+		var b [4]byte
+		if off+4 > size {
+			return 0, false
+		}
+		n, err := unix.Pread(fd, b[:], off)
+		return uint64(binary.BigEndian.Uint32(b[:])), err == nil && n == 4
+	}
+	const topicAt = 4 + 1 + 8 + 8 // magic, version, id, timestamp
+	if size < topicAt+4 {
+		return size
+	}
+	var head [5]byte
+	if n, err := unix.Pread(fd, head[:], 0); err != nil || n != 5 ||
+		binary.BigEndian.Uint32(head[:4]) != wire.Magic || head[4] != wire.Version {
+		return min(size, 5)
+	}
+	end := uint64(topicAt)
+	for range 3 { // topic, headers, content
+		n, ok := field(int64(end))
+		if !ok {
+			return size
+		}
+		end += 4 + n
+		if end > uint64(size) {
+			return size
+		}
+	}
+	return int64(end)
+}
+
 // Close deletes the channel: its directory, FIFO and every message not yet
 // taken. It wakes goroutines blocked in Next or Subscribe, which return
 // [ErrClosed]. Close is safe to call more than once; later calls return nil.
@@ -445,10 +547,17 @@ func (c *Channel) Close() (err error) {
 		// into a directory that is being emptied.
 		gone := filepath.Join(c.home.dir, "tmp", c.name+".closing")
 		if rerr := os.Rename(c.dir, gone); rerr != nil {
-			err = fmt.Errorf("pubsub: close channel: %w", rerr)
+			// Removed by someone else already (a cleanup that judged it
+			// dead), or tmp/ is missing: remove it where it is, if it is.
 			gone = c.dir
 		}
-		if rerr := os.RemoveAll(gone); rerr != nil && err == nil {
+		// A publisher holding the directory open may link one more file
+		// into it before it finds the FIFO closed; list it again then.
+		rerr := os.RemoveAll(gone)
+		for i := 0; i < 10 && errors.Is(rerr, unix.ENOTEMPTY); i++ {
+			rerr = os.RemoveAll(gone)
+		}
+		if rerr != nil {
 			err = fmt.Errorf("pubsub: close channel: %w", rerr)
 		}
 		c.fifo = nil

@@ -410,3 +410,52 @@ func TestMessagesIterator(t *testing.T) {
 		}
 	}
 }
+
+// A channel whose directory someone else removed closes without error.
+func TestCloseAfterDirectoryRemoved(t *testing.T) {
+	h, _ := newHome(t)
+	ch, err := h.NewChannel("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(ch.Dir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// A home removed from under a Home is reported, not silently empty.
+func TestRemovedHome(t *testing.T) {
+	h, _ := newHome(t)
+	if err := os.RemoveAll(h.Dir()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Publish("t", nil, nil); err == nil || !strings.Contains(err.Error(), "was removed") {
+		t.Fatalf("Publish into a removed home: %v", err)
+	}
+}
+
+// Close waits for nothing and breaks no call in flight: publishers racing
+// a Close get ErrClosed or succeed, never a descriptor of another file.
+func TestHomeCloseRacesPublish(t *testing.T) {
+	h, _ := newHome(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, err := h.Publish("t", []byte("x"), nil); err != nil {
+					if !errors.Is(err, pubsub.ErrClosed) {
+						t.Error(err)
+					}
+					return
+				}
+			}
+		}()
+	}
+	h.Close()
+	wg.Wait()
+}

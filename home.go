@@ -43,13 +43,13 @@ type Home struct {
 	tmpFD  int // HOME/tmp, where staging happens
 	log    *slog.Logger
 
-	lastID atomic.Uint64
-	idSalt uint64
-
 	routes router
 
-	closeOnce sync.Once
-	closed    atomic.Bool
+	// life is read-held by every call that uses the descriptors, and
+	// write-held by Close, so none is closed (and its number reused by
+	// the kernel) under a call in flight.
+	life   sync.RWMutex
+	closed bool
 }
 
 // Open opens the home directory dir, creating it and its tmp/ staging
@@ -82,9 +82,8 @@ func Open(dir string, opts ...Option) (*Home, error) {
 		fsys.Close(homeFD)
 		return nil, fmt.Errorf("pubsub: open staging directory: %w", err)
 	}
-	var salt [8]byte
-	_, _ = rand.Read(salt[:])
-	h := &Home{dir: abs, homeFD: homeFD, tmpFD: tmpFD, log: cfg.logger, idSalt: binary.LittleEndian.Uint64(salt[:])}
+	fsys.ProbeLinkFD(tmpFD)
+	h := &Home{dir: abs, homeFD: homeFD, tmpFD: tmpFD, log: cfg.logger}
 	h.routes.init(h)
 	return h, nil
 }
@@ -95,14 +94,38 @@ func (h *Home) Dir() string { return h.dir }
 // Close releases the home's descriptors. Channels opened on it stay usable
 // until closed themselves. Close is safe to call more than once.
 func (h *Home) Close() error {
-	h.closeOnce.Do(func() {
-		h.closed.Store(true)
+	h.life.Lock()
+	defer h.life.Unlock()
+	if !h.closed {
+		h.closed = true
 		h.routes.close()
 		fsys.Close(h.tmpFD)
 		fsys.Close(h.homeFD)
-	})
+	}
 	return nil
 }
+
+// use read-locks the home for one call; done unlocks it. It fails with
+// ErrClosed after Close.
+func (h *Home) use() (done func(), err error) {
+	h.life.RLock()
+	if h.closed {
+		h.life.RUnlock()
+		return nil, ErrClosed
+	}
+	return h.life.RUnlock, nil
+}
+
+// Ids are drawn per process, not per Home, so that two homes on one
+// directory in one process never repeat one.
+var (
+	lastID atomic.Uint64
+	idSalt = func() uint64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		return binary.LittleEndian.Uint64(b[:])
+	}()
+)
 
 // newID returns a message id in formix-pubsub's layout: the clock in
 // microseconds with its low 16 bits replaced. Python fills those bits at
@@ -112,11 +135,11 @@ func (h *Home) Close() error {
 // Collisions with other processes are caught when linking (EEXIST).
 func (h *Home) newID() uint64 {
 	now := uint64(time.Now().UnixMicro())
-	floor := now>>16<<16 | h.idSalt&0xffff
+	floor := now>>16<<16 | idSalt&0xffff
 	for {
-		last := h.lastID.Load()
+		last := lastID.Load()
 		id := max(last+1, floor)
-		if h.lastID.CompareAndSwap(last, id) {
+		if lastID.CompareAndSwap(last, id) {
 			return id
 		}
 	}

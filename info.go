@@ -57,9 +57,11 @@ type ChannelInfo struct {
 // sorted by name. Entries that are not channels (stray files, symbolic
 // links, directories without the pid suffix) are left out.
 func (h *Home) Channels() ([]ChannelInfo, error) {
-	if h.closed.Load() {
-		return nil, ErrClosed
+	done, err := h.use()
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	names, err := fsys.ReadDirNames(h.homeFD)
 	if err != nil {
 		return nil, fmt.Errorf("pubsub: list home: %w", err)
@@ -141,9 +143,11 @@ func (h *Home) CleanupDryRun() ([]string, error) {
 }
 
 func (h *Home) cleanup(dryRun bool) ([]string, error) {
-	if h.closed.Load() {
-		return nil, ErrClosed
+	done, err := h.use()
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	var removed []string
 	var errs []error
 	names, err := fsys.ReadDirNames(h.homeFD)
@@ -228,7 +232,16 @@ func staleTmpEntry(tmpFD int, name string, now time.Time) bool {
 		}
 		return now.Sub(time.Unix(st.Mtim.Unix())) > staleStaging
 	}
-	return deadChannel(tmpFD, name) // a channel whose creator died
+	// A channel being built: its lock may not be taken yet, so the pid
+	// must be gone too, or the entry old (the pid reused).
+	_, pid, ok := parseChannelName(name)
+	if !ok || !deadChannel(tmpFD, name) {
+		return false
+	}
+	var st unix.Stat_t
+	old := unix.Fstatat(tmpFD, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+		now.Sub(time.Unix(st.Mtim.Unix())) > staleStaging
+	return !fsys.ProcessAlive(pid) || old
 }
 
 // reclaim removes the channel directory name of a dead owner. It first

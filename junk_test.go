@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -113,5 +114,55 @@ func TestBadMessageFiles(t *testing.T) {
 	}
 	if !containsAll(logs.String(), "bad message set aside") {
 		t.Fatalf("bad messages not logged:\n%s", logs)
+	}
+}
+
+// A junk file that claims gigabytes (sparse, so it costs no memory on
+// tmpfs) costs the subscriber only its first bytes.
+func TestHugeJunkFileIsNotRead(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "huge")
+	path := filepath.Join(ch.Dir(), "7")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(3 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = ch.Fetch()
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, pubsub.ErrBadMagic) {
+		t.Fatalf("Fetch: %v, want ErrBadMagic", err)
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
+		t.Fatalf("refusing a 3 GiB junk file allocated %d bytes", grown)
+	}
+}
+
+// A reader parked in Next lists its directory now and then, so it finds a
+// message file that no id announced even when the directory's entry count
+// cannot tell (here a junk name becomes a message: the count is unchanged).
+func TestParkedNextFindsUnannouncedFile(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "orphan")
+	b, err := wire.Encode(&wire.Message{ID: 5, Topic: "orphan", Content: []byte("no id came")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(ch.Dir(), "not-a-message")
+	os.WriteFile(junk, b, 0o644)
+	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) { // lists the junk
+		t.Fatal(err)
+	}
+	if err := os.Rename(junk, filepath.Join(ch.Dir(), "5")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ch.Next(t.Context())
+	if err != nil || string(m.Content) != "no id came" {
+		t.Fatalf("Next = %v, %v", m, err)
 	}
 }

@@ -275,3 +275,30 @@ func TestFanOutWithEagerSubscribers(t *testing.T) {
 		}
 	}
 }
+
+// formix-pubsub publishers match by a regular expression that reaches
+// more than the documented words ("a.b" reaches "axb"). A Go channel
+// delivers only topics its pattern matches, and goes on with the next.
+func TestChannelDropsTopicsItsPatternDoesNotMatch(t *testing.T) {
+	h, logs := newHome(t)
+	ch := newChannel(t, h, "a.b")
+	for i, topic := range []string{"axb", "a.b", "a..b"} {
+		b, err := wire.Encode(&wire.Message{ID: uint64(i + 1), Topic: topic, Content: []byte(topic)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(ch.Dir(), strconv.Itoa(i+1)), b, 0o644)
+	}
+	if m := fetch(t, ch); m.Topic != "a.b" {
+		t.Fatalf("got topic %q", m.Topic)
+	}
+	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Fatalf("after the only match: %v", err)
+	}
+	if files := pendingFiles(t, ch.Dir()); len(files) != 0 {
+		t.Fatalf("dropped messages left behind: %v", files)
+	}
+	if !containsAll(logs.String(), "axb", "a..b", "does not match") {
+		t.Fatalf("drops not logged:\n%s", logs)
+	}
+}

@@ -44,11 +44,14 @@ func (h *Home) Publish(topicName string, content []byte, headers Headers) (int, 
 
 // PublishID is [Home.Publish] that also returns the id the message was
 // given (a channel that met an id collision receives it under a fresh id;
-// see the README). The id is 0 when the call failed before one was drawn.
+// see the README). The id is 0 when the call failed before one was drawn:
+// an invalid topic or header, or a closed Home.
 func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id uint64, n int, err error) {
-	if h.closed.Load() {
-		return 0, 0, ErrClosed
+	done, err := h.use()
+	if err != nil {
+		return 0, 0, err
 	}
+	defer done()
 	if err := topic.ValidateTopic(topicName); err != nil {
 		return 0, 0, err
 	}
@@ -65,11 +68,14 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 	routes, release := h.routes.match(topicName)
 	defer release()
 	if len(routes) == 0 {
+		if isGone(h.homeFD) {
+			return 0, 0, fmt.Errorf("pubsub: home %s was removed: open it again", h.dir)
+		}
 		return msg.ID, 0, nil
 	}
 	stage, err := h.stage(&msg, content, len(routes) > 1)
 	if err != nil {
-		return 0, 0, err
+		return msg.ID, 0, err
 	}
 	defer stage.discard()
 

@@ -1,11 +1,14 @@
 package pubsub
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/topic"
@@ -145,8 +148,16 @@ func (r *router) refresh() {
 		}
 		rt, alive := r.h.openRoute(name)
 		if rt == nil {
-			if alive == deadOwner {
+			switch alive {
+			case deadOwner:
 				dead = append(dead, name)
+			case unknown:
+				// Out of descriptors or memory: look again next time
+				// rather than take a live channel for junk.
+				r.dirty.Store(true)
+				if old, ok := r.byName[name]; ok {
+					seen[name] = !old.broken.Load()
+				}
 			}
 			continue
 		}
@@ -186,6 +197,7 @@ const (
 	notChannel liveness = iota
 	liveOwner
 	deadOwner
+	unknown // could not tell this time
 )
 
 // openRoute turns a home entry into a route, or says why not.
@@ -195,8 +207,11 @@ func (h *Home) openRoute(name string) (*route, liveness) {
 		return nil, notChannel
 	}
 	dirFD, err := fsys.OpenDirAt(h.homeFD, name)
-	if err != nil {
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.EACCES):
 		return nil, notChannel // gone, a symlink, a file, or not ours to read
+	case err != nil:
+		return nil, unknown
 	}
 	goChan, alive := ownerAlive(dirFD, pid)
 	if !alive {

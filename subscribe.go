@@ -48,8 +48,9 @@ var errTimedOut = errors.New("pubsub: subscription timeout")
 //
 //   - nil after the timeout;
 //   - an error matching [ErrInterrupted] and context.Canceled after a
-//     signal ([Signal] tells which); the signal is consumed, as in
-//     formix-pubsub, and its default action is restored on return;
+//     signal ([Signal] tells which). The signal is consumed: the caller
+//     decides what to do (formix-pubsub calls the handler that was
+//     installed before). The default action is restored on return;
 //   - the context's cause when ctx is done, [ErrClosed] after Close.
 //
 // Messages that cannot be decoded are logged and skipped.
@@ -68,11 +69,20 @@ func (c *Channel) Subscribe(ctx context.Context, handler Handler, opts ...Subscr
 		ctx, cancel = context.WithTimeoutCause(ctx, cfg.timeout, errTimedOut)
 		defer cancel()
 	}
+	stop := func() os.Signal { return nil }
 	if !cfg.ignoreSignals {
-		var stop func()
 		ctx, stop = notifyContext(ctx)
-		defer stop()
 	}
+	count, err := c.subscribe(ctx, handler)
+	// A signal that came while the last message was being handled, after
+	// the timeout, is reported rather than lost.
+	if sig := stop(); sig != nil && err == nil {
+		err = &signalError{sig: sig}
+	}
+	return count, err
+}
+
+func (c *Channel) subscribe(ctx context.Context, handler Handler) (int, error) {
 	count := 0
 	for m, err := range c.Messages(ctx) {
 		if err != nil {
@@ -103,8 +113,8 @@ func (c *Channel) handle(handler Handler, m *Message) {
 }
 
 // notifyContext is signal.NotifyContext with a cause that names the
-// signal.
-func notifyContext(parent context.Context) (context.Context, func()) {
+// signal. stop returns a signal that arrived after ctx was done.
+func notifyContext(parent context.Context) (context.Context, func() os.Signal) {
 	ctx, cancel := context.WithCancelCause(parent)
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
@@ -117,10 +127,16 @@ func notifyContext(parent context.Context) (context.Context, func()) {
 		case <-ctx.Done():
 		}
 	}()
-	return ctx, func() {
+	return ctx, func() os.Signal {
 		signal.Stop(ch)
 		cancel(nil)
 		<-done
+		select {
+		case s := <-ch:
+			return s
+		default:
+			return nil
+		}
 	}
 }
 

@@ -121,19 +121,36 @@ func Pending(fd int) int {
 // needs CAP_DAC_READ_SEARCH on older kernels, and /proc/self/fd does not.
 var emptyPathLink atomic.Int32 // 0 unknown, 1 works, 2 refused
 
+// ProbeLinkFD finds out once, with a throwaway file in dirfd, whether
+// LinkFD can use AT_EMPTY_PATH, so that a real link's failure is never
+// mistaken for the capability missing.
+func ProbeLinkFD(dirfd int) {
+	if emptyPathLink.Load() != 0 {
+		return
+	}
+	fd, err := CreateUnnamed(dirfd, 0o600)
+	if err != nil {
+		return
+	}
+	defer Close(fd)
+	name := ".probe." + strconv.Itoa(os.Getpid())
+	if unix.Linkat(fd, "", dirfd, name, unix.AT_EMPTY_PATH) == nil {
+		_ = unix.Unlinkat(dirfd, name, 0)
+		emptyPathLink.Store(1)
+		return
+	}
+	emptyPathLink.Store(2)
+}
+
 // LinkFD gives the open file fd the name newname inside newdirfd. The file
-// may have no name yet (O_TMPFILE).
+// must never have had a name (O_TMPFILE).
 func LinkFD(fd, newdirfd int, newname string) error {
-	if emptyPathLink.Load() != 2 {
+	if emptyPathLink.Load() == 1 {
 		err := retry(func() error { return unix.Linkat(fd, "", newdirfd, newname, unix.AT_EMPTY_PATH) })
-		if err == nil {
-			emptyPathLink.Store(1)
-			return nil
-		}
-		if err != unix.EPERM && err != unix.ENOENT || emptyPathLink.Load() == 1 {
+		if err != nil {
 			return &os.LinkError{Op: "link", Old: "fd " + strconv.Itoa(fd), New: newname, Err: err}
 		}
-		emptyPathLink.Store(2)
+		return nil
 	}
 	old := "/proc/self/fd/" + strconv.Itoa(fd)
 	err := retry(func() error { return unix.Linkat(unix.AT_FDCWD, old, newdirfd, newname, unix.AT_SYMLINK_FOLLOW) })

@@ -35,7 +35,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) < 3 {
-		return fmt.Errorf("usage: helper sub|hold|pub HOME TOPIC ...")
+		return fmt.Errorf("usage: helper sub|hold|pub HOME TOPIC")
 	}
 	home, err := pubsub.Open(args[1])
 	if err != nil {
