@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/topic"
+)
+
+type publishOptions struct {
+	headers []string
+	lines   bool
+	json    bool
+}
+
+func (a *app) newPublishCmd() *cobra.Command {
+	var o publishOptions
+	cmd := &cobra.Command{
+		Use:                   "publish [-H key=value | -H key:=JSON]... [--lines] [--json] TOPIC [MESSAGE]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Publish a message to every channel whose topic matches",
+		Long: `Publish MESSAGE on TOPIC, to every live channel whose topic matches. Without
+MESSAGE, or when it is "-", the message is the whole of standard input, bytes
+as they are; with --lines, each line of the input is a message of its own (the
+newline is not part of it), published as soon as it is read.
+
+TOPIC is concrete: words of [A-Za-z0-9-] separated by '.', with no wildcard.
+
+Headers, as httpie writes them:
+  -H key=value    a string
+  -H key:=JSON    a JSON scalar, keeping its type: n:=42, f:=1.0, ok:=true,
+                  x:=null, s:='"text"'; integers stay integers
+
+The number of channels reached goes to stderr; with --json, each message gives
+{"channels":N,"id":ID} on stdout instead. No matching channel is not an error:
+as in formix-pubsub, a message nobody listens to is dropped. A matching channel
+that could not be reached (a Python subscriber whose FIFO is full) is an error:
+exit status 1.`,
+		Example: `  pubsub publish logs.app 'service started'
+  pubsub publish -H level=info -H pid:=4242 logs.app 'service started'
+  date | pubsub publish clock.tick
+  pubsub publish images.new < photo.jpg
+  tail -f app.log | pubsub publish --lines logs.app
+  pubsub publish --json orders.created '{"order": 1}'
+  pubsub publish logs.app -- '-a message starting with a dash'`,
+		Args:              argCount("TOPIC [MESSAGE]", 1, 2),
+		ValidArgsFunction: a.completeTopics(false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.publish(o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "add a header: `key=value` for a string, key:=JSON for a JSON scalar (repeatable)")
+	f.BoolVar(&o.lines, "lines", false, "publish each line of the input as a message of its own")
+	f.BoolVar(&o.json, "json", false, `print {"channels":N,"id":ID} on stdout for each message, instead of the count on stderr`)
+	return cmd
+}
+
+func (a *app) publish(o publishOptions, args []string) error {
+	topicName := args[0]
+	if err := topic.ValidateTopic(topicName); err != nil {
+		return usage(err)
+	}
+	headers, err := parseHeaders(o.headers)
+	if err != nil {
+		return err
+	}
+	in := a.stdin
+	if len(args) == 2 && args[1] != "-" {
+		in = strings.NewReader(args[1])
+	}
+	// Open the home before reading the input, so a bad home is reported
+	// at once rather than after standard input ends.
+	h, err := a.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	if in == a.stdin && isTerminal(in) {
+		fmt.Fprintln(a.stderr, "pubsub: reading the message from the terminal; end it with Ctrl-D")
+	}
+	if !o.lines {
+		content, err := io.ReadAll(in)
+		if err != nil {
+			return fmt.Errorf("pubsub: read standard input: %w", err)
+		}
+		return a.publishOne(h, o, topicName, content, headers)
+	}
+	// A delivery failure on one line does not keep the others from being
+	// published; it is reported at once, and the exit status says so.
+	var failed error
+	r := bufio.NewReaderSize(in, 64<<10)
+	for {
+		line, rerr := r.ReadBytes('\n')
+		if len(line) > 0 {
+			line = bytes.TrimSuffix(line, []byte{'\n'})
+			err := a.publishOne(h, o, topicName, line, headers)
+			switch {
+			case errors.Is(err, errReported):
+				failed = err
+			case err != nil:
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return failed
+		}
+		if rerr != nil {
+			return fmt.Errorf("pubsub: read standard input: %w", rerr)
+		}
+	}
+}
+
+// publishOne publishes one message and reports how many channels it
+// reached.
+func (a *app) publishOne(h *pubsub.Home, o publishOptions, topicName string, content []byte, headers pubsub.Headers) error {
+	id, n, err := h.PublishID(topicName, content, headers)
+	de, missed := errors.AsType[*pubsub.DeliveryError](err)
+	if err != nil && !missed {
+		if _, bad := errors.AsType[*pubsub.HeaderError](err); bad {
+			return usage(err)
+		}
+		return err
+	}
+	if o.json {
+		if _, werr := fmt.Fprintf(a.stdout, "{\"channels\":%d,\"id\":%d}\n", n, id); werr != nil {
+			return stdoutError(werr)
+		}
+	} else {
+		fmt.Fprintf(a.stderr, "pubsub: published to %d channel%s (id %d)\n", n, plural(n), id)
+	}
+	if missed {
+		fmt.Fprintln(a.stderr, errorLine(de))
+		return errReported
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+const headerForms = "use -H key=value for a string or -H key:=JSON for a JSON scalar, as in n:=42, f:=1.5, ok:=true, x:=null"
+
+// parseHeaders reads the -H flags: key=value is a string, key:=JSON a JSON
+// scalar. A later flag for the same key wins.
+func parseHeaders(flags []string) (pubsub.Headers, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	h := make(pubsub.Headers, len(flags))
+	for _, f := range flags {
+		k, v, err := parseHeader(f)
+		if err != nil {
+			return nil, usageErrorf("malformed header %q: %s; %s", f, err, headerForms)
+		}
+		h[k] = v
+	}
+	return h, nil
+}
+
+func parseHeader(f string) (key string, value any, err error) {
+	i := strings.IndexByte(f, '=')
+	if i < 0 {
+		return "", nil, errors.New("no '='")
+	}
+	key, text := f[:i], f[i+1:]
+	key, typed := strings.CutSuffix(key, ":")
+	switch {
+	case key == "":
+		return "", nil, errors.New("empty key")
+	case !utf8.ValidString(key):
+		return "", nil, errors.New("key is not valid UTF-8")
+	case !typed:
+		if !utf8.ValidString(text) {
+			return "", nil, errors.New("value is not valid UTF-8")
+		}
+		return key, text, nil
+	}
+	value, err = parseScalar(text)
+	return key, value, err
+}
+
+// parseScalar reads a JSON scalar, keeping integers apart from floats: an
+// integer literal becomes an int64, or a *big.Int beyond its range; any
+// other number a float64.
+func parseScalar(text string) (any, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, errors.New("empty JSON value")
+	}
+	if err := json.Unmarshal([]byte(text), new(any)); err != nil {
+		return nil, fmt.Errorf("invalid JSON (%v)", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("invalid JSON (%v)", err)
+	}
+	switch v := v.(type) {
+	case nil, bool, string:
+		return v, nil
+	case json.Number:
+		return parseNumber(string(v))
+	case []any:
+		return nil, errors.New("a JSON array is not a scalar")
+	default:
+		return nil, errors.New("a JSON object is not a scalar")
+	}
+}
+
+func parseNumber(s string) (any, error) {
+	if !strings.ContainsAny(s, ".eE") {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, nil
+		}
+		n, ok := new(big.Int).SetString(s, 10)
+		if !ok {
+			return nil, fmt.Errorf("invalid integer %s", s)
+		}
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("number %s is out of a float's range", s)
+	}
+	return f, nil
+}

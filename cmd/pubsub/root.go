@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub"
+)
+
+// Exit statuses, as documented in the README.
+const (
+	exitOK      = 0
+	exitFailure = 1 // a runtime failure: the home, a delivery, I/O
+	exitUsage   = 2 // the command line is wrong: flags, arguments, topic, header
+)
+
+// app is one run of the command: its standard streams and what the root
+// command's flags say.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	home     string // --home
+	homeFlag *pflag.Flag
+
+	// started is set once a command's own code runs. Any error cobra
+	// returns before that (unknown command or flag, bad flag value, wrong
+	// number of arguments) is a usage error.
+	started bool
+}
+
+// run runs the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// With SIGPIPE caught, a write to a pipe nobody reads any more fails
+	// with EPIPE instead of killing the process (os/signal, "SIGPIPE"), so
+	// a subscriber can close its channel and exit quietly. A caught signal,
+	// unlike an ignored one, is back to its default in the --exec children.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.newRoot()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	return a.exit(cmd, err)
+}
+
+func (a *app) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pubsub",
+		Short: "Publish and subscribe on a pubsub bus from the shell",
+		Long: `pubsub publishes messages to, and subscribes to messages from, a pubsub home:
+a directory on tmpfs where processes on one machine meet, with no broker. It
+speaks the on-disk protocol of the Python package formix-pubsub, so shell
+scripts, Go and Python programs share one bus.
+
+A topic is words of [A-Za-z0-9-] separated by '.'. A subscriber's topic may use
+'=' for exactly one word and '+' for one or more words: "logs.+" receives
+"logs.app" and "logs.app.error".
+
+The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
+
+Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error.`,
+		Example: `  # in one terminal
+  pubsub subscribe 'logs.+'
+  # in another
+  pubsub publish logs.app 'started'
+  pubsub ls
+
+  # see it all at work
+  pubsub demo`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return usageErrorf("%s", msg)
+		},
+		// Without a Run, cobra would print help for an unknown command
+		// and exit 0.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+		PersistentPreRun:           func(*cobra.Command, []string) { a.started = true },
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		SuggestionsMinimumDistance: 2,
+	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.PersistentFlags().StringVar(&a.home, "home", "",
+		"the bus's home `DIR` (default $PUBSUB_HOME, else /dev/shm/pubsub)")
+	a.homeFlag = root.PersistentFlags().Lookup("home")
+	root.AddCommand(
+		a.newPublishCmd(),
+		a.newSubscribeCmd(),
+		a.newLsCmd(),
+		a.newCleanupCmd(),
+		a.newDemoCmd(),
+		a.newVersionCmd(),
+	)
+	return root
+}
+
+// usageError is a command line the command cannot run: exit status 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// usage marks err as a usage error.
+func usage(err error) error { return &usageError{err} }
+
+// errReported is a failure whose message is already on stderr.
+var errReported = errors.New("pubsub: failed (reported above)")
+
+// errStdoutClosed ends a command quietly: nobody reads its output any more,
+// as in "pubsub subscribe t | head -1".
+var errStdoutClosed = errors.New("pubsub: standard output closed")
+
+// exit prints err, if any, as one line on stderr and returns the exit
+// status for it. This is the only place that decides exit statuses.
+func (a *app) exit(cmd *cobra.Command, err error) int {
+	switch {
+	case err == nil, errors.Is(err, errStdoutClosed):
+		return exitOK
+	case errors.Is(err, errReported):
+		return exitFailure
+	}
+	code := exitFailure
+	_, isUsage := errors.AsType[*usageError](err)
+	if !a.started && cmd != nil {
+		// The command line did not get as far as the command: unknown
+		// command or flag, bad flag value, wrong number of arguments.
+		isUsage = true
+		err = fmt.Errorf("%w; see '%s --help'", err, cmd.CommandPath())
+	}
+	if isUsage {
+		code = exitUsage
+	}
+	fmt.Fprintln(a.stderr, errorLine(err))
+	return code
+}
+
+// errorLine formats err as one line starting with "pubsub: ".
+func errorLine(err error) string {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if !strings.HasPrefix(msg, "pubsub: ") {
+		msg = "pubsub: " + msg
+	}
+	return msg
+}
+
+// homeDir is the home every command works on: --home, else $PUBSUB_HOME,
+// else the default.
+func (a *app) homeDir() (string, error) {
+	switch {
+	case a.home != "":
+		return a.home, nil
+	case a.homeFlag.Changed:
+		// --home "" is a mistake, not a request for the default.
+		return "", usageErrorf("--home: empty directory name")
+	}
+	return pubsub.DefaultDir(), nil
+}
+
+// openHome opens the home, or explains in one line why it cannot.
+func (a *app) openHome() (*pubsub.Home, error) {
+	dir, err := a.homeDir()
+	if err != nil {
+		return nil, err
+	}
+	h, err := pubsub.Open(dir, pubsub.WithLogger(slog.New(&lineHandler{w: a.stderr})))
+	if err != nil {
+		return nil, homeError(dir, err)
+	}
+	return h, nil
+}
+
+// homeError says which home could not be opened, and the system call and
+// path that failed: "pubsub: home /dev/null/x: mkdir /dev/null: not a
+// directory".
+func homeError(dir string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return fmt.Errorf("pubsub: home %s: %s %s: %w", dir, pe.Op, pe.Path, pe.Err)
+	}
+	return fmt.Errorf("pubsub: home %s: %s", dir, strings.TrimPrefix(err.Error(), "pubsub: "))
+}
+
+// lineHandler writes the library's warnings as one line each on stderr,
+// "pubsub: what: key=value ...". Information (such as a dead channel
+// removed while publishing) is not worth a line in a shell script's
+// output.
+type lineHandler struct {
+	mu    sync.Mutex
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	sep := ": "
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, "%s%s=%v", sep, a.Key, a.Value)
+		sep = " "
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := fmt.Fprintln(h.w, errorLine(errors.New(b.String())))
+	return err
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lineHandler{w: h.w, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], attrs...)}
+}
+
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }
+
+// argCount accepts between min and max arguments, described by want
+// ("TOPIC [MESSAGE]").
+func argCount(want string, min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < min:
+			return fmt.Errorf("%s: missing %s", cmd.Name(), strings.Fields(want)[len(args)])
+		case len(args) > max && max == 0:
+			return fmt.Errorf("%s: takes no arguments, got %q", cmd.Name(), args)
+		case len(args) > max:
+			return fmt.Errorf("%s: too many arguments: want %s, got %d", cmd.Name(), want, len(args))
+		}
+		return nil
+	}
+}
+
+// stdoutError turns a failed write on stdout into errStdoutClosed when
+// the reader went away.
+func stdoutError(err error) error {
+	if errors.Is(err, syscall.EPIPE) {
+		return errStdoutClosed
+	}
+	return fmt.Errorf("pubsub: write standard output: %w", err)
+}
+
+// completeTopics completes the first argument with the topics of the
+// channels in the home: only those without wildcards for publish.
+func (a *app) completeTopics(patterns bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		dir, err := a.homeDir()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		h, err := pubsub.Open(dir, pubsub.WithLogger(nil))
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		defer h.Close()
+		chans, _ := h.Channels()
+		var out []cobra.Completion
+		seen := map[string]bool{}
+		for _, c := range chans {
+			if !c.Live || seen[c.Topic] || !strings.HasPrefix(c.Topic, prefix) ||
+				(!patterns && strings.ContainsAny(c.Topic, "=+")) {
+				continue
+			}
+			seen[c.Topic] = true
+			out = append(out, c.Topic)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r any) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	tty := false
+	_ = rc.Control(func(fd uintptr) {
+		_, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
+		tty = err == nil
+	})
+	return tty
+}

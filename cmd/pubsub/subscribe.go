@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"math/big"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/topic"
+)
+
+type subscribeOptions struct {
+	count   int
+	timeout time.Duration
+	format  string
+	exec    string
+}
+
+var formats = []string{"raw", "lines", "json"}
+
+func (a *app) newSubscribeCmd() *cobra.Command {
+	var o subscribeOptions
+	cmd := &cobra.Command{
+		Use:                   "subscribe [--count N] [--timeout DURATION] [--format raw|lines|json | --exec CMD] TOPIC",
+		DisableFlagsInUseLine: true,
+		Short:                 "Open a channel on TOPIC and write each message as it arrives",
+		Long: `Open a channel on TOPIC and write each message to stdout as it arrives, until
+--count messages, until --timeout, or until SIGINT or SIGTERM, which lets the
+message in hand finish. The channel is then closed (with any message still
+pending in it) and the exit status is 0. Output to a pipe that nobody reads
+any more (pubsub subscribe t | head -1) also ends it quietly.
+
+TOPIC may use '=' for exactly one word and '+' for one or more words:
+"logs.=.error" receives logs.app.error; "logs.+" receives logs.app and
+logs.app.error.
+
+Once the channel is live, that is once every message published reaches it,
+this line goes to stderr, so a script can wait for it:
+  pubsub: subscribed to "TOPIC" (channel DIR)
+
+Formats:
+  lines  the content and a newline (the default)
+  raw    the content bytes as they are, nothing added
+  json   one object per line: {"id":ID,"timestamp":MICROSECONDS,"topic":...,
+         "headers":{...},"content":"..."}, or "content_base64" for content that
+         is not valid UTF-8; headers keep their JSON types, with floats written
+         as Python writes them (1.0, NaN, Infinity)
+
+With --exec, CMD runs with sh -c for each message in turn, with the content on
+its stdin and its stdout and stderr ours, and this environment:
+  PUBSUB_TOPIC, PUBSUB_ID, PUBSUB_TIMESTAMP (microseconds since the epoch)
+  PUBSUB_HEADERS       the headers as a JSON object
+  PUBSUB_HEADER_<KEY>  each header: KEY upper-cased, other than [A-Z0-9]
+                       made '_'; strings as they are, other values as JSON
+  PUBSUB_HOME          the home, so CMD can publish a reply
+A CMD that fails is reported on stderr, and the next message goes on.`,
+		Example: `  pubsub subscribe 'logs.+'
+  pubsub subscribe --count 1 --timeout 30s jobs.done
+  pubsub subscribe --format json 'orders.=' | jq .headers
+  pubsub subscribe --format raw --count 1 images.new > photo.jpg
+  pubsub subscribe --exec 'echo "$PUBSUB_TOPIC from $PUBSUB_HEADER_HOST: $(cat)"' 'metrics.+'
+
+  # in a script: start a subscriber, and publish once it is live
+  pubsub subscribe --count 1 jobs.done 2> sub.err > done.txt &
+  until grep -q subscribed sub.err; do sleep 0.1; done
+  pubsub publish jobs.done ok`,
+		Args:              argCount("TOPIC", 1, 1),
+		ValidArgsFunction: a.completeTopics(true),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.exec != "" && cmd.Flags().Changed("format") {
+				return usageErrorf("--exec and --format do not go together: with --exec, CMD writes the output")
+			}
+			return a.subscribe(cmd.Context(), o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.IntVarP(&o.count, "count", "n", 0, "stop after `N` messages (0: no limit)")
+	f.DurationVar(&o.timeout, "timeout", 0, "stop after `DURATION`, such as 500ms, 30s or 5m (0: no limit)")
+	f.StringVar(&o.format, "format", "lines", "output `FORMAT`: raw, lines or json")
+	f.StringVar(&o.exec, "exec", "", "run `CMD` with sh -c for each message: content on stdin, headers in the environment")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string) (err error) {
+	if err := topic.ValidatePattern(pattern); err != nil {
+		return usage(err)
+	}
+	switch {
+	case !slices.Contains(formats, o.format):
+		return usageErrorf("invalid --format %q: want raw, lines or json", o.format)
+	case o.count < 0:
+		return usageErrorf("invalid --count %d: want a number of messages, or 0 for no limit", o.count)
+	case o.timeout < 0:
+		return usageErrorf("invalid --timeout %v: want a positive duration, or 0 for no limit", o.timeout)
+	}
+
+	// Catch the signals before the channel exists, so one that arrives
+	// at any time closes it.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	h, err := a.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	ch, err := h.NewChannel(pattern)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := ch.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	fmt.Fprintf(a.stderr, "pubsub: subscribed to %q (channel %s)\n", ch.Topic(), ch.Dir())
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if o.timeout > 0 {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeout(ctx, o.timeout)
+		defer cancelTimeout()
+	}
+	watchReader(ctx, a.stdout, cancel)
+
+	out := bufio.NewWriterSize(a.stdout, 64<<10)
+	for n := 0; o.count == 0 || n < o.count; {
+		m, err := ch.Next(ctx)
+		if err != nil {
+			if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
+				continue // set aside and logged by the library
+			}
+			if ctx.Err() != nil {
+				return nil // a signal, the timeout, or nobody reading stdout
+			}
+			return err
+		}
+		n++
+		if o.exec != "" {
+			a.runExec(h.Dir(), o.exec, m)
+			continue
+		}
+		if err := writeMessage(out, o.format, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMessage writes one message in format, and flushes it so that a
+// reader sees each message as it arrives.
+func writeMessage(w *bufio.Writer, format string, m *pubsub.Message) error {
+	switch format {
+	case "raw":
+		_, _ = w.Write(m.Content)
+	case "lines":
+		_, _ = w.Write(m.Content)
+		_ = w.WriteByte('\n')
+	case "json":
+		_, _ = w.Write(appendMessageJSON(nil, m))
+		_ = w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil { // bufio keeps the first write error
+		return stdoutError(err)
+	}
+	return nil
+}
+
+// watchReader cancels ctx when stdout is a pipe that nobody reads any more
+// (in "pubsub subscribe t | head -1", once head has exited). Writing would
+// fail with EPIPE as well, but only at the next message, which may never
+// come; meanwhile the channel would be held open for nothing.
+func watchReader(ctx context.Context, w io.Writer, cancel context.CancelCauseFunc) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode().Type() != fs.ModeNamedPipe {
+		return
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	fd := -1
+	if rc.Control(func(u uintptr) { fd = int(u) }) != nil || fd < 0 {
+		return
+	}
+	go func() {
+		// Linux reports POLLERR on the write end of a pipe that has no
+		// reader left, whatever events were asked for (fs/pipe.c,
+		// pipe_poll). A bounded wait lets the goroutine notice ctx.
+		fds := []unix.PollFd{{Fd: int32(fd)}}
+		for ctx.Err() == nil {
+			n, err := unix.Poll(fds, 100)
+			switch {
+			case err == unix.EINTR:
+			case err != nil:
+				return
+			case n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0:
+				cancel(errStdoutClosed)
+				return
+			}
+		}
+	}()
+}
+
+// runExec runs CMD for one message. Its failure is reported and does not
+// stop the subscription. CMD gets no context: a signal to this process
+// lets it finish the message in hand.
+func (a *app) runExec(home, cmdline string, m *pubsub.Message) {
+	c := exec.Command("/bin/sh", "-c", cmdline)
+	c.Stdin = bytes.NewReader(m.Content)
+	c.Stdout = a.stdout
+	c.Stderr = a.stderr
+	c.Env = execEnv(home, m)
+	if err := c.Run(); err != nil {
+		fmt.Fprintf(a.stderr, "pubsub: --exec: message %d on %s: %v\n", m.ID, m.Topic, err)
+	}
+}
+
+// execEnv is the environment of an --exec command: ours, less what a
+// parent pubsub --exec set for its own message, plus this message's.
+func execEnv(home string, m *pubsub.Message) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "PUBSUB_HEADER_"),
+			name == "PUBSUB_HEADERS", name == "PUBSUB_TOPIC", name == "PUBSUB_ID",
+			name == "PUBSUB_TIMESTAMP", name == "PUBSUB_HOME":
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env,
+		"PUBSUB_HOME="+home,
+		"PUBSUB_TOPIC="+m.Topic,
+		"PUBSUB_ID="+strconv.FormatUint(m.ID, 10),
+		"PUBSUB_TIMESTAMP="+strconv.FormatInt(m.Timestamp, 10),
+		"PUBSUB_HEADERS="+string(appendHeadersJSON(nil, m.Headers)),
+	)
+	for _, k := range sortedKeys(m.Headers) {
+		v, ok := m.Headers[k].(string)
+		if !ok {
+			v = string(appendValueJSON(nil, m.Headers[k]))
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			continue // the environment cannot hold NUL; PUBSUB_HEADERS has it
+		}
+		env = append(env, "PUBSUB_HEADER_"+envName(k)+"="+v)
+	}
+	return env
+}
+
+// envName upper-cases a header key and makes every character other than
+// [A-Z0-9] an underscore.
+func envName(key string) string {
+	var b strings.Builder
+	for _, r := range key {
+		switch {
+		case r >= 'a' && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+func sortedKeys(h pubsub.Headers) []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// appendMessageJSON appends the --format json object for m.
+func appendMessageJSON(b []byte, m *pubsub.Message) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendUint(b, m.ID, 10)
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendInt(b, m.Timestamp, 10)
+	b = append(b, `,"topic":`...)
+	b = appendString(b, m.Topic)
+	b = append(b, `,"headers":`...)
+	b = appendHeadersJSON(b, m.Headers)
+	if utf8.Valid(m.Content) {
+		b = append(b, `,"content":`...)
+		b = appendString(b, string(m.Content))
+	} else {
+		b = append(b, `,"content_base64":"`...)
+		b = base64.StdEncoding.AppendEncode(b, m.Content)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// appendHeadersJSON appends the headers as a JSON object, keys sorted,
+// each value keeping its type: an integer stays an integer however large,
+// a float stays a float (1.0, not 1).
+func appendHeadersJSON(b []byte, h pubsub.Headers) []byte {
+	b = append(b, '{')
+	for i, k := range sortedKeys(h) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendValueJSON(b, h[k])
+	}
+	return append(b, '}')
+}
+
+// appendValueJSON appends one header value as the types a received
+// message holds (see pubsub.Headers). Lists and objects from a Python
+// publisher are json.RawMessage, written as they came; so are NaN and
+// the infinities, as Python writes them, which strict JSON parsers refuse.
+func appendValueJSON(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendString(b, v)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case *big.Int:
+		return v.Append(b, 10)
+	case float64:
+		return appendFloat(b, v)
+	case json.RawMessage:
+		return append(b, v...)
+	}
+	// No other type comes out of a received message; json.Marshal is
+	// the best guess for one that someday might.
+	text, err := json.Marshal(v)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, text...)
+}
+
+// appendFloat writes f as Python's repr does, so that it reads back as a
+// float: 1.0, 0.0001, 1e-05, 1e+16.
+func appendFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(b, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Infinity"...)
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	if exp < -4 || exp >= 16 {
+		return append(b, e...)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	b = append(b, s...)
+	if !strings.ContainsRune(s, '.') {
+		b = append(b, ".0"...)
+	}
+	return b
+}
+
+// appendString appends s as a JSON string, leaving <, > and & alone.
+func appendString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
+}
