@@ -1,0 +1,55 @@
+# The two commands a newcomer needs:
+#   make demo   processes exchanging messages on the default home
+#   make test   every test: vet, the race detector, fuzz corpora, interop with Python
+GO     ?= go
+PYTHON ?= python3
+VENV   := .venv
+FORMIX := formix-pubsub==1.0.0
+
+.PHONY: demo test vet lint unit interop venv fuzz clean
+
+demo:
+	$(GO) run ./cmd/pubsub demo
+
+test: vet lint unit interop
+
+vet:
+	$(GO) vet ./...
+
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) run $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# The interop suite needs the real formix-pubsub from PyPI in a virtual
+# environment inside the checkout. Without Python or PyPI it is skipped
+# with the reason, except under CI=true, where it must run.
+interop: venv
+	@if [ -x $(VENV)/bin/python ]; then \
+		PUBSUB_PYTHON=$(CURDIR)/$(VENV)/bin/python $(GO) test -race -count=1 -tags interop ./interop/...; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "interop: no Python environment with $(FORMIX); CI requires it" >&2; exit 1; \
+	else \
+		echo "interop: SKIPPED: could not create $(VENV) with $(FORMIX) (see above); the Go tests ran"; \
+	fi
+
+venv:
+	@if [ ! -x $(VENV)/bin/python ] || ! $(VENV)/bin/python -c 'import importlib.metadata as m; assert m.version("formix-pubsub") == "1.0.0"' 2>/dev/null; then \
+		rm -rf $(VENV); \
+		( $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet --disable-pip-version-check $(FORMIX) ) \
+		|| { rm -rf $(VENV); echo "interop: cannot install $(FORMIX) (no $(PYTHON) or no access to PyPI)" >&2; }; \
+	fi
+
+# Run every fuzz target for FUZZTIME each (the corpora also run in `make test`).
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecode$$ -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wire/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeHeaders -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wire/
+	$(GO) test -run='^$$' -fuzz=FuzzEncodeHeaders -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wire/
+	$(GO) test -run='^$$' -fuzz=FuzzMatch -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/topic/
+	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/topic/
+
+clean:
+	rm -rf $(VENV)
