@@ -267,6 +267,16 @@ func otherUser() []string {
 	return nil
 }
 
+// skipOutsideCI skips a case this machine cannot run, except under
+// CI=true, where every case must run.
+func skipOutsideCI(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal("cannot run under CI: " + why)
+	}
+	t.Skip(why)
+}
+
 func alive(pid int) bool { return unix.Kill(pid, 0) == nil }
 
 // A channel owned by another user's live process: kill(pid, 0) fails with
@@ -282,7 +292,7 @@ func TestCleanupOtherUser(t *testing.T) {
 		t.Parallel()
 		env := otherUser()
 		if env == nil && unix.Kill(1, 0) == nil {
-			t.Skip("pid 1 runs as this user; no other user's process to name")
+			skipOutsideCI(t, "pid 1 runs as this user; no other user's process to name")
 		}
 		home := newHome(t)
 		if err := os.Chmod(home, 0o777); err != nil {
@@ -321,7 +331,7 @@ func TestCleanupOtherUser(t *testing.T) {
 		t.Parallel()
 		env := otherUser()
 		if env == nil {
-			t.Skip("needs root, to run a peer as another user")
+			skipOutsideCI(t, "needs root, to run a peer as another user")
 		}
 		home := newHome(t)
 		if err := os.Chmod(home, 0o777); err != nil {
@@ -354,7 +364,7 @@ func TestCleanupOtherUser(t *testing.T) {
 		t.Parallel()
 		env := otherUser()
 		if env == nil {
-			t.Skip("needs root, to run a peer as another user")
+			skipOutsideCI(t, "needs root, to run a peer as another user")
 		}
 		home := newHome(t)
 		if err := os.Chmod(home, 0o777); err != nil {
@@ -388,7 +398,7 @@ func TestCleanupOtherUser(t *testing.T) {
 		t.Parallel()
 		env := otherUser()
 		if env == nil {
-			t.Skip("needs root, to run a peer as another user")
+			skipOutsideCI(t, "needs root, to run a peer as another user")
 		}
 		home := newHome(t)
 		if err := os.Chmod(home, 0o777); err != nil {
