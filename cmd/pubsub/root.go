@@ -114,6 +114,7 @@ Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error.`,
 		a.newLsCmd(),
 		a.newCleanupCmd(),
 		a.newDemoCmd(),
+		a.newBenchCmd(),
 		a.newVersionCmd(),
 	)
 	return root

@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// benchReport is everything pubsub bench measured; --json prints it, and
+// --from reads it back.
+type benchReport struct {
+	Command   string        `json:"command"`
+	Machine   machineInfo   `json:"machine"`
+	Runs      int           `json:"runs"`
+	Scenarios []benchResult `json:"scenarios"`
+	Floors    []benchResult `json:"floors"`
+	Ratios    []benchRatio  `json:"ratios"`
+}
+
+type benchResult struct {
+	benchSpec
+	Median benchRun   `json:"median"`
+	Runs   []benchRun `json:"runs"`
+}
+
+type machineInfo struct {
+	Date       string `json:"date"`
+	NProc      int    `json:"nproc"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	CPU        string `json:"cpu"`
+	Kernel     string `json:"kernel"`
+	Go         string `json:"go"`
+	Platform   string `json:"platform"`
+	HomeBase   string `json:"home_base"`
+	HomeBaseFS string `json:"home_base_fs"`
+}
+
+func newBenchReport(o benchOptions, args []string) *benchReport {
+	m := machineInfo{
+		Date:       time.Now().UTC().Format(time.RFC3339),
+		NProc:      runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		CPU:        cpuModel(),
+		Go:         runtime.Version(),
+		Platform:   runtime.GOOS + "/" + runtime.GOARCH,
+		HomeBase:   o.homeBase,
+		HomeBaseFS: "other",
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	var sfs unix.Statfs_t
+	if unix.Statfs(o.homeBase, &sfs) == nil && sfs.Type == unix.TMPFS_MAGIC {
+		m.HomeBaseFS = "tmpfs"
+	}
+	return &benchReport{Command: "pubsub " + shellJoin(args), Machine: m, Runs: o.runs}
+}
+
+// cpuModel returns the first "model name" of /proc/cpuinfo.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func loadBenchReport(path string) (*benchReport, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("pubsub: bench: %w", err)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("pubsub: bench: %s: %w", path, err)
+	}
+	return &rep, nil
+}
+
+// losses describes every run in which Publish reported deliveries it
+// could not make, and gives the first report.
+func (rep *benchReport) losses() (runs []string, first string) {
+	for _, list := range [][]benchResult{rep.Scenarios, rep.Floors} {
+		for _, r := range list {
+			for i, run := range r.Runs {
+				if run.Lost > 0 {
+					runs = append(runs, fmt.Sprintf("%s run %d: %s of %s", r.Name, i+1,
+						thousands(float64(run.Lost)), thousands(float64(r.Subs*r.Publishers*r.Count))))
+					if first == "" {
+						first = run.LostError
+					}
+				}
+			}
+		}
+	}
+	return runs, first
+}
+
+func (rep *benchReport) find(name string) *benchResult {
+	for _, list := range [][]benchResult{rep.Scenarios, rep.Floors} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// benchRatio is a scenario's figure over a floor's (or another
+// scenario's), or one absolute figure, with the project's target if it
+// has one.
+type benchRatio struct {
+	Name   string    `json:"name"`
+	Value  float64   `json:"value"`
+	Unit   string    `json:"unit,omitempty"` // none: a ratio
+	Op     string    `json:"op,omitempty"`   // ">=" or "<="
+	Target float64   `json:"target,omitempty"`
+	Met    *bool     `json:"met,omitempty"`
+	PerRun []float64 `json:"runs"`
+}
+
+// benchTargets are the ratios pubsub bench prints when it measured both
+// sides; op "" is for information, with no target.
+var benchTargets = []struct {
+	num, den string // den "": an absolute figure
+	figure   string
+	unit     string
+	op       string
+	target   float64
+}{
+	{"1to1", "file/1to1", "msgs/s", "", ">=", 0.60},
+	{"latency", "file/latency", "p50", "", "<=", 1.5},
+	{"latency", "file/latency", "p99", "", "<=", 3},
+	{"wildcard", "1to1", "publish µs", "", "<=", 1.3},
+	{"fanout", "1to1", "msgs/s", "", ">=", 2},
+	{"large", "", "MB/s", "MB/s", ">=", 1000},
+	{"1to1", "fifo/1to1", "msgs/s", "", "", 0},
+	{"1to1", "tmpfile/1to1", "msgs/s", "", "", 0},
+	{"tmpfile/1to1", "file/1to1", "msgs/s", "", "", 0},
+	{"file/fanout", "file/1to1", "msgs/s", "", "", 0},
+	{"latency", "fifo/latency", "p50", "", "", 0},
+	{"latency", "fifo/latency", "p99", "", "", 0},
+	{"wildcard", "1to1", "publish µs p50", "", "", 0},
+	{"large", "file/large", "MB/s", "", "", 0},
+}
+
+func benchFigure(r benchRun, figure string) float64 {
+	switch figure {
+	case "msgs/s":
+		return r.MsgsPerS
+	case "MB/s":
+		return r.MBPerS
+	case "p50":
+		return r.LatencyUs.P50
+	case "p99":
+		return r.LatencyUs.P99
+	case "publish µs":
+		return r.PublishUs
+	case "publish µs p50":
+		return r.PublishP50
+	}
+	panic("bench: unknown figure " + figure)
+}
+
+func benchRatios(rep *benchReport) []benchRatio {
+	var out []benchRatio
+	for _, t := range benchTargets {
+		num := rep.find(t.num)
+		den := rep.find(t.den)
+		if num == nil || (t.den != "" && den == nil) {
+			continue
+		}
+		r := benchRatio{Name: t.num + " " + t.figure, Unit: t.unit, Op: t.op, Target: t.target}
+		r.Value = benchFigure(num.Median, t.figure)
+		for i, run := range num.Runs {
+			v := benchFigure(run, t.figure)
+			if den != nil && i < len(den.Runs) {
+				v /= benchFigure(den.Runs[i], t.figure)
+			}
+			r.PerRun = append(r.PerRun, v)
+		}
+		if den != nil {
+			r.Name += " / " + t.den + " " + t.figure
+			r.Value /= benchFigure(den.Median, t.figure)
+		}
+		if t.op != "" {
+			met := (t.op == ">=" && r.Value >= t.target) || (t.op == "<=" && r.Value <= t.target)
+			r.Met = &met
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// benchOutput writes the plot, then the tables or the JSON.
+func (a *app) benchOutput(rep *benchReport, o benchOptions) error {
+	if o.plot != "" {
+		if err := writeBenchPlot(o.plot, rep); err != nil {
+			return fmt.Errorf("pubsub: bench: plot: %w", err)
+		}
+	}
+	if o.json {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(a.stdout, "%s\n", b); err != nil {
+			return stdoutError(err)
+		}
+		return nil
+	}
+	if err := writeBenchTables(a.stdout, rep); err != nil {
+		return stdoutError(err)
+	}
+	return nil
+}
+
+func writeBenchTables(w io.Writer, rep *benchReport) error {
+	m := rep.Machine
+	runs := "of " + strconv.Itoa(rep.Runs) + " runs"
+	if rep.Runs == 1 {
+		runs = "of 1 run"
+	}
+	var bw bytes.Buffer
+	fmt.Fprintf(&bw, "pubsub bench: medians %s; %d CPUs (%s), Linux %s, %s; homes in %s (%s)\n",
+		runs, m.NProc, m.CPU, m.Kernel, m.Go, m.HomeBase, m.HomeBaseFS)
+	table := func(title string, results []benchResult) {
+		if len(results) == 0 {
+			return
+		}
+		width := len(title)
+		for _, r := range results {
+			width = max(width, len(r.Name))
+		}
+		fmt.Fprintln(&bw)
+		tw := tabwriter.NewWriter(&bw, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%-*s\tpubs\tsubs\tsize\tmsgs/s\tMB/s\tp50\tp90\tp99\tp99.9\tmax µs\tpub µs/call\tpub CPU µs/msg\tsub CPU µs/msg\tsub CPU\t\n", width, title)
+		for _, r := range results {
+			md := r.Median
+			l := md.LatencyUs
+			fmt.Fprintf(tw, "%-*s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t\n", width, r.Name,
+				r.Publishers, r.Subs, fmtSize(r.Size), thousands(md.MsgsPerS), fmtMB(md.MBPerS),
+				fmtUs(l.P50), fmtUs(l.P90), fmtUs(l.P99), fmtUs(l.P999), fmtUs(l.Max),
+				fmtUs(md.PublishUs), fmtUs(md.PubCPUUs), fmtUs(md.SubCPUUs), md.SubCPUPct)
+		}
+		tw.Flush()
+	}
+	table("scenario", rep.Scenarios)
+	table("floor", rep.Floors)
+	fmt.Fprintln(&bw, "\nmsgs/s and MB/s: received, summed over subscribers, from the first send to the last receipt.")
+	fmt.Fprintln(&bw, "p50 ... max: end-to-end latency in µs. sub CPU: user+system, as a share of one CPU.")
+	if lost, first := rep.losses(); len(lost) > 0 {
+		fmt.Fprintf(&bw, "NOT DELIVERED (reported by Publish): %s. The first report: %s\n", strings.Join(lost, ", "), first)
+	}
+	for _, r := range rep.Scenarios {
+		short := int64(0)
+		for _, run := range r.Runs {
+			short += run.PublishShort
+		}
+		if short > 0 {
+			fmt.Fprintf(&bw, "%s: %d Publish calls counted fewer channels than received the message: a subscriber took its last message before its id was announced, and closed.\n", r.Name, short)
+		}
+	}
+	for _, r := range rep.Scenarios {
+		if r.IntervalUs > 0 {
+			fmt.Fprintf(&bw, "%s: one message every %v, sent at %s msgs/s.\n", r.Name, r.interval(), thousands(r.Median.SendRate))
+		}
+	}
+	if len(rep.Ratios) > 0 {
+		fmt.Fprintln(&bw)
+		width := 0
+		for _, r := range rep.Ratios {
+			width = max(width, len([]rune(r.Name)))
+		}
+		tw := tabwriter.NewWriter(&bw, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "%s\tvalue\ttarget\t\n", "ratio")
+		for _, r := range rep.Ratios {
+			target, verdict := "", ""
+			if r.Met != nil {
+				op := map[string]string{">=": "≥", "<=": "≤"}[r.Op]
+				target = fmt.Sprintf("%s %s", op, fmtRatio(r.Target, r.Unit))
+				verdict = "✓ met"
+				if !*r.Met {
+					verdict = "✗ not met"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, fmtRatio(r.Value, r.Unit), target, verdict)
+		}
+		tw.Flush()
+	}
+	// The tab writer pads the last cells of short rows with spaces.
+	var out bytes.Buffer
+	for line := range bytes.Lines(bw.Bytes()) {
+		out.Write(bytes.TrimRight(line, " \n"))
+		out.WriteByte('\n')
+	}
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+func fmtRatio(v float64, unit string) string {
+	if unit != "" {
+		return thousands(v) + " " + unit
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// thousands formats x rounded to an integer with commas: 86,000.
+func thousands(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "-"
+	}
+	s := strconv.FormatInt(int64(math.Round(x)), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// fmtUs formats microseconds: one decimal below 100, whole numbers with
+// commas above.
+func fmtUs(us float64) string {
+	if us < 100 {
+		return strconv.FormatFloat(us, 'f', 1, 64)
+	}
+	return thousands(us)
+}
+
+func fmtMB(mb float64) string {
+	if mb < 100 {
+		return strconv.FormatFloat(mb, 'f', 1, 64)
+	}
+	return thousands(mb)
+}
+
+func fmtSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + " KiB"
+	}
+	return strconv.Itoa(n) + " B"
+}

@@ -1,0 +1,756 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/fsys"
+)
+
+// A benchmark message's content starts with what the subscriber needs to
+// measure and check it; the rest is padding, byte i being byte(i).
+const (
+	benchSendAt   = 0  // CLOCK_MONOTONIC at the start of the send, ns (8 bytes)
+	benchSeq      = 8  // sequence number from 0, per publisher (8 bytes)
+	benchPub      = 16 // publisher index from 0 (4 bytes)
+	benchMinSize  = 20
+	benchIdleName = "idle"
+)
+
+var benchRoles = []string{"pub", "sub", "idle", "fifo-pub", "fifo-sub", "file-pub", "file-sub"}
+
+type workerOptions struct {
+	role       string
+	topic      string        // pub: the topic; sub: the channel's topic
+	dir        string        // floors: the directory the two processes meet in
+	size       int           // content bytes
+	count      int           // messages per publisher
+	pubs       int           // sub: how many publishers send to it
+	index      int           // pub: its index
+	interval   time.Duration // pub: one message per interval; 0: back to back
+	reach      int           // pub: channels each message must reach
+	channels   int           // idle: how many channels to hold
+	tmpfile    bool          // file-pub: stage with O_TMPFILE and link, as Publish does
+	samples    string        // file to write latencies (sub) or call times (pub) to
+	cpuprofile string
+}
+
+// workerResult is the one JSON line a worker prints when it is done.
+type workerResult struct {
+	Role string `json:"role"`
+
+	// Publishers.
+	Sent   int   `json:"sent,omitempty"`
+	LoopNs int64 `json:"loop_ns,omitempty"` // from the first send to the return of the last
+	CallNs int64 `json:"call_ns,omitempty"` // time inside the send calls, summed
+	// Missed counts, by channel directory, the deliveries Publish reported
+	// it could not make (a *pubsub.DeliveryError); MissedError is the
+	// first such error.
+	Missed      map[string]int `json:"missed,omitempty"`
+	MissedError string         `json:"missed_error,omitempty"`
+	// Short counts the calls that returned fewer channels than there are
+	// subscribers, with no error.
+	Short int `json:"short,omitempty"`
+
+	// Subscribers.
+	Received    int   `json:"received,omitempty"`
+	Expected    int   `json:"expected,omitempty"`
+	Excused     int   `json:"excused,omitempty"` // of Expected, reported to a publisher as not delivered
+	Duplicates  int   `json:"duplicates,omitempty"`
+	Malformed   int   `json:"malformed,omitempty"`
+	FirstSendNs int64 `json:"first_send_ns,omitempty"`
+	LastRecvNs  int64 `json:"last_recv_ns,omitempty"`
+
+	// CPUNs is the user and system time the process used while it
+	// measured: a publisher from its start line to its last send, a
+	// subscriber from ready to its last message. What the process costs to
+	// start and exit does not count.
+	CPUNs int64 `json:"cpu_ns"`
+}
+
+// cpuTime returns the user and system time the process has used.
+func cpuTime() int64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func (a *app) newBenchWorkerCmd() *cobra.Command {
+	var o workerOptions
+	cmd := &cobra.Command{
+		Use:    "worker ROLE [flags]",
+		Hidden: true,
+		Short:  "One process of a pubsub bench run",
+		Long: `One process of a pubsub bench run; pubsub bench starts these, not people.
+
+ROLE is pub or sub (this library), idle (holds --channels channels on other
+topics), fifo-pub and fifo-sub (the bare FIFO floor), file-pub and file-sub
+(the minimal file-per-message floor).
+
+A worker prints "ready" on stdout once it is set up; a publisher then waits
+for a line on stdin before it sends, and an idle worker holds its channels
+until stdin ends. When done, a worker prints one JSON object on stdout and
+writes its samples (latencies, or the durations of its sends, in
+nanoseconds, 8 bytes little-endian each) to --samples.`,
+		Example: `  pubsub --home /dev/shm/b bench worker sub --topic t --size 256 --count 1000 --pubs 1 --samples /tmp/lat
+  echo go | pubsub --home /dev/shm/b bench worker pub --topic t --size 256 --count 1000 --reach 1`,
+		Args: argCount("ROLE", 1, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.role = args[0]
+			if !slices.Contains(benchRoles, o.role) {
+				return usageErrorf("bench worker: unknown role %q", o.role)
+			}
+			if o.role != "idle" && o.size < benchMinSize {
+				return usageErrorf("bench worker: --size %d: want at least %d", o.size, benchMinSize)
+			}
+			return a.benchWorker(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.topic, "topic", "", "the topic to publish to, or to open a channel on")
+	f.StringVar(&o.dir, "dir", "", "floors: the directory the processes meet in")
+	f.IntVar(&o.size, "size", 256, "content bytes")
+	f.IntVar(&o.count, "count", 1000, "messages per publisher")
+	f.IntVar(&o.pubs, "pubs", 1, "sub: publishers sending to it")
+	f.IntVar(&o.index, "index", 0, "pub: its index")
+	f.DurationVar(&o.interval, "interval", 0, "pub: one message per interval (0: back to back)")
+	f.IntVar(&o.reach, "reach", 1, "pub: channels every message must reach")
+	f.IntVar(&o.channels, "channels", 1000, "idle: channels to hold")
+	f.BoolVar(&o.tmpfile, "tmpfile", false, "file-pub: stage in an O_TMPFILE and link it, as Publish does")
+	f.StringVar(&o.samples, "samples", "", "write the samples to this file")
+	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
+	return cmd
+}
+
+func (a *app) benchWorker(ctx context.Context, o workerOptions) (err error) {
+	// SIGTERM from pubsub bench (a subscriber that waited too long) ends
+	// the wait for messages; the result then says what was missing.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+	}
+	w := &worker{a: a, o: o, clock: newMonoClock()}
+	var res workerResult
+	switch o.role {
+	case "pub":
+		res, err = w.pub()
+	case "sub":
+		res, err = w.sub(ctx)
+	case "idle":
+		return w.idle()
+	case "fifo-pub":
+		res, err = w.fifoPub()
+	case "fifo-sub":
+		res, err = w.fifoSub(ctx)
+	case "file-pub":
+		res, err = w.filePub()
+	case "file-sub":
+		res, err = w.fileSub(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("pubsub: bench worker %s: %w", o.role, err)
+	}
+	res.Role = o.role
+	line, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(a.stdout, "%s\n", line); err != nil {
+		return stdoutError(err)
+	}
+	if want := res.Expected - res.Excused; res.Expected > 0 && (res.Received != want || res.Duplicates > 0 || res.Malformed > 0) {
+		return fmt.Errorf("pubsub: bench worker %s: received %d of %d messages (%d missing), %d duplicates, %d malformed",
+			o.role, res.Received, want, want-res.Received, res.Duplicates, res.Malformed)
+	}
+	return nil
+}
+
+type worker struct {
+	a     *app
+	o     workerOptions
+	clock *monoClock
+}
+
+// ready says the worker is set up: "ready", and for a subscriber of this
+// library its channel's directory.
+func (w *worker) ready(info ...string) error {
+	if _, err := fmt.Fprintln(w.a.stdout, strings.Join(append([]string{"ready"}, info...), " ")); err != nil {
+		return stdoutError(err)
+	}
+	return nil
+}
+
+// waitGo waits for the line on stdin that starts the measured run.
+func (w *worker) waitGo() error {
+	if _, err := bufio.NewReader(w.a.stdin).ReadString('\n'); err != nil {
+		return fmt.Errorf("waiting for the start line on stdin: %w", err)
+	}
+	return nil
+}
+
+// writeSamples writes samples to the --samples file.
+func (w *worker) writeSamples(samples []int64) error {
+	if w.o.samples == "" {
+		return nil
+	}
+	b := make([]byte, 0, 8*len(samples))
+	for _, s := range samples {
+		b = binary.LittleEndian.AppendUint64(b, uint64(s))
+	}
+	return os.WriteFile(w.o.samples, b, 0o644)
+}
+
+// readSamples reads a file written by writeSamples.
+func readSamples(path string) ([]int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b)%8 != 0 {
+		return nil, fmt.Errorf("%s: %d bytes, not a whole number of samples", path, len(b))
+	}
+	s := make([]int64, len(b)/8)
+	for i := range s {
+		s[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return s, nil
+}
+
+// content returns a message's content: the header fields zero, padding
+// byte i equal to byte(i).
+func (w *worker) content() []byte {
+	c := make([]byte, w.o.size)
+	for i := benchMinSize; i < len(c); i++ {
+		c[i] = byte(i)
+	}
+	binary.LittleEndian.PutUint32(c[benchPub:], uint32(w.o.index))
+	return c
+}
+
+// sender runs a publisher's loop: stamp the content, send it, time the
+// call. send is one Publish, or one floor message.
+func (w *worker) sender(content []byte, send func(seq int) error) (workerResult, error) {
+	if err := w.waitGo(); err != nil {
+		return workerResult{}, err
+	}
+	calls := make([]int64, 0, w.o.count)
+	cpu0 := cpuTime()
+	interval := int64(w.o.interval)
+	start := w.clock.now()
+	next := start
+	end := start
+	for seq := range w.o.count {
+		if interval > 0 {
+			next += interval
+			now := w.clock.now()
+			if now > next+interval {
+				next = now // fell behind: carry on from here, without a burst
+			}
+			for d := next - now; d > 0; d = next - w.clock.now() {
+				time.Sleep(time.Duration(d))
+			}
+		}
+		t0 := w.clock.now()
+		binary.LittleEndian.PutUint64(content[benchSendAt:], uint64(t0))
+		binary.LittleEndian.PutUint64(content[benchSeq:], uint64(seq))
+		if err := send(seq); err != nil {
+			return workerResult{}, fmt.Errorf("message %d: %w", seq, err)
+		}
+		end = w.clock.now()
+		calls = append(calls, end-t0)
+	}
+	cpu := cpuTime() - cpu0
+	if err := w.writeSamples(calls); err != nil {
+		return workerResult{}, err
+	}
+	var sum int64
+	for _, c := range calls {
+		sum += c
+	}
+	first := start
+	if interval > 0 {
+		first = start + interval
+	}
+	return workerResult{Sent: len(calls), LoopNs: end - first, CallNs: sum, CPUNs: cpu}, nil
+}
+
+// pub publishes through this library.
+func (w *worker) pub() (workerResult, error) {
+	h, err := w.a.openHome()
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer h.Close()
+	content := w.content()
+	// Load the routing table before the clock starts, with a topic no
+	// channel listens to, as a long-running publisher would have it.
+	if _, err := h.Publish("warmup", content, nil); err != nil {
+		return workerResult{}, err
+	}
+	if err := w.ready(); err != nil {
+		return workerResult{}, err
+	}
+	missed := map[string]int{}
+	missedErr := ""
+	short := 0
+	res, err := w.sender(content, func(int) error {
+		n, err := h.Publish(w.o.topic, content, nil)
+		if de, ok := errors.AsType[*pubsub.DeliveryError](err); ok {
+			// Reported, so not lost silently: count it, tell the
+			// subscriber not to wait for it, and carry on measuring.
+			for _, m := range de.Missed {
+				missed[m.Channel]++
+			}
+			if missedErr == "" {
+				missedErr = de.Error()
+			}
+			n, err = n+len(de.Missed), nil
+		}
+		switch {
+		case err != nil:
+		case n > w.o.reach:
+			err = fmt.Errorf("reached %d channels, want %d", n, w.o.reach)
+		case n < w.o.reach:
+			// A subscriber can find a message's file before its id is
+			// announced; if that was its last message, it closes its
+			// channel, and the announcement then finds no reader and is
+			// not counted. Whether every message arrived, the
+			// subscribers tell.
+			short++
+		}
+		return err
+	})
+	if len(missed) > 0 {
+		res.Missed, res.MissedError = missed, missedErr
+	}
+	res.Short = short
+	return res, err
+}
+
+// receiver checks and times what a subscriber receives.
+type receiver struct {
+	size, count int
+	seen        [][]uint64 // per publisher, a bit per sequence number
+	samples     []int64
+	res         workerResult
+}
+
+func newReceiver(o workerOptions) *receiver {
+	r := &receiver{size: o.size, count: o.count, seen: make([][]uint64, o.pubs)}
+	for i := range r.seen {
+		r.seen[i] = make([]uint64, (o.count+63)/64)
+	}
+	r.res.Expected = o.pubs * o.count
+	r.samples = make([]int64, 0, r.res.Expected)
+	r.res.CPUNs = -cpuTime()
+	return r
+}
+
+func (r *receiver) done() bool { return r.res.Received >= r.res.Expected }
+
+// finish ends the measurement.
+func (r *receiver) finish() workerResult {
+	r.res.CPUNs += cpuTime()
+	return r.res
+}
+
+// add records one message received at recv.
+func (r *receiver) add(content []byte, recv int64) {
+	if len(content) != r.size || (r.size > benchMinSize && content[r.size-1] != byte(r.size-1)) {
+		r.res.Malformed++
+		return
+	}
+	send := int64(binary.LittleEndian.Uint64(content[benchSendAt:]))
+	seq := binary.LittleEndian.Uint64(content[benchSeq:])
+	pub := binary.LittleEndian.Uint32(content[benchPub:])
+	if int(pub) >= len(r.seen) || seq >= uint64(r.count) {
+		r.res.Malformed++
+		return
+	}
+	word, bit := &r.seen[pub][seq/64], uint64(1)<<(seq%64)
+	if *word&bit != 0 {
+		r.res.Duplicates++
+		return
+	}
+	*word |= bit
+	r.res.Received++
+	r.samples = append(r.samples, recv-send)
+	if r.res.FirstSendNs == 0 || send < r.res.FirstSendNs {
+		r.res.FirstSendNs = send
+	}
+	r.res.LastRecvNs = max(r.res.LastRecvNs, recv)
+}
+
+// sub receives through this library, with Channel.Next: the blocking path.
+// A line "expect N" on stdin lowers the number of messages it waits for
+// to N, when publishers were told some of theirs could not be delivered.
+func (w *worker) sub(ctx context.Context) (workerResult, error) {
+	h, err := w.a.openHome()
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer h.Close()
+	ch, err := h.NewChannel(w.o.topic)
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer ch.Close()
+	r := newReceiver(w.o)
+	var expected, received atomic.Int64
+	expected.Store(int64(r.res.Expected))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errEnough := errors.New("every message expected has arrived")
+	go func() {
+		sc := bufio.NewScanner(w.a.stdin)
+		for sc.Scan() {
+			if n, ok := strings.CutPrefix(sc.Text(), "expect "); ok {
+				v, err := strconv.ParseInt(n, 10, 64)
+				if err != nil {
+					continue
+				}
+				expected.Store(v)
+				if received.Load() >= v {
+					cancel(errEnough) // wake Next
+				}
+			}
+		}
+	}()
+	if err := w.ready(ch.Dir()); err != nil {
+		return workerResult{}, err
+	}
+	for received.Load() < expected.Load() {
+		m, err := ch.Next(ctx)
+		now := w.clock.now()
+		if err != nil {
+			if ctx.Err() != nil {
+				break // all there, or told to stop: the result says what is missing
+			}
+			return workerResult{}, err
+		}
+		r.add(m.Content, now)
+		received.Store(int64(r.res.Received))
+	}
+	r.res.Excused = r.res.Expected - int(expected.Load())
+	return r.finish(), w.writeSamples(r.samples)
+}
+
+// idle holds channels on topics nobody publishes to until stdin ends.
+func (w *worker) idle() error {
+	h, err := w.a.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	chans := make([]*pubsub.Channel, 0, w.o.channels)
+	defer func() {
+		for _, c := range chans {
+			c.Close()
+		}
+	}()
+	for i := range w.o.channels {
+		c, err := h.NewChannel(benchIdleName + "." + strconv.Itoa(i))
+		if err != nil {
+			return err
+		}
+		chans = append(chans, c)
+	}
+	if err := w.ready(); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, w.a.stdin)
+	return nil
+}
+
+// The floors use plain blocking system calls: no poller, no decoding, no
+// checks beyond what a message needs to arrive.
+
+// openFIFO makes (if make) and opens the FIFO path for blocking reads,
+// with a write end of our own held open so that a read never sees end of
+// file; or, for a writer, opens it for blocking writes.
+func openFIFO(path string, reader bool) (fd, keep int, err error) {
+	if !reader {
+		fd, err = unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		return fd, -1, err
+	}
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return -1, -1, &os.PathError{Op: "mkfifo", Path: path, Err: err}
+	}
+	if fd, err = unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err != nil {
+		return -1, -1, err
+	}
+	if keep, err = unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err != nil {
+		unix.Close(fd)
+		return -1, -1, err
+	}
+	return fd, keep, unix.SetNonblock(fd, false)
+}
+
+func readRetry(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, b)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+func writeFull(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// readUntil runs read until the receiver is done or ctx is. A blocking
+// read(2) does not return on a signal (Go restarts it), so a subscriber
+// that waits too long is killed instead; ctx is checked between reads.
+func readUntil(ctx context.Context, r *receiver, read func() error) error {
+	for !r.done() && ctx.Err() == nil {
+		if err := read(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fifoSub reads records of 8 bytes of id and --size bytes of content from
+// a bare FIFO.
+func (w *worker) fifoSub(ctx context.Context) (workerResult, error) {
+	fd, keep, err := openFIFO(filepath.Join(w.o.dir, "fifo"), true)
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer unix.Close(fd)
+	defer unix.Close(keep)
+	r := newReceiver(w.o)
+	if err := w.ready(); err != nil {
+		return workerResult{}, err
+	}
+	rec := 8 + w.o.size
+	buf := make([]byte, max(64<<10, 4*rec))
+	have := 0
+	err = readUntil(ctx, r, func() error {
+		n, err := readRetry(fd, buf[have:])
+		if err != nil {
+			return err
+		}
+		now := w.clock.now()
+		have += n
+		off := 0
+		for ; have-off >= rec; off += rec {
+			r.add(buf[off+8:off+rec], now)
+		}
+		have = copy(buf, buf[off:have])
+		return nil
+	})
+	if err != nil {
+		return workerResult{}, err
+	}
+	return r.finish(), w.writeSamples(r.samples)
+}
+
+func (w *worker) fifoPub() (workerResult, error) {
+	fd, _, err := openFIFO(filepath.Join(w.o.dir, "fifo"), false)
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer unix.Close(fd)
+	rec := make([]byte, 8+w.o.size)
+	content := w.content()
+	if err := w.ready(); err != nil {
+		return workerResult{}, err
+	}
+	return w.sender(content, func(seq int) error {
+		binary.BigEndian.PutUint64(rec, uint64(seq)+1)
+		copy(rec[8:], content)
+		return writeFull(fd, rec)
+	})
+}
+
+// fileSub is the minimal file-per-message subscriber: it reads ids from
+// its FIFO in batches, and for each opens, reads, closes and unlinks the
+// file of that name in its directory.
+func (w *worker) fileSub(ctx context.Context) (workerResult, error) {
+	dir := filepath.Join(w.o.dir, "chan"+strconv.Itoa(w.o.index))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return workerResult{}, err
+	}
+	dirFD, err := fsys.OpenDir(dir)
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer unix.Close(dirFD)
+	fd, keep, err := openFIFO(filepath.Join(dir, "queue"), true)
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer unix.Close(fd)
+	defer unix.Close(keep)
+	r := newReceiver(w.o)
+	if err := w.ready(); err != nil {
+		return workerResult{}, err
+	}
+	ids := make([]byte, 4096)
+	have := 0
+	content := make([]byte, w.o.size)
+	var name []byte
+	err = readUntil(ctx, r, func() error {
+		n, err := readRetry(fd, ids[have:])
+		if err != nil {
+			return err
+		}
+		have += n
+		off := 0
+		for ; have-off >= 8; off += 8 {
+			name = strconv.AppendUint(name[:0], binary.BigEndian.Uint64(ids[off:]), 10)
+			mfd, err := unix.Openat(dirFD, string(name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return &os.PathError{Op: "open", Path: string(name), Err: err}
+			}
+			got := 0
+			for got < len(content) {
+				n, err := readRetry(mfd, content[got:])
+				if err != nil || n == 0 {
+					break
+				}
+				got += n
+			}
+			unix.Close(mfd)
+			if err := unix.Unlinkat(dirFD, string(name), 0); err != nil {
+				return &os.PathError{Op: "unlink", Path: string(name), Err: err}
+			}
+			r.add(content[:got], w.clock.now())
+		}
+		have = copy(ids, ids[off:have])
+		return nil
+	})
+	if err != nil {
+		return workerResult{}, err
+	}
+	return r.finish(), w.writeSamples(r.samples)
+}
+
+// filePub is the minimal file-per-message publisher: create the file in
+// the subscriber's directory, write, close, and write its id into the
+// FIFO it keeps open; with --reach N, into each of N subscribers'
+// directories in turn. With --tmpfile it stages the file as Publish does
+// for one channel: O_TMPFILE in a staging directory, write, link it into
+// the subscriber's directory, close.
+func (w *worker) filePub() (workerResult, error) {
+	type channel struct{ dirFD, fifo int }
+	chans := make([]channel, w.o.reach)
+	for i := range chans {
+		chans[i] = channel{-1, -1}
+	}
+	defer func() {
+		for _, c := range chans {
+			fsys.Close(c.dirFD)
+			fsys.Close(c.fifo)
+		}
+	}()
+	for i := range chans {
+		dir := filepath.Join(w.o.dir, "chan"+strconv.Itoa(i))
+		var err error
+		if chans[i].dirFD, err = fsys.OpenDir(dir); err != nil {
+			return workerResult{}, err
+		}
+		if chans[i].fifo, _, err = openFIFO(filepath.Join(dir, "queue"), false); err != nil {
+			return workerResult{}, err
+		}
+	}
+	tmpFD := -1
+	if w.o.tmpfile {
+		tmp := filepath.Join(w.o.dir, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return workerResult{}, err
+		}
+		var err error
+		if tmpFD, err = fsys.OpenDir(tmp); err != nil {
+			return workerResult{}, err
+		}
+		defer unix.Close(tmpFD)
+	}
+	content := w.content()
+	var rec [8]byte
+	if err := w.ready(); err != nil {
+		return workerResult{}, err
+	}
+	return w.sender(content, func(seq int) error {
+		id := uint64(seq) + 1
+		name := strconv.FormatUint(id, 10)
+		binary.BigEndian.PutUint64(rec[:], id)
+		for _, c := range chans {
+			var fd int
+			var err error
+			if tmpFD >= 0 {
+				fd, err = unix.Openat(tmpFD, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, 0o644)
+			} else {
+				fd, err = unix.Openat(c.dirFD, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+			}
+			if err != nil {
+				return &os.PathError{Op: "create", Path: name, Err: err}
+			}
+			err = writeFull(fd, content)
+			if err == nil && tmpFD >= 0 {
+				err = unix.Linkat(fd, "", c.dirFD, name, unix.AT_EMPTY_PATH)
+				if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPERM) {
+					// AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10.
+					err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), c.dirFD, name, unix.AT_SYMLINK_FOLLOW)
+				}
+			}
+			if cerr := unix.Close(fd); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return &os.PathError{Op: "write", Path: name, Err: err}
+			}
+			if err := writeFull(c.fifo, rec[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
