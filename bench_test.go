@@ -122,3 +122,41 @@ func drain(b *testing.B, ch *pubsub.Channel) {
 		}
 	}
 }
+
+// BenchmarkStream measures one publisher and one subscriber (goroutines
+// of this process) streaming 256-byte messages: inline in the FIFO, the
+// default between Go processes, and as files, as formix-pubsub does.
+func BenchmarkStream(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts []pubsub.Option
+	}{{"inline", nil}, {"files", []pubsub.Option{pubsub.WithFilesOnly()}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			h, _ := newHome(b)
+			pub, err := pubsub.Open(h.Dir(), mode.opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pub.Close()
+			ch := newChannel(b, h, "stream")
+			body := make([]byte, 256)
+			b.SetBytes(256)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for range b.N {
+					if _, err := ch.Next(context.Background()); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+			for range b.N {
+				if _, err := pub.Publish("stream", body, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			<-done
+		})
+	}
+}

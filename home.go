@@ -42,6 +42,8 @@ type Home struct {
 	homeFD int // the home directory, for *at calls
 	tmpFD  int // HOME/tmp, where staging happens
 	log    *slog.Logger
+	// inline: send small messages to Go channels whole, in their FIFO.
+	inline bool
 
 	routes router
 
@@ -83,7 +85,7 @@ func Open(dir string, opts ...Option) (*Home, error) {
 		return nil, fmt.Errorf("pubsub: open staging directory: %w", err)
 	}
 	fsys.ProbeLinkFD(tmpFD)
-	h := &Home{dir: abs, homeFD: homeFD, tmpFD: tmpFD, log: cfg.logger}
+	h := &Home{dir: abs, homeFD: homeFD, tmpFD: tmpFD, log: cfg.logger, inline: !cfg.filesOnly}
 	h.routes.init(h)
 	return h, nil
 }

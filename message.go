@@ -8,9 +8,11 @@ import (
 
 // Message is one published message, as a channel receives it.
 type Message struct {
-	// ID is unique among the messages pending in one channel. Python
-	// publishers draw it from the clock and 16 random bits; Go publishers
-	// make it strictly increasing per process (see the README).
+	// ID is the publisher's id for the message. Python publishers draw
+	// it from the clock and 16 random bits; Go publishers make it strictly
+	// increasing per process (see the README). Two message files pending
+	// in one channel never share an id; two publishing processes may
+	// still draw the same id for messages sent inline.
 	ID uint64
 	// Timestamp is when the message was published, in microseconds since
 	// the Unix epoch.

@@ -10,7 +10,8 @@ import (
 type Option interface{ apply(*config) }
 
 type config struct {
-	logger *slog.Logger
+	logger    *slog.Logger
+	filesOnly bool
 }
 
 type optionFunc func(*config)
@@ -37,4 +38,12 @@ func newConfig(opts []Option) config {
 		}
 	}
 	return c
+}
+
+// WithFilesOnly makes Publish send every message as a file, as
+// formix-pubsub does, never inline in a Go channel's FIFO. Slower; for
+// comparisons, and where every pending message must be visible in the
+// channel's directory.
+func WithFilesOnly() Option {
+	return optionFunc(func(c *config) { c.filesOnly = true })
 }

@@ -83,7 +83,8 @@ func TestKilledSubscriberIsCleanedUp(t *testing.T) {
 	h, _ := newHome(t)
 	holder := proctest.Start(t, nil, helperBin(t), "hold", h.Dir(), "k")
 	dir := holder.WaitFor("live ")
-	if n := publish(t, h, "k", "pending", nil); n != 1 {
+	// Too large to go inline: it stays a file in the channel.
+	if n := publish(t, h, "k", strings.Repeat("pending ", 1000), nil); n != 1 {
 		t.Fatalf("reached %d live channels, want 1", n)
 	}
 	holder.Signal(syscall.SIGKILL)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,13 +59,13 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 	if uint64(len(content)) > wire.MaxLen {
 		return 0, 0, fmt.Errorf("pubsub: content of %d bytes is over the format's limit of %d", len(content), uint64(wire.MaxLen))
 	}
-	msg := wire.Message{Timestamp: time.Now().UnixMicro(), Topic: topicName, Headers: headers}
-	// Encode the headers once, before any channel sees the message, so a bad
-	// header fails the call with nothing delivered.
-	if _, err := wire.EncodeHeaders(headers); err != nil {
+	msg := wire.Message{ID: h.newID(), Timestamp: time.Now().UnixMicro(), Topic: topicName, Headers: headers}
+	// Encode everything but the content, before any channel sees the
+	// message, so a bad header fails the call with nothing delivered.
+	prefix, err := encodePrefix(&msg, len(content))
+	if err != nil {
 		return 0, 0, err
 	}
-	msg.ID = h.newID()
 	routes, release := h.routes.match(topicName)
 	defer release()
 	if len(routes) == 0 {
@@ -73,16 +74,32 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 		}
 		return msg.ID, 0, nil
 	}
-	stage, err := h.stage(&msg, content, len(routes) > 1)
-	if err != nil {
-		return msg.ID, 0, err
+	var frame []byte
+	if h.inline {
+		frame = inlineFrame(routes, prefix, content)
 	}
-	defer stage.discard()
-
+	var stage *staged
+	defer func() {
+		if stage != nil {
+			stage.discard()
+		}
+	}()
 	reached := 0
 	var missed []Miss
 	for _, rt := range routes {
-		ok, err := h.deliver(rt, stage, &msg, content)
+		var ok, spill bool
+		var err error
+		if rt.inline && frame != nil {
+			ok, err, spill = h.sendFrame(rt, frame)
+		}
+		if spill || !rt.inline || frame == nil {
+			if stage == nil {
+				if stage, err = h.stagePrefix(prefix, content, msg.ID, len(routes) > 1); err != nil {
+					return msg.ID, reached, err
+				}
+			}
+			ok, err = h.deliver(rt, stage, &msg, content)
+		}
 		switch {
 		case ok:
 			reached++
@@ -111,21 +128,65 @@ type staged struct {
 // one, and the first channel's subscriber may unlink its copy before the
 // last channel is linked.
 func (h *Home) stage(msg *wire.Message, content []byte, named bool) (*staged, error) {
+	prefix, err := encodePrefix(msg, len(content))
+	if err != nil {
+		return nil, err
+	}
+	return h.stagePrefix(prefix, content, msg.ID, named)
+}
+
+// encodePrefix encodes a message without its content, which follows the
+// prefix: the content is written from the caller's slice, never copied.
+func encodePrefix(msg *wire.Message, contentLen int) ([]byte, error) {
 	prefix, err := wire.AppendEncode(make([]byte, 0, 256), msg)
 	if err != nil {
 		return nil, err
 	}
-	// msg carries no content: the last field of the prefix is the content
-	// length, and the content follows it, written from the caller's slice.
-	binary.BigEndian.PutUint32(prefix[len(prefix)-4:], uint32(len(content)))
-	s := &staged{h: h, fd: -1, id: msg.ID}
+	// msg carries no content: the last field is the content length.
+	binary.BigEndian.PutUint32(prefix[len(prefix)-4:], uint32(contentLen))
+	return prefix, nil
+}
+
+// inlineFrame returns the message as a FIFO frame (see wire.NextRecord)
+// when it is small enough and some matching channel takes frames, else nil.
+func inlineFrame(routes []*route, prefix, content []byte) []byte {
+	n := len(prefix) + len(content)
+	if n > wire.MaxInline || !slices.ContainsFunc(routes, func(rt *route) bool { return rt.inline }) {
+		return nil
+	}
+	frame := wire.AppendFrame(make([]byte, 0, wire.FrameSize(n)), n)
+	frame = append(append(frame, prefix...), content...)
+	return wire.AppendPadding(frame, n)
+}
+
+// sendFrame hands a whole message to a Go channel in one write to its FIFO,
+// which the kernel keeps whole. spill means the FIFO is full: deliver it
+// as a file instead.
+func (h *Home) sendFrame(rt *route, frame []byte) (ok bool, err error, spill bool) {
+	fd, err := rt.writer()
+	if err == nil {
+		err = fsys.WriteID(fd, frame)
+	}
+	if errors.Is(err, unix.EAGAIN) {
+		return false, nil, true
+	}
+	if err == nil {
+		return true, nil, false
+	}
+	ok, err = h.writeFailed(rt, "", err)
+	return ok, err, false
+}
+
+func (h *Home) stagePrefix(prefix, content []byte, id uint64, named bool) (*staged, error) {
+	s := &staged{h: h, fd: -1, id: id}
 	fd := -1
+	var err error
 	if !named {
 		fd, err = fsys.CreateUnnamed(h.tmpFD, 0o666)
 		named = fsys.NoTmpfile(err)
 	}
 	if named {
-		s.name = stagingName(msg.ID)
+		s.name = stagingName(id)
 		fd, err = unix.Openat(h.tmpFD, s.name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o666)
 		if err != nil {
 			err = &fs.PathError{Op: "create", Path: s.name, Err: err}
@@ -218,25 +279,38 @@ func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
 	if err == nil {
 		err = fsys.WriteID(fd, rec[:])
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return true, nil
+	}
+	return h.writeFailed(rt, name, err)
+}
+
+// writeFailed handles a failed write to a channel's FIFO. name is the
+// message file linked into the channel, taken back unless the channel
+// will find it; "" when the message went inline.
+func (h *Home) writeFailed(rt *route, name string, err error) (bool, error) {
+	unlink := func() {
+		if name != "" {
+			_ = unix.Unlinkat(rt.dirFD, name, 0)
+		}
+	}
+	switch {
 	case errors.Is(err, unix.ENOENT), errors.Is(err, fsys.ErrNotFIFO):
 		// No queue FIFO: not a channel, or a formix-pubsub channel between
 		// its mkdir and its mkfifo, which is not reading yet either.
-		_ = unix.Unlinkat(rt.dirFD, name, 0)
+		unlink()
 		h.log.Debug("pubsub: skipped a channel directory without a queue FIFO", "dir", h.channelPath(rt.name))
 		return false, nil
 	case errors.Is(err, unix.EAGAIN):
 		if rt.goChan {
 			return true, nil // a Go subscriber picks up files its FIFO never named
 		}
-		_ = unix.Unlinkat(rt.dirFD, name, 0)
+		unlink()
 		return false, ErrFIFOFull
 	case errors.Is(err, unix.ENXIO), errors.Is(err, unix.EPIPE):
 		// No reader: the owner closed the channel, died, or (formix-pubsub)
 		// has not opened it yet.
-		_ = unix.Unlinkat(rt.dirFD, name, 0)
+		unlink()
 		rt.broken.Store(true)
 		h.routes.dirty.Store(true)
 		if isGone(rt.dirFD) {
@@ -251,7 +325,7 @@ func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
 		}
 		return false, ErrNotReading
 	default:
-		_ = unix.Unlinkat(rt.dirFD, name, 0)
+		unlink()
 		return false, fmt.Errorf("announce message: %w", err)
 	}
 }

@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -15,8 +16,13 @@ import (
 )
 
 // lockName is the file a Go channel keeps locked while its owner lives.
-// formix-pubsub ignores it, and removes it with the directory.
-const lockName = "lock"
+// formix-pubsub ignores it, and removes it with the directory. Its text
+// says what the channel's reader understands beyond the formix-pubsub
+// protocol: "inline" means wire frames in its FIFO.
+const (
+	lockName = "lock"
+	lockText = "pubsub-go 1 inline\n"
+)
 
 // tickSlack bounds the granularity of directory timestamps. tmpfs stamps
 // times from the coarse clock (one scheduler tick, at most 10 ms), so two
@@ -47,6 +53,7 @@ type route struct {
 	pattern topic.Pattern
 	pid     int
 	goChan  bool // has a lock file: liveness by flock, not by pid
+	inline  bool // its reader takes small messages whole in the FIFO
 	dirFD   int  // O_PATH-like handle on the channel directory
 
 	mu     sync.Mutex
@@ -225,7 +232,12 @@ func (h *Home) openRoute(name string) (*route, liveness) {
 		fsys.Close(dirFD)
 		return nil, notChannel
 	}
-	return &route{name: name, pattern: p, pid: pid, goChan: goChan, dirFD: dirFD, fifoFD: -1}, liveOwner
+	rt := &route{name: name, pattern: p, pid: pid, goChan: goChan, dirFD: dirFD, fifoFD: -1}
+	if goChan {
+		text, _ := fsys.ReadSmall(dirFD, lockName, 64)
+		rt.inline = bytes.Contains(text, []byte(" inline"))
+	}
+	return rt, liveOwner
 }
 
 // ownerAlive judges a channel directory: a Go channel by the flock its

@@ -25,11 +25,13 @@ func (a *app) newLsCmd() *cobra.Command {
            ("pubsub cleanup" removes it)
   RUNTIME  go, python (formix-pubsub), or unknown, told from what is in its
            directory
-  PENDING  messages waiting in it, and BYTES their size on disk
+  PENDING  message files waiting in it, and BYTES their size
+  QUEUED   bytes waiting in a live Go channel's FIFO: message ids, and small
+           messages that Go publishers send whole, without a file
   AGE      since it was opened
 
 With --json, an array of objects instead, with name, dir, topic, pid, live,
-runtime, pending, bytes, created (RFC 3339) and age_seconds. An empty home
+runtime, pending, bytes, queued, created (RFC 3339) and age_seconds. An empty home
 prints "[]", or a note on stderr without --json.`,
 		Example: `  pubsub ls
   pubsub --home /tmp/bus ls
@@ -52,6 +54,7 @@ type channelJSON struct {
 	Runtime    string  `json:"runtime"`
 	Pending    int     `json:"pending"`
 	Bytes      int64   `json:"bytes"`
+	Queued     int     `json:"queued"`
 	Created    *string `json:"created"`
 	AgeSeconds float64 `json:"age_seconds"`
 }
@@ -72,7 +75,7 @@ func (a *app) ls(asJSON bool) error {
 		for _, c := range chans {
 			j := channelJSON{
 				Name: c.Name, Dir: c.Dir, Topic: c.Topic, PID: c.PID, Live: c.Live,
-				Runtime: c.Runtime.String(), Pending: c.Pending, Bytes: c.Bytes,
+				Runtime: c.Runtime.String(), Pending: c.Pending, Bytes: c.Bytes, Queued: c.Queued,
 			}
 			if !c.Created.IsZero() {
 				s := c.Created.UTC().Format(time.RFC3339Nano)
@@ -95,10 +98,10 @@ func (a *app) ls(asJSON bool) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOPIC\tPID\tSTATE\tRUNTIME\tPENDING\tBYTES\tAGE")
+	fmt.Fprintln(tw, "TOPIC\tPID\tSTATE\tRUNTIME\tPENDING\tBYTES\tQUEUED\tAGE")
 	for _, c := range chans {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%s\n",
-			c.Topic, c.PID, state(c), c.Runtime, c.Pending, c.Bytes, age(now, c.Created))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%d\t%s\n",
+			c.Topic, c.PID, state(c), c.Runtime, c.Pending, c.Bytes, c.Queued, age(now, c.Created))
 	}
 	if err := tw.Flush(); err != nil {
 		return stdoutError(err)

@@ -73,3 +73,23 @@ func LockHeld(dirfd int, name string) (held, ok bool) {
 	}
 	return false, false
 }
+
+// ReadSmall returns up to max bytes from the start of the regular file name
+// in dirfd, without following a symbolic link or blocking on a FIFO.
+func ReadSmall(dirfd int, name string, max int) ([]byte, error) {
+	var fd int
+	err := retry(func() (err error) {
+		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return nil, pathErr("open", name, err)
+	}
+	defer Close(fd)
+	b := make([]byte, max)
+	n, err := unix.Pread(fd, b, 0)
+	if err != nil {
+		return nil, pathErr("read", name, err)
+	}
+	return b[:n], nil
+}

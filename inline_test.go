@@ -1,0 +1,85 @@
+package pubsub_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/wire"
+)
+
+// A small message to a Go channel travels whole in its FIFO, with no file;
+// a large one, or one to a formix-pubsub channel, is a file.
+func TestInlineAndFileDelivery(t *testing.T) {
+	h, _ := newHome(t)
+	goCh := newChannel(t, h, "mix")
+	pyDir, pyFD := fakePythonChannel(t, h, "mix", true)
+	small, large := "small", strings.Repeat("L", wire.MaxInline)
+	for _, body := range []string{small, large} {
+		if n := publish(t, h, "mix", body, pubsub.Headers{"k": 1}); n != 2 {
+			t.Fatalf("reached %d", n)
+		}
+	}
+	if files := pendingFiles(t, goCh.Dir()); len(files) != 1 {
+		t.Fatalf("Go channel holds files %v; want only the large message's", files)
+	}
+	if files := pendingFiles(t, pyDir); len(files) != 2 {
+		t.Fatalf("formix-pubsub channel holds files %v; want both", files)
+	}
+	var ids [16]byte
+	if n, _ := unix.Read(pyFD, ids[:]); n != 16 {
+		t.Fatalf("formix-pubsub channel's FIFO held %d bytes; want two 8-byte ids", n)
+	}
+	for _, want := range []string{small, large} {
+		if m := fetch(t, goCh); string(m.Content) != want || m.Headers["k"] != int64(1) {
+			t.Fatalf("got %d bytes, headers %v", len(m.Content), m.Headers)
+		}
+	}
+}
+
+// WithFilesOnly sends every message as a file, as formix-pubsub does.
+func TestFilesOnly(t *testing.T) {
+	h, _ := newHome(t)
+	dir := h.Dir()
+	files, err := pubsub.Open(dir, pubsub.WithFilesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer files.Close()
+	ch := newChannel(t, h, "f")
+	if n, err := files.Publish("f", []byte("as a file"), nil); n != 1 || err != nil {
+		t.Fatalf("Publish = %d, %v", n, err)
+	}
+	if got := pendingFiles(t, ch.Dir()); len(got) != 1 {
+		t.Fatalf("files %v, want one", got)
+	}
+	if m := fetch(t, ch); string(m.Content) != "as a file" {
+		t.Fatalf("got %q", m.Content)
+	}
+}
+
+// A frame in the FIFO that does not decode is an error for itself; ids
+// and frames after it still arrive.
+func TestBadInlineFrame(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "bad")
+	junk := wire.AppendFrame(nil, 5)
+	junk = wire.AppendPadding(append(junk, "junk!"...), 5)
+	fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Write(fd, junk)
+	unix.Close(fd)
+	publish(t, h, "bad", "after the junk", nil)
+	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrBadMagic) {
+		t.Fatalf("junk frame: %v, want ErrBadMagic", err)
+	}
+	if m := fetch(t, ch); string(m.Content) != "after the junk" {
+		t.Fatalf("got %q", m.Content)
+	}
+}
