@@ -528,7 +528,11 @@ func readMessageFile(dirFD int, name string) ([]byte, error) {
 	if uint64(st.Size) > wire.FixedSize+3*uint64(wire.MaxLen) {
 		return nil, ErrTooLarge
 	}
-	data := make([]byte, messageExtent(fd, st.Size))
+	extent := st.Size
+	if extent > smallMessage {
+		extent = messageExtent(fd, st.Size)
+	}
+	data := make([]byte, extent)
 	for off := 0; off < len(data); {
 		n, err := unix.Pread(fd, data[off:], int64(off))
 		if err == unix.EINTR {
@@ -545,6 +549,11 @@ func readMessageFile(dirFD int, name string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// smallMessage is the size up to which a message file is read whole at
+// once: one pread, and the decoder checks the lengths. Beyond it the length
+// fields are read first, so a junk file costs only what it claims.
+const smallMessage = 1 << 20
 
 // messageExtent returns how many bytes of a message file of size bytes
 // to read: what its length fields add up to, or less if the file is

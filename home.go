@@ -147,6 +147,15 @@ func (h *Home) newID() uint64 {
 	}
 }
 
+// jumpID draws an id after a collision. The other publisher is counting
+// up through the same ids, so the next one is likely taken too: step past
+// it by a random stride instead. Ids stay increasing in this process.
+func jumpID() uint64 {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	return lastID.Add(1024 + uint64(binary.LittleEndian.Uint16(b[:]))%7168)
+}
+
 // Publish publishes on the [Default] home. See [Home.Publish].
 func Publish(topic string, content []byte, headers Headers) (int, error) {
 	h, err := Default()

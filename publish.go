@@ -248,7 +248,7 @@ func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) 
 func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool, error) {
 	for range maxIDRetries {
 		fresh := *msg
-		fresh.ID = h.newID()
+		fresh.ID = jumpID()
 		s, err := h.stage(&fresh, content, false)
 		if err != nil {
 			return false, err

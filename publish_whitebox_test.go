@@ -2,6 +2,8 @@ package pubsub
 
 import (
 	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -56,5 +58,38 @@ func TestIDCollisionLosesNothing(t *testing.T) {
 	}
 	if first.ID != 1<<62+1 || second.ID == first.ID {
 		t.Fatalf("ids %d and %d: want the collision resolved with a fresh id", first.ID, second.ID)
+	}
+}
+
+// Another publisher counting up through the same ids leaves a run of
+// them pending: a collision steps past the run instead of walking it.
+func TestCollisionSkipsARunOfPendingIDs(t *testing.T) {
+	dir, err := os.MkdirTemp("/dev/shm", "pubsub-whitebox-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	h, err := Open(dir, WithFilesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ch, err := h.NewChannel("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	saved := lastID.Load()
+	defer lastID.Store(saved)
+	const base = 1 << 62
+	for i := range uint64(500) { // far more than maxIDRetries
+		name := filepath.Join(ch.Dir(), strconv.FormatUint(base+1+i, 10))
+		if err := os.WriteFile(name, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lastID.Store(base)
+	if n, err := h.Publish("t", []byte("past the run"), nil); n != 1 || err != nil {
+		t.Fatalf("Publish = %d, %v", n, err)
 	}
 }
