@@ -304,3 +304,34 @@ func TestChannelDropsTopicsItsPatternDoesNotMatch(t *testing.T) {
 		t.Fatalf("drops not logged:\n%s", logs)
 	}
 }
+
+// Once a Go channel's FIFO overflowed into files, newer messages must not
+// pass them through the room the subscriber frees in the FIFO.
+func TestOrderKeptAcrossOverflow(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "order")
+	seq := 0
+	publishN := func(n int) {
+		for range n {
+			publish(t, h, "order", strconv.Itoa(seq), nil)
+			seq++
+		}
+	}
+	next := 0
+	take := func(n int) {
+		for range n {
+			m := fetch(t, ch)
+			if got := string(m.Content); got != strconv.Itoa(next) {
+				t.Fatalf("message %d arrived as %s", next, got)
+			}
+			next++
+		}
+	}
+	publishN(3000) // more than the FIFO holds: the rest spill into files
+	take(100)      // frees room in the FIFO
+	publishN(500)  // must queue behind the spilled files
+	take(seq - next)
+	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Fatal(err)
+	}
+}

@@ -87,18 +87,22 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 	reached := 0
 	var missed []Miss
 	for _, rt := range routes {
-		var ok, spill bool
+		var ok bool
 		var err error
-		if rt.inline && frame != nil {
+		// While a Go channel's FIFO overflowed into files it has not taken
+		// yet, newer messages follow them as files, or they would pass them.
+		spilling := rt.goChan && rt.stillSpilling()
+		spill := spilling || !rt.inline || frame == nil
+		if !spill {
 			ok, err, spill = h.sendFrame(rt, frame)
 		}
-		if spill || !rt.inline || frame == nil {
+		if spill {
 			if stage == nil {
 				if stage, err = h.stagePrefix(prefix, content, msg.ID, len(routes) > 1); err != nil {
 					return msg.ID, reached, err
 				}
 			}
-			ok, err = h.deliver(rt, stage, &msg, content)
+			ok, err = h.deliver(rt, stage, &msg, content, spilling)
 		}
 		switch {
 		case ok:
@@ -226,14 +230,14 @@ func (s *staged) discard() {
 // deliver links the staged file into one channel and announces its id. ok
 // reports the channel reached; err, when not ok, why it was missed. Neither
 // means the channel is gone and does not count.
-func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) (ok bool, err error) {
+func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte, spilling bool) (ok bool, err error) {
 	id := s.id
 	name := strconv.FormatUint(id, 10)
 	err = s.link(rt.dirFD, name)
 	if errors.Is(err, unix.EEXIST) {
 		// Another publisher's pending message has this id. Give this
 		// channel its own copy under an id it does not hold yet.
-		return h.deliverFresh(rt, msg, content)
+		return h.deliverFresh(rt, msg, content, spilling)
 	}
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -242,10 +246,14 @@ func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) 
 		}
 		return false, fmt.Errorf("link message: %w", err)
 	}
+	if spilling {
+		rt.spilled(name)
+		return true, nil
+	}
 	return h.announce(rt, name, id)
 }
 
-func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool, error) {
+func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte, spilling bool) (bool, error) {
 	for range maxIDRetries {
 		fresh := *msg
 		fresh.ID = jumpID()
@@ -265,6 +273,10 @@ func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool,
 		}
 		if err != nil {
 			return false, fmt.Errorf("link message: %w", err)
+		}
+		if spilling {
+			rt.spilled(name)
+			return true, nil
 		}
 		return h.announce(rt, name, fresh.ID)
 	}
@@ -302,8 +314,10 @@ func (h *Home) writeFailed(rt *route, name string, err error) (bool, error) {
 		h.log.Debug("pubsub: skipped a channel directory without a queue FIFO", "dir", h.channelPath(rt.name))
 		return false, nil
 	case errors.Is(err, unix.EAGAIN):
-		if rt.goChan {
-			return true, nil // a Go subscriber picks up files its FIFO never named
+		if rt.goChan && name != "" {
+			// A Go subscriber picks up files its FIFO never named.
+			rt.spilled(name)
+			return true, nil
 		}
 		unlink()
 		return false, ErrFIFOFull
