@@ -10,7 +10,8 @@
 // FIFO called queue. Publish writes the message once, hard-links it into
 // every live channel whose topic matches, and writes its 8-byte id into
 // each channel's FIFO. A subscriber reads ids from its FIFO, reads and
-// deletes the matching files.
+// deletes the matching files. Between Go processes a small message skips
+// the file and goes whole into the FIFO.
 //
 // Topics are words of [A-Za-z0-9-] separated by '.'. A channel's topic may
 // use '=' for exactly one word and '+' for one or more words:
@@ -32,9 +33,11 @@
 //     no name (O_TMPFILE) and linked into channels complete.
 //   - Messages from one publishing process reach a channel in the order
 //     they were published, as long as its FIFO does not fill up.
-//   - A message stays a file in the channel until taken. A Go channel
-//     also takes files whose id never reached its FIFO (a full FIFO, a
-//     publisher killed between link and announcement).
+//   - A message stays in the channel until taken: a file, or, between Go
+//     processes, a message of up to 4 KiB whole in the channel's FIFO
+//     (see [WithFilesOnly]). A Go channel also takes files whose id never
+//     reached its FIFO (a full FIFO, a publisher killed between link and
+//     announcement).
 //   - Nothing is made durable: tmpfs lives in memory, and a reboot empties
 //     it. fsync would buy nothing there, and is not called.
 //

@@ -35,6 +35,7 @@ type benchSpec struct {
 	Idle       int    `json:"idle_channels,omitempty"`
 	Topic      string `json:"topic,omitempty"`
 	Pattern    string `json:"pattern,omitempty"`
+	Files      bool   `json:"files_only,omitempty"` // every message a file, as a Python peer gets them
 	About      string `json:"about"`
 }
 
@@ -55,6 +56,14 @@ var benchScenarios = []benchSpec{
 		About: "1 MiB messages"},
 	{Name: "latency", Publishers: 1, Subs: 1, Size: 256, IntervalUs: 1000, Topic: "bench.lat", Pattern: "bench.lat",
 		About: "one message every millisecond, the subscriber parked in Next"},
+	// Between Go processes small messages go inline in the FIFO; these are
+	// the same scenarios on the plain formix-pubsub path, one file each.
+	{Name: "1to1-files", Publishers: 1, Subs: 1, Size: 256, Count: 50_000, Topic: "bench.one", Pattern: "bench.one", Files: true,
+		About: "1to1 with every message a file, as a formix-pubsub peer gets them"},
+	{Name: "fanout-files", Publishers: 1, Subs: 8, Size: 256, Count: 10_000, Topic: "bench.fan", Pattern: "bench.fan", Files: true,
+		About: "fanout with every message a file"},
+	{Name: "latency-files", Publishers: 1, Subs: 1, Size: 256, IntervalUs: 1000, Topic: "bench.lat", Pattern: "bench.lat", Files: true,
+		About: "latency with every message a file"},
 }
 
 // benchFloors are the floors --floor adds, for the scenarios selected.
@@ -427,6 +436,9 @@ func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res ben
 	}
 	subRole, pubRole := "sub", "pub"
 	var pubArgs []string
+	if spec.Files {
+		pubArgs = []string{"--files"}
+	}
 	switch spec.Kind {
 	case "fifo":
 		subRole, pubRole = "fifo-sub", "fifo-pub"

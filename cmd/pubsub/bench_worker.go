@@ -50,6 +50,7 @@ type workerOptions struct {
 	reach      int           // pub: channels each message must reach
 	channels   int           // idle: how many channels to hold
 	tmpfile    bool          // file-pub: stage with O_TMPFILE and link, as Publish does
+	files      bool          // pub: every message a file (pubsub.WithFilesOnly), as to a Python peer
 	samples    string        // file to write latencies (sub) or call times (pub) to
 	cpuprofile string
 }
@@ -130,6 +131,7 @@ nanoseconds, 8 bytes little-endian each) to --samples.`,
 	f := cmd.Flags()
 	f.StringVar(&o.topic, "topic", "", "the topic to publish to, or to open a channel on")
 	f.StringVar(&o.dir, "dir", "", "floors: the directory the processes meet in")
+	f.BoolVar(&o.files, "files", false, "pub: send every message as a file, never inline")
 	f.IntVar(&o.size, "size", 256, "content bytes")
 	f.IntVar(&o.count, "count", 1000, "messages per publisher")
 	f.IntVar(&o.pubs, "pubs", 1, "sub: publishers sending to it")
@@ -311,7 +313,11 @@ func (w *worker) sender(content []byte, send func(seq int) error) (workerResult,
 
 // pub publishes through this library.
 func (w *worker) pub() (workerResult, error) {
-	h, err := w.a.openHome()
+	var opts []pubsub.Option
+	if w.o.files {
+		opts = append(opts, pubsub.WithFilesOnly())
+	}
+	h, err := w.a.openHome(opts...)
 	if err != nil {
 		return workerResult{}, err
 	}

@@ -187,12 +187,13 @@ func (a *app) homeDir() (string, error) {
 }
 
 // openHome opens the home, or explains in one line why it cannot.
-func (a *app) openHome() (*pubsub.Home, error) {
+func (a *app) openHome(opts ...pubsub.Option) (*pubsub.Home, error) {
 	dir, err := a.homeDir()
 	if err != nil {
 		return nil, err
 	}
-	h, err := pubsub.Open(dir, pubsub.WithLogger(slog.New(&lineHandler{w: a.stderr})))
+	opts = append([]pubsub.Option{pubsub.WithLogger(slog.New(&lineHandler{w: a.stderr}))}, opts...)
+	h, err := pubsub.Open(dir, opts...)
 	if err != nil {
 		return nil, homeError(dir, err)
 	}
