@@ -89,10 +89,7 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 	for _, rt := range routes {
 		var ok bool
 		var err error
-		// While a Go channel's FIFO overflowed into files it has not taken
-		// yet, newer messages follow them as files, or they would pass them.
-		spilling := rt.goChan && rt.stillSpilling()
-		spill := spilling || !rt.inline || frame == nil
+		spill := !rt.inline || frame == nil
 		if !spill {
 			ok, err, spill = h.sendFrame(rt, frame)
 		}
@@ -102,7 +99,7 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 					return msg.ID, reached, err
 				}
 			}
-			ok, err = h.deliver(rt, stage, &msg, content, spilling)
+			ok, err = h.deliver(rt, stage, &msg, content)
 		}
 		switch {
 		case ok:
@@ -169,7 +166,14 @@ func inlineFrame(routes []*route, prefix, content []byte) []byte {
 func (h *Home) sendFrame(rt *route, frame []byte) (ok bool, err error, spill bool) {
 	fd, err := rt.writer()
 	if err == nil {
-		err = fsys.WriteID(fd, frame)
+		rt.mu.Lock()
+		if err = rt.flushUnannounced(fd); err == nil && len(rt.unannounced) > 0 {
+			err = unix.EAGAIN // older messages still wait: go after them
+		}
+		if err == nil {
+			err = fsys.WriteID(fd, frame)
+		}
+		rt.mu.Unlock()
 	}
 	if errors.Is(err, unix.EAGAIN) {
 		return false, nil, true
@@ -230,14 +234,14 @@ func (s *staged) discard() {
 // deliver links the staged file into one channel and announces its id. ok
 // reports the channel reached; err, when not ok, why it was missed. Neither
 // means the channel is gone and does not count.
-func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte, spilling bool) (ok bool, err error) {
+func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) (ok bool, err error) {
 	id := s.id
 	name := strconv.FormatUint(id, 10)
 	err = s.link(rt.dirFD, name)
 	if errors.Is(err, unix.EEXIST) {
 		// Another publisher's pending message has this id. Give this
 		// channel its own copy under an id it does not hold yet.
-		return h.deliverFresh(rt, msg, content, spilling)
+		return h.deliverFresh(rt, msg, content)
 	}
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -246,14 +250,10 @@ func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte, 
 		}
 		return false, fmt.Errorf("link message: %w", err)
 	}
-	if spilling {
-		rt.spilled(name)
-		return true, nil
-	}
 	return h.announce(rt, name, id)
 }
 
-func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte, spilling bool) (bool, error) {
+func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool, error) {
 	for range maxIDRetries {
 		fresh := *msg
 		fresh.ID = jumpID()
@@ -274,10 +274,6 @@ func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte, spilli
 		if err != nil {
 			return false, fmt.Errorf("link message: %w", err)
 		}
-		if spilling {
-			rt.spilled(name)
-			return true, nil
-		}
 		return h.announce(rt, name, fresh.ID)
 	}
 	return false, fmt.Errorf("link message: %d ids in a row already pending", maxIDRetries)
@@ -288,13 +284,60 @@ func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
 	var rec [8]byte
 	binary.BigEndian.PutUint64(rec[:], id)
 	fd, err := rt.writer()
-	if err == nil {
+	if err == nil && rt.goChan {
+		rt.mu.Lock()
+		err = rt.flushUnannounced(fd)
+		if err == nil && len(rt.unannounced) == 0 {
+			err = fsys.WriteID(fd, rec[:])
+		} else if err == nil {
+			err = unix.EAGAIN
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			// The file is in the channel; its id follows the older ones.
+			rt.queueUnannounced(id)
+			err = nil
+		}
+		rt.mu.Unlock()
+	} else if err == nil {
 		err = fsys.WriteID(fd, rec[:])
 	}
 	if err == nil {
 		return true, nil
 	}
 	return h.writeFailed(rt, name, err)
+}
+
+// maxUnannounced bounds the ids a route keeps for a stalled Go channel.
+// Past it the oldest are dropped: the subscriber still finds their files
+// by listing its directory, only no longer strictly in turn with newer
+// messages.
+const maxUnannounced = 1 << 16
+
+// flushUnannounced writes the ids of files linked while the FIFO was full,
+// oldest first, until the FIFO is full again. Called with rt.mu held.
+func (rt *route) flushUnannounced(fd int) error {
+	var rec [8]byte
+	for len(rt.unannounced) > 0 {
+		binary.BigEndian.PutUint64(rec[:], rt.unannounced[0])
+		if err := fsys.WriteID(fd, rec[:]); err != nil {
+			if errors.Is(err, unix.EAGAIN) {
+				return nil
+			}
+			return err
+		}
+		rt.unannounced = rt.unannounced[1:]
+	}
+	rt.unannounced = nil
+	return nil
+}
+
+// queueUnannounced keeps id to announce once the FIFO has room. Called
+// with rt.mu held.
+func (rt *route) queueUnannounced(id uint64) {
+	if len(rt.unannounced) >= maxUnannounced {
+		rt.unannounced = append([]uint64(nil), rt.unannounced[maxUnannounced/2:]...)
+	}
+	rt.unannounced = append(rt.unannounced, id)
 }
 
 // writeFailed handles a failed write to a channel's FIFO. name is the
@@ -314,11 +357,6 @@ func (h *Home) writeFailed(rt *route, name string, err error) (bool, error) {
 		h.log.Debug("pubsub: skipped a channel directory without a queue FIFO", "dir", h.channelPath(rt.name))
 		return false, nil
 	case errors.Is(err, unix.EAGAIN):
-		if rt.goChan && name != "" {
-			// A Go subscriber picks up files its FIFO never named.
-			rt.spilled(name)
-			return true, nil
-		}
 		unlink()
 		return false, ErrFIFOFull
 	case errors.Is(err, unix.ENXIO), errors.Is(err, unix.EPIPE):

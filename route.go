@@ -58,37 +58,14 @@ type route struct {
 
 	mu     sync.Mutex
 	fifoFD int // write end, opened on first delivery; -1 until then
-	// spillLast names the newest message file linked into a Go channel
-	// without its id, because the FIFO was full. Until the subscriber
-	// has taken it (a Go subscriber takes such files in id order once its
-	// FIFO runs dry), newer messages go the same way, to keep one
-	// publisher's order.
-	spillLast string
-	broken    atomic.Bool
+	// unannounced are ids of message files linked into a Go channel while
+	// its FIFO was full, oldest first. They are announced, in order,
+	// before anything newer goes into the FIFO, so newer messages do not
+	// pass them, and the subscriber is woken for them.
+	unannounced []uint64
+	broken      atomic.Bool
 }
 
-// spilled records a message file linked without its id.
-func (rt *route) spilled(name string) {
-	rt.mu.Lock()
-	rt.spillLast = name
-	rt.mu.Unlock()
-}
-
-// stillSpilling reports whether the last file linked without its id is
-// still waiting in the channel.
-func (rt *route) stillSpilling() bool {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.spillLast == "" {
-		return false
-	}
-	var st unix.Stat_t
-	if unix.Fstatat(rt.dirFD, rt.spillLast, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
-		return true
-	}
-	rt.spillLast = ""
-	return false
-}
 
 func (r *router) init(h *Home) {
 	r.h = h
