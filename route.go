@@ -66,7 +66,6 @@ type route struct {
 	broken      atomic.Bool
 }
 
-
 func (r *router) init(h *Home) {
 	r.h = h
 	r.byName = map[string]*route{}
