@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -435,27 +436,50 @@ func (c *Channel) strays() bool {
 }
 
 // scan lists the directory for message files, oldest id first.
+// It keeps the maxScan oldest ids only, so memory stays flat however long
+// the backlog: a directory of a million files is taken in passes.
 func (c *Channel) scan() {
-	names, err := fsys.ReadDirNames(c.dirFD)
-	if err != nil {
-		if !c.isClosed() && !errors.Is(err, fs.ErrNotExist) {
-			c.home.log.Warn("pubsub: list channel", "dir", c.dir, "err", err)
-		}
-		return
-	}
-	c.scanned = c.scanned[:0]
+	oldest := idHeap(c.scanned[:0])
 	c.junk = 0
-	for _, name := range names {
+	err := fsys.EachName(c.dirFD, func(name string) {
 		id, err := strconv.ParseUint(name, 10, 64)
 		if err != nil || strconv.FormatUint(id, 10) != name {
 			if name != "queue" && name != lockName {
 				c.junk++
 			}
-			continue
+			return
 		}
-		c.scanned = append(c.scanned, id)
+		switch {
+		case len(oldest) < maxScan:
+			heap.Push(&oldest, id)
+		case id < oldest[0]:
+			oldest[0] = id
+			heap.Fix(&oldest, 0)
+		}
+	})
+	if err != nil && !c.isClosed() && !errors.Is(err, fs.ErrNotExist) {
+		c.home.log.Warn("pubsub: list channel", "dir", c.dir, "err", err)
 	}
+	c.scanned = oldest
 	slices.Sort(c.scanned)
+}
+
+// maxScan is how many message files one listing of a channel takes on
+// (a variable for tests).
+var maxScan = 1 << 16
+
+// idHeap is a max-heap of ids: its top is the newest of the oldest kept.
+type idHeap []uint64
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idHeap) Push(x any)        { *h = append(*h, x.(uint64)) }
+func (h *idHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // errNotForUs is what take says of a message whose topic the channel's

@@ -2,6 +2,7 @@ package fsys
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -103,6 +104,30 @@ func ReadDirNames(dirfd int) ([]string, error) {
 	f := os.NewFile(uintptr(fd), ".")
 	defer f.Close()
 	return f.Readdirnames(-1)
+}
+
+// EachName calls f for every name in the directory at dirfd, reading the
+// directory a batch at a time, so a directory of a million entries costs
+// a batch of names in memory, not all of them.
+func EachName(dirfd int, f func(name string)) error {
+	fd, err := OpenDirAt(dirfd, ".")
+	if err != nil {
+		return err
+	}
+	d := os.NewFile(uintptr(fd), ".")
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(1024)
+		for _, name := range names {
+			f(name)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Pending returns the bytes waiting in a FIFO.
