@@ -31,8 +31,11 @@
 //     *[DeliveryError] names every matching channel it could not reach.
 //   - A channel never sees a partial message file: files are written with
 //     no name (O_TMPFILE) and linked into channels complete.
-//   - Messages from one publishing process reach a channel in the order
-//     they were published, as long as its FIFO does not fill up.
+//   - Messages from one publishing process reach a Go channel in the
+//     order they were published, also when its FIFO overflows: the ids
+//     that did not fit are announced, oldest first, before anything newer
+//     (up to 65,536 of them per channel and publisher; past that the
+//     oldest are left for the subscriber to find, in id order).
 //   - A message stays in the channel until taken: a file, or, between Go
 //     processes, a message of up to 4 KiB whole in the channel's FIFO
 //     (see [WithFilesOnly]). A Go channel also takes files whose id never
