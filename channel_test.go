@@ -104,6 +104,39 @@ func TestPublishFetch(t *testing.T) {
 	}
 }
 
+func TestPublishMessageKeepsIDAndTimestamp(t *testing.T) {
+	h, _ := newHome(t)
+	// Two channels, so both the inline path and a staged file are used.
+	a := newChannel(t, h, "far.+")
+	b, err := h.NewChannel("far.away")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sent := &pubsub.Message{ID: 0x1234_5678_9abc, Timestamp: 1_600_000_000_000_001, Topic: "far.away", Headers: pubsub.Headers{"n": int64(7)}, Content: []byte("carried")}
+	if n, err := h.PublishMessage(sent); err != nil || n != 2 {
+		t.Fatalf("PublishMessage = %d, %v; want 2 channels", n, err)
+	}
+	for _, ch := range []*pubsub.Channel{a, b} {
+		m := fetch(t, ch)
+		if m.ID != sent.ID || m.Timestamp != sent.Timestamp || m.Topic != sent.Topic || m.Headers["n"] != int64(7) || string(m.Content) != "carried" {
+			t.Errorf("%s got %+v, want %+v", ch.Topic(), m, sent)
+		}
+	}
+
+	before := time.Now().UnixMicro()
+	if _, err := h.PublishMessage(&pubsub.Message{Topic: "far.away", Content: []byte("fresh")}); err != nil {
+		t.Fatal(err)
+	}
+	m := fetch(t, b)
+	if m.ID == 0 || m.Timestamp < before {
+		t.Errorf("zero id and timestamp were not drawn: %+v", m)
+	}
+	if _, err := h.PublishMessage(&pubsub.Message{Topic: "far.+"}); err == nil {
+		t.Error("PublishMessage accepted a wildcard topic")
+	}
+}
+
 func TestContentSizes(t *testing.T) {
 	h, _ := newHome(t)
 	ch := newChannel(t, h, "blob")

@@ -66,13 +66,52 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 	if err != nil {
 		return 0, 0, err
 	}
+	n, err = h.publish(&msg, prefix, content)
+	return msg.ID, n, err
+}
+
+// PublishMessage publishes m as it stands, keeping its id and timestamp,
+// for a program that carries messages from elsewhere (a bridge) and must
+// not renumber them. A zero ID or Timestamp is drawn as Publish draws it.
+// A channel already holding a pending message with m's id receives it
+// under a fresh id, as with any collision; m.ID is left as it was.
+func (h *Home) PublishMessage(m *Message) (int, error) {
+	done, err := h.use()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	if err := topic.ValidateTopic(m.Topic); err != nil {
+		return 0, err
+	}
+	if uint64(len(m.Content)) > wire.MaxLen {
+		return 0, fmt.Errorf("pubsub: content of %d bytes is over the format's limit of %d", len(m.Content), uint64(wire.MaxLen))
+	}
+	msg := wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers}
+	if msg.ID == 0 {
+		msg.ID = h.newID()
+	}
+	if msg.Timestamp == 0 {
+		msg.Timestamp = time.Now().UnixMicro()
+	}
+	prefix, err := encodePrefix(&msg, len(m.Content))
+	if err != nil {
+		return 0, err
+	}
+	return h.publish(&msg, prefix, m.Content)
+}
+
+// publish delivers a validated, encoded message to every matching
+// channel.
+func (h *Home) publish(msg *wire.Message, prefix, content []byte) (reached int, err error) {
+	topicName := msg.Topic
 	routes, release := h.routes.match(topicName)
 	defer release()
 	if len(routes) == 0 {
 		if isGone(h.homeFD) {
-			return 0, 0, fmt.Errorf("pubsub: home %s was removed: open it again", h.dir)
+			return 0, fmt.Errorf("pubsub: home %s was removed: open it again", h.dir)
 		}
-		return msg.ID, 0, nil
+		return 0, nil
 	}
 	var frame []byte
 	if h.inline {
@@ -84,7 +123,6 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 			stage.discard()
 		}
 	}()
-	reached := 0
 	var missed []Miss
 	for _, rt := range routes {
 		var ok bool
@@ -96,10 +134,10 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 		if spill {
 			if stage == nil {
 				if stage, err = h.stagePrefix(prefix, content, msg.ID, len(routes) > 1); err != nil {
-					return msg.ID, reached, err
+					return reached, err
 				}
 			}
-			ok, err = h.deliver(rt, stage, &msg, content)
+			ok, err = h.deliver(rt, stage, msg, content)
 		}
 		switch {
 		case ok:
@@ -109,9 +147,9 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 		}
 	}
 	if len(missed) > 0 {
-		return msg.ID, reached, &DeliveryError{ID: msg.ID, Topic: topicName, Missed: missed}
+		return reached, &DeliveryError{ID: msg.ID, Topic: topicName, Missed: missed}
 	}
-	return msg.ID, reached, nil
+	return reached, nil
 }
 
 // staged is a complete message file that no channel can see yet.
