@@ -120,7 +120,7 @@ func (h *Home) NewChannel(topicPattern string) (*Channel, error) {
 func (h *Home) createChannel(pattern string, p topic.Pattern) (*Channel, error) {
 	name := pattern + "_" + randomWord(12) + "_" + strconv.Itoa(os.Getpid())
 	staging := filepath.Join(h.dir, "tmp", name)
-	if err := unix.Mkdirat(h.tmpFD, name, 0o777); err != nil {
+	if err := unix.Mkdirat(h.tmpFD, name, h.access.dirMode); err != nil {
 		return nil, fmt.Errorf("pubsub: create channel: %w", &fs.PathError{Op: "mkdir", Path: staging, Err: err})
 	}
 	c := &Channel{
@@ -144,14 +144,28 @@ func (c *Channel) build(staging string) (err error) {
 	if c.dirFD, err = fsys.OpenDirAt(h.tmpFD, c.name); err != nil {
 		return err
 	}
-	if c.lockFD, err = fsys.Lock(c.dirFD, lockName, 0o666); err != nil {
+	if h.access.shared {
+		// The umask may have taken the group's bits away.
+		if err = unix.Fchmod(c.dirFD, h.access.dirMode); err != nil {
+			return &fs.PathError{Op: "chmod", Path: staging, Err: err}
+		}
+	}
+	if c.lockFD, err = fsys.Lock(c.dirFD, lockName, h.access.fileMode); err != nil {
 		return err
 	}
 	if _, err = unix.Pwrite(c.lockFD, []byte(lockText), 0); err != nil {
 		return &fs.PathError{Op: "write", Path: lockName, Err: err}
 	}
-	if err = fsys.Mkfifo(c.dirFD, "queue", 0o660); err != nil {
+	if err = fsys.Mkfifo(c.dirFD, "queue", h.access.fileMode); err != nil {
 		return err
+	}
+	if h.access.shared {
+		if err = unix.Fchmodat(c.dirFD, "queue", h.access.fileMode, 0); err != nil {
+			return &fs.PathError{Op: "chmod", Path: "queue", Err: err}
+		}
+		if err = unix.Fchmod(c.lockFD, h.access.fileMode); err != nil {
+			return &fs.PathError{Op: "chmod", Path: lockName, Err: err}
+		}
 	}
 	if c.fifo, c.keepFD, err = fsys.OpenFIFOReader(c.dirFD, "queue"); err != nil {
 		return err

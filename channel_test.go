@@ -34,8 +34,8 @@ func TestChannelDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Type() != fs.ModeNamedPipe || fi.Mode().Perm() != 0o660 {
-		t.Fatalf("queue is %v, want a FIFO with mode 0660", fi.Mode())
+	if fi.Mode().Type() != fs.ModeNamedPipe || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("queue is %v, want a FIFO with mode 0600", fi.Mode())
 	}
 	if err := ch.Close(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pubsub-go/pubsub/internal/fsys"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultDir returns the home directory that formix-pubsub would use:
@@ -44,6 +45,7 @@ type Home struct {
 	log    *slog.Logger
 	// inline: send small messages to Go channels whole, in their FIFO.
 	inline bool
+	access access
 
 	routes router
 
@@ -55,7 +57,10 @@ type Home struct {
 }
 
 // Open opens the home directory dir, creating it and its tmp/ staging
-// directory if need be (mode 0777 less the umask, as formix-pubsub does).
+// directory if need be. A home it creates is private (mode 0700). It
+// refuses a home that is a symbolic link, that another user owns without
+// sharing it with a group of this process, or that every user may write
+// without the sticky bit; see the README's security model.
 func Open(dir string, opts ...Option) (*Home, error) {
 	if !fsys.Supported {
 		return nil, ErrUnsupported
@@ -68,26 +73,55 @@ func Open(dir string, opts ...Option) (*Home, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pubsub: home %q: %w", dir, err)
 	}
-	if err := os.MkdirAll(abs, 0o777); err != nil {
-		return nil, fmt.Errorf("pubsub: create home: %w", err)
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, explainHome(abs, fmt.Errorf("pubsub: create home: %w", err))
 	}
 	homeFD, err := fsys.OpenDir(abs)
 	if err != nil {
-		return nil, fmt.Errorf("pubsub: open home: %w", err)
+		return nil, explainHome(abs, fmt.Errorf("pubsub: open home: %w", err))
 	}
-	if err := os.Mkdir(filepath.Join(abs, "tmp"), 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+	// Check what was opened, not the name, which may change under us.
+	var st unix.Stat_t
+	if err := unix.Fstat(homeFD, &st); err != nil {
 		fsys.Close(homeFD)
-		return nil, fmt.Errorf("pubsub: create staging directory: %w", err)
+		return nil, fmt.Errorf("pubsub: open home: %w", &fs.PathError{Op: "fstat", Path: abs, Err: err})
 	}
-	tmpFD, err := fsys.OpenDirAt(homeFD, "tmp")
+	acc, err := checkHome(abs, &st)
 	if err != nil {
 		fsys.Close(homeFD)
-		return nil, fmt.Errorf("pubsub: open staging directory: %w", err)
+		return nil, err
+	}
+	tmpFD, err := openStaging(homeFD, abs, acc)
+	if err != nil {
+		fsys.Close(homeFD)
+		return nil, err
 	}
 	fsys.ProbeLinkFD(tmpFD)
-	h := &Home{dir: abs, homeFD: homeFD, tmpFD: tmpFD, log: cfg.logger, inline: !cfg.filesOnly}
+	h := &Home{dir: abs, homeFD: homeFD, tmpFD: tmpFD, log: cfg.logger, inline: !cfg.filesOnly, access: acc}
 	h.routes.init(h)
 	return h, nil
+}
+
+// openStaging opens HOME/tmp, creating it with the home's access.
+func openStaging(homeFD int, home string, acc access) (int, error) {
+	err := unix.Mkdirat(homeFD, "tmp", acc.dirMode)
+	switch {
+	case err == nil && acc.shared:
+		// The umask may have taken the group's bits away.
+		if err := unix.Fchmodat(homeFD, "tmp", acc.dirMode, 0); err != nil {
+			return -1, fmt.Errorf("pubsub: create staging directory: %w", &fs.PathError{Op: "chmod", Path: filepath.Join(home, "tmp"), Err: err})
+		}
+	case err != nil && err != unix.EEXIST:
+		return -1, fmt.Errorf("pubsub: create staging directory: %w", &fs.PathError{Op: "mkdir", Path: filepath.Join(home, "tmp"), Err: err})
+	}
+	tmpFD, err := fsys.OpenDirAt(homeFD, "tmp")
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return -1, fmt.Errorf("pubsub: %s is not a directory (a symbolic link or a file), and pubsub stages messages there; remove it", filepath.Join(home, "tmp"))
+	}
+	if err != nil {
+		return -1, fmt.Errorf("pubsub: open staging directory: %w", err)
+	}
+	return tmpFD, nil
 }
 
 // Dir returns the home's directory, made absolute.

@@ -228,12 +228,12 @@ func (h *Home) stagePrefix(prefix, content []byte, id uint64, named bool) (*stag
 	fd := -1
 	var err error
 	if !named {
-		fd, err = fsys.CreateUnnamed(h.tmpFD, 0o666)
+		fd, err = fsys.CreateUnnamed(h.tmpFD, h.access.fileMode)
 		named = fsys.NoTmpfile(err)
 	}
 	if named {
 		s.name = stagingName(id)
-		fd, err = unix.Openat(h.tmpFD, s.name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o666)
+		fd, err = unix.Openat(h.tmpFD, s.name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, h.access.fileMode)
 		if err != nil {
 			err = &fs.PathError{Op: "create", Path: s.name, Err: err}
 		}
@@ -242,6 +242,13 @@ func (h *Home) stagePrefix(prefix, content []byte, id uint64, named bool) (*stag
 		return nil, fmt.Errorf("pubsub: stage message: %w", err)
 	}
 	s.fd = fd
+	if h.access.shared {
+		// The umask may have taken the group's bits away.
+		if err := unix.Fchmod(fd, h.access.fileMode); err != nil {
+			s.discard()
+			return nil, fmt.Errorf("pubsub: stage message: %w", err)
+		}
+	}
 	if err := fsys.WriteAll(fd, prefix, content); err != nil {
 		s.discard()
 		return nil, fmt.Errorf("pubsub: stage message: %w", err)

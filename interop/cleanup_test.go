@@ -258,6 +258,22 @@ func TestLivenessAndCleanup(t *testing.T) {
 	})
 }
 
+// shareWithPeer shares home with the group of the peer that env makes run
+// as nobody (chgrp nogroup, chmod 2770), as the security model asks of a
+// home used by two users. Without env, the peer is this user.
+func shareWithPeer(t *testing.T, home string, env []string) {
+	t.Helper()
+	if env == nil {
+		return
+	}
+	if err := os.Chown(home, 0, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o770|os.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // otherUser returns the environment that makes a peer run as another user
 // than the suite, or nil when the suite is not root and cannot.
 func otherUser() []string {
@@ -265,16 +281,6 @@ func otherUser() []string {
 		return []string{"PEER_UID=" + strconv.Itoa(nobody)}
 	}
 	return nil
-}
-
-// skipOutsideCI skips a case this machine cannot run, except under
-// CI=true, where every case must run.
-func skipOutsideCI(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal("cannot run under CI: " + why)
-	}
-	t.Skip(why)
 }
 
 func alive(pid int) bool { return unix.Kill(pid, 0) == nil }
@@ -292,12 +298,10 @@ func TestCleanupOtherUser(t *testing.T) {
 		t.Parallel()
 		env := otherUser()
 		if env == nil && unix.Kill(1, 0) == nil {
-			skipOutsideCI(t, "pid 1 runs as this user; no other user's process to name")
+			proctest.SkipOutsideCI(t, "pid 1 runs as this user; no other user's process to name")
 		}
 		home := newHome(t)
-		if err := os.Chmod(home, 0o777); err != nil {
-			t.Fatal(err)
-		}
+		shareWithPeer(t, home, env)
 		dir := filepath.Join(home, "init.owned_AAAAAAAAAAAA_1")
 		if err := os.Mkdir(dir, 0o777); err != nil {
 			t.Fatal(err)
@@ -324,19 +328,17 @@ func TestCleanupOtherUser(t *testing.T) {
 		}
 	})
 
-	// A live Go channel of root, in a home and channel directory anyone may
-	// write (umask 0), cleaned by formix-pubsub running as nobody: it is
-	// deleted under its live owner, and publishers no longer reach it.
+	// A live Go channel of root, in a home root shares with nobody's
+	// group, cleaned by formix-pubsub running as nobody: it is deleted
+	// under its live owner, and publishers no longer reach it.
 	t.Run("python deletes a live Go channel", func(t *testing.T) {
 		t.Parallel()
 		env := otherUser()
 		if env == nil {
-			skipOutsideCI(t, "needs root, to run a peer as another user")
+			proctest.SkipOutsideCI(t, "needs root, to run a peer as another user")
 		}
 		home := newHome(t)
-		if err := os.Chmod(home, 0o777); err != nil {
-			t.Fatal(err)
-		}
+		shareWithPeer(t, home, env)
 		owner := start(t, home, goSide, []string{"PEER_UMASK=0"}, "hold", "shared")
 		dir := live(t, owner)
 		_, inactive, log := pyJudge(t, home, env, false)
@@ -357,17 +359,20 @@ func TestCleanupOtherUser(t *testing.T) {
 		_ = owner.Wait()
 	})
 
-	// The same with the default umask 022: formix-pubsub still judges the
-	// live Go channel dead and tries, but may not delete it; it logs the
-	// failures and the channel keeps working.
+	// The same in a home every user may list (sticky, mode 1777) but that
+	// root does not share: formix-pubsub still judges the live Go channel
+	// dead and tries, but the channel is root's alone (mode 0700); it logs
+	// the failures and the channel keeps working.
 	t.Run("python tries to delete a live Go channel", func(t *testing.T) {
 		t.Parallel()
 		env := otherUser()
 		if env == nil {
-			skipOutsideCI(t, "needs root, to run a peer as another user")
+			proctest.SkipOutsideCI(t, "needs root, to run a peer as another user")
 		}
 		home := newHome(t)
-		if err := os.Chmod(home, 0o777); err != nil {
+		// Open to all but sticky: others may list it, not remove what
+		// is not theirs.
+		if err := os.Chmod(home, 0o777|os.ModeSticky); err != nil {
 			t.Fatal(err)
 		}
 		owner := start(t, home, goSide, []string{"PEER_UMASK=022"}, "sub", "shared")
@@ -376,7 +381,7 @@ func TestCleanupOtherUser(t *testing.T) {
 		if !slices.Equal(inactive, []string{dir}) {
 			t.Errorf("formix-pubsub judges inactive %q, want the live Go channel", inactive)
 		}
-		if !strings.Contains(log, "Failed to delete") || !strings.Contains(log, "Permission denied") {
+		if !strings.Contains(log, "Failed to clean up") || !strings.Contains(log, "Permission denied") {
 			t.Errorf("cleanup_inactive() as another user logged:\n%s\nwant failures to delete", log)
 		}
 		for _, name := range []string{"", "queue", "lock"} {
@@ -392,18 +397,17 @@ func TestCleanupOtherUser(t *testing.T) {
 		expectExit(t, owner)
 	})
 
-	// A live Python channel of root, judged by the Go library running as
-	// nobody: live, and Cleanup keeps it.
+	// A live Python channel of root, in a home root shares with nobody's
+	// group, judged by the Go library running as nobody: live, and Cleanup
+	// keeps it.
 	t.Run("go keeps a live Python channel", func(t *testing.T) {
 		t.Parallel()
 		env := otherUser()
 		if env == nil {
-			skipOutsideCI(t, "needs root, to run a peer as another user")
+			proctest.SkipOutsideCI(t, "needs root, to run a peer as another user")
 		}
 		home := newHome(t)
-		if err := os.Chmod(home, 0o777); err != nil {
-			t.Fatal(err)
-		}
+		shareWithPeer(t, home, env)
 		owner := start(t, home, pySide, []string{"PEER_UMASK=0"}, "hold", "shared")
 		dir := live(t, owner)
 		if e := goLs(t, home, env)[filepath.Base(dir)]; !e.Live || e.Runtime != "python" {

@@ -212,3 +212,13 @@ func (p *Proc) ExitCode() int {
 func (p *Proc) String() string {
 	return fmt.Sprintf("%s[%d]", filepath.Base(p.Cmd.Path), p.Cmd.Process.Pid)
 }
+
+// SkipOutsideCI skips a case this machine cannot run, except under
+// CI=true, where every case must run.
+func SkipOutsideCI(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal("cannot run under CI: " + why)
+	}
+	t.Skip(why)
+}

@@ -1,0 +1,245 @@
+package pubsub_test
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/proctest"
+)
+
+// homeDir makes an empty directory where a home may be created.
+func homeDir(t *testing.T) string {
+	t.Helper()
+	base := "/dev/shm"
+	if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
+		base = ""
+	}
+	dir, err := os.MkdirTemp(base, "pubsub-access-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func wantMode(t *testing.T, path string, want fs.FileMode) {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode() & (fs.ModePerm | fs.ModeSetgid); got != want {
+		t.Errorf("%s has mode %v, want %v", path, got, want)
+	}
+}
+
+// Everything made in a private home is its owner's alone, whatever the
+// umask.
+func TestPrivateHomeModes(t *testing.T) {
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	home := filepath.Join(homeDir(t), "new")
+	h, err := pubsub.Open(home, pubsub.WithFilesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ch := newChannel(t, h, "private")
+	publish(t, h, "private", "secret", nil)
+	wantMode(t, home, 0o700)
+	wantMode(t, filepath.Join(home, "tmp"), 0o700)
+	wantMode(t, ch.Dir(), 0o700)
+	wantMode(t, filepath.Join(ch.Dir(), "queue"), 0o600)
+	files := pendingFiles(t, ch.Dir())
+	if len(files) != 1 {
+		t.Fatalf("message files %v, want 1", files)
+	}
+	wantMode(t, filepath.Join(ch.Dir(), files[0]), 0o600)
+}
+
+// A home shared with a group (group-writable and setgid) gives the group
+// what it needs, even under a umask that would take it away.
+func TestSharedHomeModes(t *testing.T) {
+	old := unix.Umask(0o077)
+	defer unix.Umask(old)
+	home := homeDir(t)
+	if err := os.Chmod(home, 0o770|fs.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	h, err := pubsub.Open(home, pubsub.WithFilesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ch := newChannel(t, h, "shared")
+	publish(t, h, "shared", "for the group", nil)
+	wantMode(t, filepath.Join(home, "tmp"), 0o770|fs.ModeSetgid)
+	wantMode(t, ch.Dir(), 0o770|fs.ModeSetgid)
+	wantMode(t, filepath.Join(ch.Dir(), "queue"), 0o660)
+	files := pendingFiles(t, ch.Dir())
+	if len(files) != 1 {
+		t.Fatalf("message files %v, want 1", files)
+	}
+	wantMode(t, filepath.Join(ch.Dir(), files[0]), 0o660)
+}
+
+// A home anyone could have planted or tampered with is refused, with the
+// reason and the fix; nothing is created through it.
+func TestUnsafeHomesAreRefused(t *testing.T) {
+	base := homeDir(t)
+	target := filepath.Join(base, "target")
+	if err := os.Mkdir(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	badTmp := filepath.Join(base, "badtmp")
+	if err := os.Mkdir(badTmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(badTmp, "tmp")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		dir  string
+		want []string
+	}{
+		{link, []string{"symbolic link", "PUBSUB_HOME"}},
+		{file, []string{"not a directory", "PUBSUB_HOME"}},
+		{open, []string{"writable by every user", "sticky", "chmod o-w " + open}},
+		{badTmp, []string{filepath.Join(badTmp, "tmp"), "not a directory"}},
+	} {
+		h, err := pubsub.Open(tt.dir)
+		if err == nil {
+			h.Close()
+			t.Errorf("Open(%s) succeeded", tt.dir)
+			continue
+		}
+		if !containsAll(err.Error(), tt.want...) {
+			t.Errorf("Open(%s): %v\nwant it to say %q", tt.dir, err, tt.want)
+		}
+	}
+	if entries, _ := os.ReadDir(target); len(entries) != 0 {
+		t.Errorf("something was created through a symlink: %v", entries)
+	}
+
+	// With the sticky bit, others cannot remove what is not theirs.
+	if err := os.Chmod(open, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	h, err := pubsub.Open(open)
+	if err != nil {
+		t.Fatalf("sticky home: %v", err)
+	}
+	h.Close()
+}
+
+// Two real users besides root: a home is used by another user only when
+// its owner shares it with a group of theirs.
+func TestTwoUsers(t *testing.T) {
+	if os.Getuid() != 0 {
+		proctest.SkipOutsideCI(t, "switching users needs root")
+	}
+	const nobody, nogroup, daemon = 65534, 65534, 1
+	bin := helperBin(t)
+	as := func(uid, gid int, args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		return cmd
+	}
+
+	// root's private homes, as this package and as formix-pubsub make them.
+	for _, mode := range []fs.FileMode{0o700, 0o755} {
+		home := homeDir(t)
+		if err := os.Chmod(home, mode); err != nil {
+			t.Fatal(err)
+		}
+		out, err := as(nobody, nogroup, "pub", home, "t", "1", "8").CombinedOutput()
+		if err == nil || !containsAll(string(out), "belongs to user root (uid 0), not to you (user nobody (uid 65534))", "PUBSUB_HOME") {
+			t.Errorf("nobody on root's %v home: %v\n%s", mode, err, out)
+		}
+	}
+
+	// A home root shares with nogroup.
+	home := homeDir(t)
+	if err := os.Chown(home, 0, nogroup); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o770|fs.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	h, err := pubsub.Open(home, pubsub.WithFilesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	rootCh := newChannel(t, h, "to.root")
+
+	out, err := as(nobody, nogroup, "pub", home, "to.root", "1", "8").CombinedOutput()
+	if err != nil || string(out) != "published 1 1\n" {
+		t.Fatalf("nobody publishing in the shared home: %v\n%s", err, out)
+	}
+	if m := fetch(t, rootCh); m.Headers["seq"] != int64(0) {
+		t.Fatalf("root got %+v", m)
+	}
+
+	// nobody's channel, written by root: the file is the group's.
+	hold := as(nobody, nogroup, "hold", home, "to.nobody")
+	stdout, err := hold.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { hold.Process.Kill(); hold.Wait() }()
+	line := make([]byte, 4096)
+	n, err := stdout.Read(line)
+	dir, ok := strings.CutPrefix(strings.TrimSpace(string(line[:n])), "live ")
+	if err != nil || !ok {
+		t.Fatalf("nobody's channel did not come up: %q, %v", line[:n], err)
+	}
+	if n := publish(t, h, "to.nobody", "hello", nil); n != 1 {
+		t.Fatalf("root reached %d channels, want nobody's", n)
+	}
+	files := pendingFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("files in nobody's channel: %v", files)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, files[0])} {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Gid != nogroup || st.Mode&0o007 != 0 {
+			t.Errorf("%s: group %d, mode %o; want nogroup's, nothing for others", p, st.Gid, st.Mode&0o7777)
+		}
+	}
+
+	// daemon is not in nogroup.
+	out, err = as(daemon, daemon, "pub", home, "to.root", "1", "8").CombinedOutput()
+	if err == nil || !containsAll(string(out), "not shared with a group of yours", "PUBSUB_HOME") {
+		t.Errorf("daemon in a home shared with nogroup: %v\n%s", err, out)
+	}
+}
