@@ -33,9 +33,8 @@
 //     no name (O_TMPFILE) and linked into channels complete.
 //   - Messages from one publishing process reach a Go channel in the
 //     order they were published, also when its FIFO overflows: the ids
-//     that did not fit are announced, oldest first, before anything newer
-//     (up to 65,536 of them per channel and publisher; past that the
-//     oldest are left for the subscriber to find, in id order).
+//     that did not fit are announced, oldest first, before anything newer,
+//     however many wait (8 bytes each in the publisher).
 //   - A message stays in the channel until taken: a file, or, between Go
 //     processes, a message of up to 4 KiB whole in the channel's FIFO
 //     (see [WithFilesOnly]). A Go channel also takes files whose id never

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -251,7 +252,10 @@ func (h *Home) stagePrefix(prefix, content []byte, id uint64, named bool) (*stag
 	}
 	if err := fsys.WriteAll(fd, prefix, content); err != nil {
 		s.discard()
-		return nil, fmt.Errorf("pubsub: stage message: %w", err)
+		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+			return nil, fmt.Errorf("pubsub: stage a message of %d bytes in %s: %w (the home's file system is full: subscribers must take their messages, or the file system needs more room)", len(prefix)+len(content), filepath.Join(h.dir, "tmp"), err)
+		}
+		return nil, fmt.Errorf("pubsub: stage message in %s: %w", filepath.Join(h.dir, "tmp"), err)
 	}
 	return s, nil
 }
@@ -352,12 +356,6 @@ func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
 	return h.writeFailed(rt, name, err)
 }
 
-// maxUnannounced bounds the ids a route keeps for a stalled Go channel.
-// Past it the oldest are dropped: the subscriber still finds their files
-// by listing its directory, only no longer strictly in turn with newer
-// messages.
-const maxUnannounced = 1 << 16
-
 // flushUnannounced writes the ids of files linked while the FIFO was full,
 // oldest first, until the FIFO is full again. Called with rt.mu held.
 func (rt *route) flushUnannounced(fd int) error {
@@ -377,11 +375,10 @@ func (rt *route) flushUnannounced(fd int) error {
 }
 
 // queueUnannounced keeps id to announce once the FIFO has room. Called
-// with rt.mu held.
+// with rt.mu held. The queue is not bounded: dropping an id would let a
+// newer one overtake its message, and each id costs 8 bytes here against
+// a page of tmpfs for its file, which runs out long before.
 func (rt *route) queueUnannounced(id uint64) {
-	if len(rt.unannounced) >= maxUnannounced {
-		rt.unannounced = append([]uint64(nil), rt.unannounced[maxUnannounced/2:]...)
-	}
 	rt.unannounced = append(rt.unannounced, id)
 }
 

@@ -215,7 +215,7 @@ func WriteAll(fd int, bufs ...[]byte) error {
 			continue
 		}
 		if err != nil {
-			return pathErr("write", "", err)
+			return os.NewSyscallError("write", err)
 		}
 		for n > 0 {
 			if n >= len(bufs[0]) {
