@@ -1,6 +1,9 @@
 package pubsub_test
 
 import (
+	"bufio"
+	"encoding/base64"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -235,6 +238,41 @@ func TestTwoUsers(t *testing.T) {
 		if st.Gid != nogroup || st.Mode&0o007 != 0 {
 			t.Errorf("%s: group %d, mode %o; want nogroup's, nothing for others", p, st.Gid, st.Mode&0o7777)
 		}
+	}
+
+	// A file nobody may not read, announced in nobody's channel: reported
+	// once as a bad message (set aside), and the next message arrives.
+	sub := as(nobody, nogroup, "sub", home, "to.sub", "1")
+	subOut, err := sub.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sub.Process.Kill(); sub.Wait() }()
+	r := bufio.NewReader(subOut)
+	liveLine, err := r.ReadString('\n')
+	subDir, ok := strings.CutPrefix(strings.TrimSpace(liveLine), "live ")
+	if err != nil || !ok {
+		t.Fatalf("nobody's subscriber did not come up: %q, %v", liveLine, err)
+	}
+	if err := os.WriteFile(filepath.Join(subDir, "1000"), []byte("root's own"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	queue, err := os.OpenFile(filepath.Join(subDir, "queue"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = queue.Write([]byte{0, 0, 0, 0, 0, 0, 0x03, 0xe8})
+	queue.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, h, "to.sub", "after the unreadable one", nil)
+	rest, _ := io.ReadAll(r)
+	if err := sub.Wait(); err != nil || !containsAll(string(rest), base64.StdEncoding.EncodeToString([]byte("after the unreadable one")), "done 1 nil") {
+		t.Errorf("nobody's subscriber after an unreadable file: %v\n%s", err, rest)
 	}
 
 	// daemon is not in nogroup.

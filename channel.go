@@ -527,7 +527,8 @@ func (c *Channel) take(id uint64) (*Message, error) {
 		}
 	}
 	path := filepath.Join(c.dir, name)
-	if _, bad := errors.AsType[*wire.DecodeError](err); !bad && !errors.Is(err, ErrNotRegular) && !errors.Is(err, ErrTooLarge) {
+	// A file this process may not read (another user's) never will be.
+	if _, bad := errors.AsType[*wire.DecodeError](err); !bad && !errors.Is(err, ErrNotRegular) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, fs.ErrPermission) {
 		// A passing failure (out of descriptors or memory): the message is
 		// fine, so keep it for the next call.
 		c.retry = append(c.retry, id)
