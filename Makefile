@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 FORMIX := formix-pubsub==1.0.0
 
-.PHONY: demo test vet lint unit interop venv fuzz clean
+.PHONY: demo test vet lint unit interop venv fuzz faults-long clean
 
 demo:
 	$(GO) run ./cmd/pubsub demo
@@ -42,14 +42,22 @@ venv:
 		|| { rm -rf $(VENV); echo "interop: cannot install $(FORMIX) (no $(PYTHON) or no access to PyPI)" >&2; }; \
 	fi
 
-# Run every fuzz target for FUZZTIME each (the corpora also run in `make test`).
+# Run every fuzz target for FUZZTIME each, one after another (the corpora
+# also run in `make test`).
 FUZZTIME ?= 10m
+FUZZ_TARGETS := \
+	./internal/wire:FuzzDecode ./internal/wire:FuzzDecodeHeaders ./internal/wire:FuzzEncodeHeaders \
+	./internal/wire:FuzzNextRecord ./internal/topic:FuzzMatch ./internal/topic:FuzzValidate \
+	.:FuzzParseChannelName ./cmd/pubsub:FuzzParseHeader
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode$$ -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wire/
-	$(GO) test -run='^$$' -fuzz=FuzzDecodeHeaders -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wire/
-	$(GO) test -run='^$$' -fuzz=FuzzEncodeHeaders -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wire/
-	$(GO) test -run='^$$' -fuzz=FuzzMatch -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/topic/
-	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/topic/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s "$${t%%:*}"; \
+	done
+
+# The fault-injection suite at full size (make test runs it scaled down).
+faults-long:
+	$(GO) test -count=1 -v -timeout 30m ./faults -long
 
 clean:
 	rm -rf $(VENV)

@@ -26,12 +26,30 @@ var (
 )
 
 // Build compiles the main package pkg (an import path) once per test
-// binary and returns the path of the executable.
+// binary and returns the path of the executable. It has the race
+// detector when the test binary has it.
 func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	return build(t, pkg, raceEnabled)
+}
+
+// BuildFast is Build without the race detector, for helpers whose job is
+// load: the detector slows them many times over and multiplies their
+// memory, which some tests measure.
+func BuildFast(t testing.TB, pkg string) string {
+	t.Helper()
+	return build(t, pkg, false)
+}
+
+func build(t testing.TB, pkg string, race bool) string {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if p, ok := built[pkg]; ok {
+	key := pkg
+	if race {
+		key += " -race"
+	}
+	if p, ok := built[key]; ok {
 		return p
 	}
 	if binDir == "" {
@@ -47,14 +65,15 @@ func Build(t testing.TB, pkg string) string {
 	}
 	out := filepath.Join(binDir, filepath.Base(pkg))
 	args := []string{"build", "-o", out}
-	if raceEnabled {
-		args = append(args, "-race")
+	if race {
+		out += "-race"
+		args = []string{"build", "-race", "-o", out}
 	}
 	cmd := exec.Command("go", append(args, pkg)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
-	built[pkg] = out
+	built[key] = out
 	return out
 }
 

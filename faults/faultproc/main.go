@@ -1,0 +1,129 @@
+// Command faultproc is the process the fault-injection suite starts,
+// stops and kills. Publishers number their messages; subscribers check
+// every message they get and print a summary the tests assert on:
+//
+//	faultproc pub HOME TOPIC PUB N SIZES  prints "ready", publishes N messages
+//	                                      (N=0: until killed) of the sizes in the
+//	                                      comma-separated list, in turn, then
+//	                                      "published N REACHED"
+//	faultproc sub HOME PATTERN WANT       prints "live DIR", takes messages until
+//	                                      WANT (0: until SIGTERM), then "done" and
+//	                                      the summary
+//
+// Messages are made and checked by package numbered.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/faults/numbered"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "faultproc:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) < 4 {
+		return errors.New("usage: faultproc pub HOME TOPIC PUB N SIZES | sub HOME PATTERN WANT")
+	}
+	home, err := pubsub.Open(args[1])
+	if err != nil {
+		return err
+	}
+	defer home.Close()
+	switch {
+	case args[0] == "pub" && len(args) == 6:
+		return pub(home, args[2], args[3], args[4], args[5])
+	case args[0] == "sub" && len(args) == 4:
+		want, err := strconv.Atoi(args[3])
+		if err != nil {
+			return err
+		}
+		return sub(home, args[2], want)
+	}
+	return fmt.Errorf("bad arguments %q", args)
+}
+
+func pub(home *pubsub.Home, topic, pubArg, nArg, sizesArg string) error {
+	pubNo, err := strconv.ParseUint(pubArg, 10, 32)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.ParseUint(nArg, 10, 64)
+	if err != nil {
+		return err
+	}
+	var sizes []int
+	for _, s := range strings.Split(sizesArg, ",") {
+		size, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		sizes = append(sizes, size)
+	}
+	fmt.Println("ready")
+	reached := 0
+	for seq := uint64(0); n == 0 || seq < n; seq++ {
+		b := numbered.Content(uint32(pubNo), seq, sizes[seq%uint64(len(sizes))])
+		r, err := home.Publish(topic, b, numbered.Headers(uint32(pubNo), seq))
+		if err != nil {
+			return fmt.Errorf("publish %d: %w", seq, err)
+		}
+		reached += r
+	}
+	fmt.Println("published", n, reached)
+	return nil
+}
+
+func sub(home *pubsub.Home, pattern string, want int) error {
+	ch, err := home.NewChannel(pattern)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	fmt.Println("live", ch.Dir())
+	t := numbered.NewTally()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = ch.Subscribe(ctx, func(m *pubsub.Message) error {
+		t.Add(m)
+		if t.Received == want {
+			cancel()
+		}
+		return nil
+	})
+	if _, bySignal := pubsub.Signal(err); err != nil && !bySignal && ctx.Err() == nil {
+		return err
+	}
+	fmt.Printf("done received=%d dup=%d corrupt=%d disorder=%d publishers=%d hwm_kib=%d error=%q\n",
+		t.Received, t.Dup, t.Corrupt, t.Disorder, t.Publishers(), peakRSS(), t.FirstError)
+	return nil
+}
+
+// peakRSS reads the process's peak resident set size, in KiB.
+func peakRSS() int {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return kib
+		}
+	}
+	return -1
+}
