@@ -1,0 +1,664 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/topic"
+)
+
+// Config says what a bridge carries, and where.
+type Config struct {
+	// Home is the local home. Required; the bridge does not close it.
+	Home *pubsub.Home
+	// URL is the NATS server's URL (nats://host:port, tls://..., or
+	// several separated by commas). Required.
+	URL string
+	// Prefix is put before every topic to make the NATS subject:
+	// topic a.b travels as PREFIX.a.b. Words of [A-Za-z0-9-] separated by
+	// '.'; DefaultPrefix when empty. Bridges that share a prefix on one
+	// NATS system form one bus.
+	Prefix string
+	// Export lists the local topic patterns whose messages go to NATS.
+	Export []string
+	// Import lists the topic patterns whose messages come from NATS into
+	// the home.
+	Import []string
+	// Durable selects JetStream mode and names this host's durable
+	// consumer, which must be unique per host: [A-Za-z0-9_-]. Empty
+	// means core NATS.
+	Durable string
+	// Stream names the JetStream stream of the prefix; by default the
+	// prefix upper-cased with '.' made '_' ("PUBSUB").
+	Stream string
+	// MaxAge bounds how long the stream the bridge creates, when there is
+	// none yet, keeps a message (so how long a host may be down and still
+	// catch up). Default 24h. An existing stream is used as it is.
+	MaxAge time.Duration
+	// DrainTimeout bounds how long stopping may take to hand on what
+	// was already taken or is pending. Default 10s.
+	DrainTimeout time.Duration
+	// Logger gets the bridge's log records; slog.Default() when nil.
+	Logger *slog.Logger
+	// Options are added to the NATS connection's (credentials, TLS, ...).
+	Options []nats.Option
+	// Ready, when set, is called once the bridge carries messages both
+	// ways: its local channels are open, it is connected, and its NATS
+	// subscriptions (or stream and consumer) are in place.
+	Ready func()
+}
+
+// Stats counts what a bridge did.
+type Stats struct {
+	Exported   uint64 // local messages published to NATS
+	Imported   uint64 // NATS messages published into the home
+	Echoes     uint64 // NATS messages from this home, dropped
+	Duplicates uint64 // JetStream redeliveries of messages already published, dropped
+	TooLarge   uint64 // local messages over the NATS server's max_payload, not exported
+	Rejected   uint64 // NATS messages the home refused (bad topic or headers), dropped
+	Partial    uint64 // imported messages that some matching channel could not take
+}
+
+// Bridge carries messages between one home and NATS. Make one with New
+// and run it with Run.
+type Bridge struct {
+	cfg      Config
+	log      *slog.Logger
+	prefix   string
+	stream   string
+	export   []topic.Pattern
+	imports  []topic.Pattern
+	subs     []string // NATS subject per import pattern
+	subjects []string // the distinct subjects of subs, in order
+	origin   string
+
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	gate  gate
+	ready chan struct{} // closed once set up: exporters may publish
+	stats struct {
+		exported, imported, echoes, duplicates, tooLarge, rejected, partial atomic.Uint64
+	}
+	attempts atomic.Int64 // failed connection attempts in a row
+}
+
+var durableName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// New checks cfg and returns a bridge ready to Run.
+func New(cfg Config) (*Bridge, error) {
+	if cfg.Home == nil {
+		return nil, errors.New("bridge: no home")
+	}
+	if err := ValidateURL(cfg.URL); err != nil {
+		return nil, err
+	}
+	b := &Bridge{cfg: cfg, prefix: cfg.Prefix, log: cfg.Logger, ready: make(chan struct{})}
+	if b.prefix == "" {
+		b.prefix = DefaultPrefix
+	}
+	if err := validatePrefix(b.prefix); err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	if len(cfg.Export)+len(cfg.Import) == 0 {
+		return nil, errors.New("bridge: nothing to do: give at least one pattern to export or import")
+	}
+	for _, p := range cfg.Export {
+		c, err := topic.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("bridge: export pattern: %w", err)
+		}
+		b.export = append(b.export, c)
+	}
+	for _, p := range cfg.Import {
+		c, err := topic.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("bridge: import pattern: %w", err)
+		}
+		b.imports = append(b.imports, c)
+		s, _ := patternSubject(b.prefix, p)
+		b.subs = append(b.subs, s)
+		if !slices.Contains(b.subjects, s) {
+			b.subjects = append(b.subjects, s)
+		}
+	}
+	if cfg.Durable != "" && !durableName.MatchString(cfg.Durable) {
+		return nil, fmt.Errorf("bridge: invalid durable name %q: 1 to 64 of [A-Za-z0-9_-]", cfg.Durable)
+	}
+	b.stream = cfg.Stream
+	if b.stream == "" {
+		b.stream = strings.ToUpper(strings.ReplaceAll(b.prefix, ".", "_"))
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	if b.cfg.MaxAge <= 0 {
+		b.cfg.MaxAge = 24 * time.Hour
+	}
+	if b.cfg.DrainTimeout <= 0 {
+		b.cfg.DrainTimeout = 10 * time.Second
+	}
+	b.gate.ch = make(chan struct{})
+	return b, nil
+}
+
+// ValidateURL checks a NATS URL, or a comma-separated list of them, as
+// the bridge takes it: scheme nats, tls, ws or wss (nats when absent), a
+// host, and a numeric port if any.
+func ValidateURL(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("bridge: no NATS URL")
+	}
+	for _, one := range strings.Split(s, ",") {
+		one = strings.TrimSpace(one)
+		u := one
+		if !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		p, err := url.Parse(u)
+		if err != nil {
+			return fmt.Errorf("bridge: invalid NATS URL %q: %v", one, err)
+		}
+		switch p.Scheme {
+		case "nats", "tls", "ws", "wss":
+		default:
+			return fmt.Errorf("bridge: invalid NATS URL %q: scheme %q, want nats://, tls://, ws:// or wss://", one, p.Scheme)
+		}
+		if p.Hostname() == "" {
+			return fmt.Errorf("bridge: invalid NATS URL %q: no host", one)
+		}
+		if port := p.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("bridge: invalid NATS URL %q: port %q is not a number from 1 to 65535", one, port)
+			}
+		}
+		if p.Path != "" && p.Path != "/" {
+			return fmt.Errorf("bridge: invalid NATS URL %q: unexpected path %q", one, p.Path)
+		}
+	}
+	return nil
+}
+
+// Origin returns the origin of the bridge's home, once Run has started.
+func (b *Bridge) Origin() string { return b.origin }
+
+// Prefix returns the subject prefix in use.
+func (b *Bridge) Prefix() string { return b.prefix }
+
+// Stats returns what the bridge has done so far.
+func (b *Bridge) Stats() Stats {
+	return Stats{
+		Exported:   b.stats.exported.Load(),
+		Imported:   b.stats.imported.Load(),
+		Echoes:     b.stats.echoes.Load(),
+		Duplicates: b.stats.duplicates.Load(),
+		TooLarge:   b.stats.tooLarge.Load(),
+		Rejected:   b.stats.rejected.Load(),
+		Partial:    b.stats.partial.Load(),
+	}
+}
+
+func (b *Bridge) jetStream() bool { return b.cfg.Durable != "" }
+
+// Run carries messages until ctx is done, then hands on what it has
+// taken and what is pending in its channels (for at most DrainTimeout),
+// closes its channels and the connection, and returns nil. It fails at
+// once if the home cannot be used or another bridge holds it for the same
+// prefix; an unreachable NATS server is not an error: the bridge retries,
+// with backoff, for as long as ctx lasts, and exported messages wait in
+// its channels.
+func (b *Bridge) Run(ctx context.Context) error {
+	home := b.cfg.Home
+	origin, err := Origin(home.Dir())
+	if err != nil {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	b.origin = origin
+	lock, err := lockFile(home.Dir(), b.prefix)
+	if err != nil {
+		return fmt.Errorf("bridge: home %s, prefix %s: %w", home.Dir(), b.prefix, err)
+	}
+	defer lock.Close()
+
+	// The channels exist before anything else, in the order of the
+	// patterns: a message in channel i was published after channel j < i
+	// was live, so it is in channel j too if it matches pattern j, and
+	// channel i leaves it to channel j.
+	var chans []*pubsub.Channel
+	defer func() {
+		for _, ch := range chans {
+			if err := ch.Close(); err != nil {
+				b.log.Warn("bridge: closing channel", "channel", ch.Dir(), "err", err)
+			}
+		}
+	}()
+	for _, p := range b.export {
+		ch, err := home.NewChannel(p.String())
+		if err != nil {
+			return fmt.Errorf("bridge: export %s: %w", p, err)
+		}
+		chans = append(chans, ch)
+	}
+
+	nc, err := nats.Connect(b.cfg.URL, b.natsOptions()...)
+	if err != nil {
+		return fmt.Errorf("bridge: NATS %s: %w", b.cfg.URL, err)
+	}
+	b.nc = nc
+	defer nc.Close()
+	if nc.IsConnected() {
+		b.gate.set(true)
+	}
+
+	var wg sync.WaitGroup
+	for i, ch := range chans {
+		wg.Go(func() { b.exportLoop(ctx, i, ch) })
+	}
+	wg.Go(func() { b.setupAndImport(ctx) })
+	wg.Wait()
+
+	// What the client still buffers goes out before the connection closes.
+	if nc.IsConnected() {
+		_ = nc.FlushTimeout(b.cfg.DrainTimeout)
+	}
+	return nil
+}
+
+func (b *Bridge) natsOptions() []nats.Option {
+	opts := []nats.Option{
+		nats.Name("pubsub-bridge " + b.origin),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.CustomReconnectDelay(func(attempts int) time.Duration { return backoff(attempts - 1) }),
+		nats.NoEcho(),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			b.attempts.Store(0)
+			b.log.Info("bridge: connected to NATS", "url", nc.ConnectedUrlRedacted())
+			b.gate.set(true)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.attempts.Store(0)
+			b.log.Warn("bridge: reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+			b.gate.set(true)
+		}),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			b.gate.set(false)
+			if err != nil {
+				b.log.Warn("bridge: disconnected from NATS; reconnecting with backoff", "err", err)
+			}
+		}),
+		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
+			n := b.attempts.Add(1)
+			b.log.Warn("bridge: cannot reach NATS; retrying with backoff", "url", b.cfg.URL, "attempt", n, "err", err)
+		}),
+		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				b.log.Error("bridge: NATS subscription", "subject", sub.Subject, "err", err)
+				return
+			}
+			b.log.Error("bridge: NATS", "err", err)
+		}),
+	}
+	return append(opts, b.cfg.Options...)
+}
+
+// backoff is how long to wait before attempt n+1 (n from 0): 50 ms doubling
+// up to 5 s, with jitter of up to a half on top.
+func backoff(n int) time.Duration {
+	d := 50 * time.Millisecond << min(max(n, 0), 7)
+	d = min(d, 5*time.Second)
+	return d + rand.N(d/2+1)
+}
+
+// sleep waits d or until ctx is done, and says whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// gate is open while the connection is up.
+type gate struct {
+	mu   sync.Mutex
+	open bool
+	ch   chan struct{} // closed while open
+}
+
+func (g *gate) set(open bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case open && !g.open:
+		close(g.ch)
+	case !open && g.open:
+		g.ch = make(chan struct{})
+	}
+	g.open = open
+}
+
+func (g *gate) wait(ctx context.Context) error {
+	g.mu.Lock()
+	ch := g.ch
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// setupAndImport waits for the connection, sets up the stream and the
+// subscriptions, says the bridge is ready, and imports until ctx is done.
+func (b *Bridge) setupAndImport(ctx context.Context) {
+	if err := b.gate.wait(ctx); err != nil {
+		return
+	}
+	var cons jetstream.Consumer
+	if b.jetStream() {
+		var ok bool
+		if cons, ok = b.setupJetStream(ctx); !ok {
+			return
+		}
+	}
+	var msgs chan *nats.Msg
+	var subs []*nats.Subscription
+	if !b.jetStream() && len(b.subs) > 0 {
+		// One Go channel for every subscription: one goroutine
+		// publishes them all, in the order they arrived.
+		msgs = make(chan *nats.Msg, 1<<16)
+		for _, s := range b.subjects {
+			sub, err := b.nc.ChanSubscribe(s, msgs)
+			if err != nil {
+				b.log.Error("bridge: subscribe", "subject", s, "err", err)
+				continue
+			}
+			subs = append(subs, sub)
+		}
+		// Once the server answers a PING, it has the subscriptions.
+		for attempt := 0; ctx.Err() == nil; attempt++ {
+			fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := b.nc.FlushWithContext(fctx)
+			cancel()
+			if err == nil || !sleep(ctx, backoff(attempt)) {
+				break
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	close(b.ready)
+	b.log.Info("bridge: ready", "origin", b.origin, "prefix", b.prefix)
+	if b.cfg.Ready != nil {
+		b.cfg.Ready()
+	}
+	switch {
+	case cons != nil:
+		b.importJetStream(ctx, cons)
+	case msgs != nil:
+		b.importCore(ctx, msgs, subs)
+	}
+}
+
+// exportLoop hands on the messages of export channel i until ctx is done,
+// then what is pending in it.
+func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		return
+	}
+	for {
+		m, err := ch.Next(ctx)
+		if err != nil {
+			if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
+				continue // set aside and logged by the home
+			}
+			break
+		}
+		if !b.export1(ctx, i, m) {
+			break
+		}
+	}
+	// Stopping: what the channel holds would go with it.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
+	defer cancel()
+	left := 0
+	for {
+		m, err := ch.Fetch()
+		if errors.Is(err, pubsub.ErrNoMessage) || errors.Is(err, pubsub.ErrClosed) {
+			break
+		}
+		if err != nil {
+			continue
+		}
+		if dctx.Err() != nil || !b.export1(dctx, i, m) {
+			left++
+		}
+	}
+	if left > 0 {
+		b.log.Error("bridge: stopped before exporting every pending message", "channel", ch.Topic(), "lost", left)
+	}
+}
+
+// export1 publishes m, taken from export channel i, to NATS, retrying
+// with backoff until it is sent or cannot ever be; false means ctx ended
+// first.
+func (b *Bridge) export1(ctx context.Context, i int, m *pubsub.Message) bool {
+	if _, imported := m.Headers[OriginHeader]; imported {
+		return true // a bridge brought it here; it goes no further
+	}
+	for j := range i {
+		if b.export[j].Match(m.Topic) {
+			return true // channel j has it too
+		}
+	}
+	msg, err := toNATS(topicSubject(b.prefix, m.Topic), b.origin, m)
+	if err != nil {
+		b.stats.rejected.Add(1)
+		b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
+		return true
+	}
+	for attempt := 0; ; attempt++ {
+		if err := b.gate.wait(ctx); err != nil {
+			return false
+		}
+		err := b.publish(ctx, msg, m)
+		if err == nil {
+			b.stats.exported.Add(1)
+			return true
+		}
+		if tooLarge(err) {
+			b.stats.tooLarge.Add(1)
+			b.log.Error("bridge: message too large for NATS, not exported",
+				"id", m.ID, "topic", m.Topic, "size", natsSize(msg), "max_payload", b.nc.MaxPayload(), "err", err)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if attempt == 0 || attempt%10 == 0 {
+			b.log.Warn("bridge: export failed; holding the message and retrying with backoff",
+				"id", m.ID, "topic", m.Topic, "attempt", attempt+1, "err", err)
+		}
+		if !sleep(ctx, backoff(attempt)) {
+			return false
+		}
+	}
+}
+
+// natsSize is what NATS counts against max_payload: headers and data.
+func natsSize(msg *nats.Msg) int {
+	n := len(msg.Data) + len("NATS/1.0\r\n\r\n")
+	for k, vs := range msg.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
+func tooLarge(err error) bool {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
+}
+
+// publish sends one message: in core mode into the client's buffer
+// (which its flusher sends, several messages a write); in JetStream mode
+// to the stream, waiting for its ack. The message id lets the stream drop
+// a retry of a message it already stored.
+func (b *Bridge) publish(ctx context.Context, msg *nats.Msg, m *pubsub.Message) error {
+	if !b.jetStream() {
+		if int64(natsSize(msg)) > b.nc.MaxPayload() && b.nc.MaxPayload() > 0 {
+			return nats.ErrMaxPayload
+		}
+		return b.nc.PublishMsg(msg)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	id := b.origin + "-" + strconv.FormatUint(m.ID, 10) + "-" + strconv.FormatInt(m.Timestamp, 10) + "-" +
+		strconv.FormatUint(uint64(fnv32(m.Topic)), 16) + "-" + strconv.Itoa(len(m.Content))
+	_, err := b.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id))
+	return err
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// importMatch reports whether msg, carrying topic t, is to be published:
+// t matches an import pattern (a NATS subject may be broader than its
+// pattern), and, in core mode, msg came on the first of the subscriptions
+// whose subject matches it, since each of them delivers it.
+func (b *Bridge) importMatch(msg *nats.Msg, t string) bool {
+	if !slices.ContainsFunc(b.imports, func(p topic.Pattern) bool { return p.Match(t) }) {
+		return false
+	}
+	if msg.Sub == nil || b.jetStream() {
+		return true
+	}
+	for _, s := range b.subjects {
+		if subjectCovers(s, msg.Subject) {
+			return s == msg.Sub.Subject
+		}
+	}
+	return false
+}
+
+// importCore publishes what the core NATS subscriptions deliver.
+func (b *Bridge) importCore(ctx context.Context, msgs chan *nats.Msg, subs []*nats.Subscription) {
+	for {
+		select {
+		case msg := <-msgs:
+			b.import1(ctx, msg, nil)
+		case <-ctx.Done():
+			for _, s := range subs {
+				_ = s.Unsubscribe()
+			}
+			// What arrived is published; nothing more comes.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
+			defer cancel()
+			for {
+				select {
+				case msg := <-msgs:
+					b.import1(dctx, msg, nil)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// import1 publishes one NATS message into the home. It returns false only
+// when ctx ended while a publish kept failing: the message is not taken.
+// jm, in JetStream mode, is told the message is in progress while the
+// publish is retried.
+func (b *Bridge) import1(ctx context.Context, msg *nats.Msg, jm jetstream.Msg) bool {
+	t, ok := subjectTopic(b.prefix, msg.Subject)
+	if !ok {
+		b.stats.rejected.Add(1)
+		b.log.Warn("bridge: NATS subject is not a topic under the prefix; dropped", "subject", msg.Subject, "prefix", b.prefix)
+		return true
+	}
+	if !b.importMatch(msg, t) {
+		return true // a broader subject than the pattern, or another subscription's
+	}
+	m, origin, err := fromNATS(t, msg)
+	if err != nil {
+		b.stats.rejected.Add(1)
+		b.log.Warn("bridge: NATS message dropped", "subject", msg.Subject, "err", err)
+		return true
+	}
+	if origin == b.origin {
+		b.stats.echoes.Add(1)
+		return true
+	}
+	if origin == "" {
+		origin = "nats" // published by a NATS client, not a bridge
+	}
+	if m.Headers == nil {
+		m.Headers = pubsub.Headers{}
+	}
+	m.Headers[OriginHeader] = origin
+	for attempt := 0; ; attempt++ {
+		_, err := b.cfg.Home.PublishMessage(m)
+		if err == nil {
+			b.stats.imported.Add(1)
+			return true
+		}
+		if de, ok := errors.AsType[*pubsub.DeliveryError](err); ok {
+			// As with a local publish: the channels that could take it
+			// have it, the others are told nothing more can be done.
+			b.stats.imported.Add(1)
+			b.stats.partial.Add(1)
+			b.log.Warn("bridge: imported message missed some channels", "id", m.ID, "topic", m.Topic, "err", de)
+			return true
+		}
+		if errors.Is(err, pubsub.ErrInvalidTopic) || errors.Is(err, pubsub.ErrInvalidHeader) {
+			b.stats.rejected.Add(1)
+			b.log.Error("bridge: the home refuses the message; dropped", "id", m.ID, "topic", m.Topic, "err", err)
+			return true
+		}
+		if errors.Is(err, pubsub.ErrClosed) {
+			return false
+		}
+		if attempt == 0 || attempt%10 == 0 {
+			b.log.Warn("bridge: import failed; retrying with backoff", "id", m.ID, "topic", m.Topic, "attempt", attempt+1, "err", err)
+		}
+		if jm != nil {
+			_ = jm.InProgress()
+		}
+		if !sleep(ctx, backoff(attempt)) {
+			return false
+		}
+	}
+}

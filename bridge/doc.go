@@ -1,0 +1,67 @@
+// Package bridge carries a pubsub bus beyond one machine over NATS
+// (https://nats.io): local processes publish and subscribe on their home
+// as before, and a bridge on each host hands messages to and from a NATS
+// system.
+//
+// # Mapping
+//
+// A local message on topic T whose topic matches an export pattern is
+// published to the NATS subject PREFIX.T, its content as the payload, and
+// its id, timestamp, home of origin and headers in the NATS headers
+// [HeaderID], [HeaderTimestamp], [HeaderOrigin] and [HeaderHeaders] (the
+// headers as the JSON object a message file holds, so that every type
+// survives). A NATS message on PREFIX.T whose T matches an import pattern
+// is published into the home with [pubsub.Home.PublishMessage], keeping
+// topic, id, timestamp and headers, plus the reserved header
+// [OriginHeader]. Topic words are NATS tokens; in patterns '=' becomes '*'
+// and '+' becomes '>'. NATS allows '>' only last, so a pattern with a '+'
+// before other words ("a.+.b") subscribes to the broader "PREFIX.a.>" and
+// the bridge filters with the pattern.
+//
+// # No loops, no duplicates
+//
+// Each home has an origin ([Origin]). A bridge drops NATS messages that
+// came from its own home, and never exports a message that carries
+// [OriginHeader], that is one a bridge brought in: a message crosses from
+// the home it was published in to every other home, once, and no further.
+// Export patterns may overlap: a message that matches several is exported
+// once, as is one that matches several import patterns. One bridge per home
+// and prefix may run: a second one is refused ([ErrBusy]), since it would
+// export everything twice.
+//
+// # Delivery
+//
+// Core NATS (Config.Durable empty): at most once. While the connection is
+// down, exported messages wait in the bridge's channels, or in the
+// client's reconnect buffer, and go out on reconnection; but what other
+// hosts' bridges publish while this one is cut off is not delivered to it.
+//
+// JetStream (Config.Durable set): a stream for the prefix and a durable
+// consumer per host. The exporter publishes each message and waits for
+// the stream's acknowledgement, retrying with the same Nats-Msg-Id (the
+// stream drops a retry it already holds); the importer acknowledges a
+// message only after it is published into the home, and keeps the stream
+// sequence of the last one in the home's tmp/ directory, so that a message
+// delivered again after a restart is not published twice. A restart of a
+// bridge or of the server loses nothing, and a host that was down catches
+// up on what the stream kept (Config.MaxAge).
+//
+// In both modes the exporter never drops a message it took from its
+// channel because NATS is unreachable: it holds it and retries with
+// backoff. A message over the server's max_payload can never be sent: it is
+// logged with the limit, counted in [Stats].TooLarge, and skipped. A
+// message the home refuses is logged, counted in [Stats].Rejected, and
+// dropped; a home with no matching channel drops a message, as a local
+// publish does.
+//
+// # What the bridge does not do
+//
+// It does not relay: a message imported into a home is not exported again,
+// so every host must reach the same NATS system (which may itself be a
+// cluster or a super-cluster). It makes nothing durable on the local side:
+// a message published while the bridge is not running has no channel to
+// wait in, as with any subscriber. It does not carry Python's NaN,
+// infinities or nested header values into a home (PublishMessage refuses
+// them); they cross NATS, and the importing bridge drops such a message
+// with a log record.
+package bridge

@@ -1,0 +1,194 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// setupJetStream makes sure the prefix's stream exists and, when the
+// bridge imports, this host's durable consumer, retrying with backoff
+// while the server or its JetStream is not there. ok is false when ctx
+// ended first.
+func (b *Bridge) setupJetStream(ctx context.Context) (cons jetstream.Consumer, ok bool) {
+	js, err := jetstream.New(b.nc)
+	if err != nil {
+		b.log.Error("bridge: JetStream", "err", err)
+		return nil, false
+	}
+	b.js = js
+	for attempt := 0; ; attempt++ {
+		cons, err = b.ensureJetStream(ctx)
+		if err == nil {
+			return cons, true
+		}
+		if ctx.Err() != nil {
+			return nil, false
+		}
+		if attempt == 0 || attempt%10 == 0 {
+			b.log.Warn("bridge: cannot set up the JetStream stream or consumer; retrying with backoff",
+				"stream", b.stream, "durable", b.cfg.Durable, "attempt", attempt+1, "err", err)
+		}
+		if !sleep(ctx, backoff(attempt)) {
+			return nil, false
+		}
+	}
+}
+
+func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	subject := b.prefix + ".>"
+	s, err := b.js.Stream(ctx, b.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s, err = b.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        b.stream,
+			Description: "pubsub bridge: the messages of prefix " + b.prefix,
+			Subjects:    []string{subject},
+			Storage:     jetstream.FileStorage,
+			MaxAge:      b.cfg.MaxAge,
+			Duplicates:  2 * time.Minute,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if info := s.CachedInfo(); info != nil && !contains(info.Config.Subjects, subject) && !contains(info.Config.Subjects, ">") {
+		b.log.Warn("bridge: the stream does not take every subject of the prefix", "stream", b.stream, "subjects", info.Config.Subjects, "want", subject)
+	}
+	if len(b.imports) == 0 {
+		return nil, nil
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:       b.cfg.Durable,
+		Description:   "pubsub bridge of home " + b.origin,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 4096,
+	}
+	if f := filterSubjects(b.prefix, b.subs); len(f) == 1 {
+		cfg.FilterSubject = f[0]
+	} else {
+		cfg.FilterSubjects = f
+	}
+	return s.CreateOrUpdateConsumer(ctx, cfg)
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// importJetStream publishes what the durable consumer delivers, in stream
+// order, acknowledging each message once it is published into the home.
+// The stream sequence of the last one is kept in the home, so that one the
+// server delivers again is not published twice.
+func (b *Bridge) importJetStream(ctx context.Context, cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	seqs, err := openSeqFile(b.cfg.Home.Dir(), b.prefix, b.cfg.Durable, info.Created.UnixNano())
+	if err != nil {
+		b.log.Error("bridge: cannot keep the last sequence; redeliveries may be published twice", "err", err)
+	} else {
+		defer seqs.Close()
+	}
+	var it jetstream.MessagesContext
+	defer func() {
+		if it != nil {
+			it.Stop()
+		}
+	}()
+	for attempt := 0; ; {
+		if it == nil {
+			it, err = cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(512, 64<<20))
+			if err != nil {
+				it = nil
+				if !b.retryJS(ctx, &attempt, "consume", err) {
+					return
+				}
+				continue
+			}
+		}
+		jm, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				it = nil
+			}
+			if !b.retryJS(ctx, &attempt, "next", err) {
+				break
+			}
+			continue
+		}
+		attempt = 0
+		if !b.importJS(ctx, jm, seqs) {
+			break
+		}
+	}
+	// Stopping: what was pulled already is published and acknowledged,
+	// so that a restart does not wait for its redelivery.
+	if it == nil {
+		return
+	}
+	it.Drain()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
+	defer cancel()
+	for {
+		jm, err := it.Next(jetstream.NextContext(dctx))
+		if err != nil {
+			return
+		}
+		if !b.importJS(dctx, jm, seqs) {
+			_ = jm.Nak()
+		}
+	}
+}
+
+func (b *Bridge) retryJS(ctx context.Context, attempt *int, what string, err error) bool {
+	if *attempt == 0 || *attempt%10 == 0 {
+		b.log.Warn("bridge: JetStream consumer: retrying with backoff", "op", what, "attempt", *attempt+1, "err", err)
+	}
+	d := backoff(*attempt)
+	*attempt++
+	return sleep(ctx, d)
+}
+
+// importJS publishes one message from the consumer and acknowledges it;
+// false means ctx ended before it could be published (it is not
+// acknowledged, and comes again).
+func (b *Bridge) importJS(ctx context.Context, jm jetstream.Msg, seqs *seqFile) bool {
+	meta, err := jm.Metadata()
+	if err != nil {
+		b.log.Warn("bridge: JetStream message without metadata; dropped", "err", err)
+		_ = jm.Term()
+		return true
+	}
+	seq := meta.Sequence.Stream
+	if seqs != nil && seq <= seqs.last {
+		b.stats.duplicates.Add(1)
+		_ = jm.Ack()
+		return true
+	}
+	msg := &nats.Msg{Subject: jm.Subject(), Header: jm.Headers(), Data: jm.Data()}
+	if !b.import1(ctx, msg, jm) {
+		return false
+	}
+	if seqs != nil {
+		if err := seqs.store(seq); err != nil {
+			b.log.Warn("bridge: cannot keep the last sequence", "err", err)
+		}
+	}
+	if err := jm.Ack(); err != nil {
+		b.log.Warn("bridge: ack", "seq", seq, "err", err)
+	}
+	return true
+}
