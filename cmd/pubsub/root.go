@@ -115,6 +115,7 @@ Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error.`,
 		a.newCleanupCmd(),
 		a.newDemoCmd(),
 		a.newBenchCmd(),
+		a.newBridgeCmd(),
 		a.newVersionCmd(),
 	)
 	return root
