@@ -50,6 +50,10 @@ type Config struct {
 	// none yet, keeps a message (so how long a host may be down and still
 	// catch up). Default 24h. An existing stream is used as it is.
 	MaxAge time.Duration
+	// AckWait is how long the JetStream server waits for this host's
+	// acknowledgement before delivering a message again, as after the
+	// bridge was killed. Default 30s.
+	AckWait time.Duration
 	// DrainTimeout bounds how long stopping may take to hand on what
 	// was already taken or is pending. Default 10s.
 	DrainTimeout time.Duration
@@ -87,11 +91,12 @@ type Bridge struct {
 	subjects []string // the distinct subjects of subs, in order
 	origin   string
 
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	gate  gate
-	ready chan struct{} // closed once set up: exporters may publish
-	stats struct {
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	jsStream jetstream.Stream
+	gate     gate
+	ready    chan struct{} // closed once set up: exporters may publish
+	stats    struct {
 		exported, imported, echoes, duplicates, tooLarge, rejected, partial atomic.Uint64
 	}
 	attempts atomic.Int64 // failed connection attempts in a row
@@ -148,6 +153,9 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	if b.cfg.MaxAge <= 0 {
 		b.cfg.MaxAge = 24 * time.Hour
+	}
+	if b.cfg.AckWait <= 0 {
+		b.cfg.AckWait = 30 * time.Second
 	}
 	if b.cfg.DrainTimeout <= 0 {
 		b.cfg.DrainTimeout = 10 * time.Second

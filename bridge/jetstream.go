@@ -59,6 +59,7 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 	if info := s.CachedInfo(); info != nil && !contains(info.Config.Subjects, subject) && !contains(info.Config.Subjects, ">") {
 		b.log.Warn("bridge: the stream does not take every subject of the prefix", "stream", b.stream, "subjects", info.Config.Subjects, "want", subject)
 	}
+	b.jsStream = s
 	if len(b.imports) == 0 {
 		return nil, nil
 	}
@@ -67,7 +68,7 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 		Description:   "pubsub bridge of home " + b.origin,
 		DeliverPolicy: jetstream.DeliverNewPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		AckWait:       b.cfg.AckWait,
 		MaxAckPending: 4096,
 	}
 	if f := filterSubjects(b.prefix, b.subs); len(f) == 1 {
@@ -92,7 +93,23 @@ func contains(s []string, x string) bool {
 // The stream sequence of the last one is kept in the home, so that one the
 // server delivers again is not published twice.
 func (b *Bridge) importJetStream(ctx context.Context, cons jetstream.Consumer) {
+	// The consumer's creation time tells a consumer made anew (whose
+	// sequences mean nothing to the file) from the one the file knew.
+	// The answer to a create-or-update holds the time of the update, so
+	// ask for the consumer's own.
 	info := cons.CachedInfo()
+	for attempt := 0; ; {
+		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		i, err := cons.Info(ictx)
+		cancel()
+		if err == nil {
+			info = i
+			break
+		}
+		if !b.retryJS(ctx, &attempt, "info", err) {
+			return
+		}
+	}
 	seqs, err := openSeqFile(b.cfg.Home.Dir(), b.prefix, b.cfg.Durable, info.Created.UnixNano())
 	if err != nil {
 		b.log.Error("bridge: cannot keep the last sequence; redeliveries may be published twice", "err", err)
@@ -105,8 +122,33 @@ func (b *Bridge) importJetStream(ctx context.Context, cons jetstream.Consumer) {
 			it.Stop()
 		}
 	}()
+	// Deliveries come in stream order, except when some were lost on
+	// the way (a server restart, a bridge killed): the server delivers
+	// them again only after AckWait, behind newer ones. So the bridge
+	// starts by resetting the consumer to its ack floor, and does it again
+	// when the consumer sequence of the deliveries skips: what follows the
+	// floor comes again in order, and what was published already is
+	// recognised by its stream sequence.
+	reset := true
+	var lastDelivery uint64
 	for attempt := 0; ; {
-		if it == nil {
+		if it == nil || reset {
+			if it != nil {
+				it.Stop()
+				it = nil
+			}
+			if reset {
+				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				_, err := b.jsStream.ResetConsumer(rctx, b.cfg.Durable)
+				cancel()
+				if err != nil && !errors.Is(err, jetstream.ErrConsumerInvalidReset) {
+					if !b.retryJS(ctx, &attempt, "reset", err) {
+						return
+					}
+					continue
+				}
+				reset, lastDelivery = false, 0
+			}
 			it, err = cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(512, 64<<20))
 			if err != nil {
 				it = nil
@@ -130,6 +172,16 @@ func (b *Bridge) importJetStream(ctx context.Context, cons jetstream.Consumer) {
 			continue
 		}
 		attempt = 0
+		if meta, err := jm.Metadata(); err == nil {
+			if lastDelivery != 0 && meta.Sequence.Consumer != lastDelivery+1 {
+				// Deliveries were lost; this one comes again after the reset.
+				b.log.Info("bridge: JetStream deliveries skipped; resetting the consumer to its ack floor",
+					"after", lastDelivery, "got", meta.Sequence.Consumer)
+				reset = true
+				continue
+			}
+			lastDelivery = meta.Sequence.Consumer
+		}
 		if !b.importJS(ctx, jm, seqs) {
 			break
 		}

@@ -23,6 +23,7 @@ type bridgeOptions struct {
 	durable string
 	stream  string
 	maxAge  time.Duration
+	ackWait time.Duration
 }
 
 func (a *app) newBridgeCmd() *cobra.Command {
@@ -79,6 +80,7 @@ and one with its counts when it stops.`,
 	f.StringVar(&o.durable, "durable", "", "JetStream mode, with this host's durable consumer `NAME`")
 	f.StringVar(&o.stream, "stream", "", "the JetStream stream's `NAME` (default: the prefix upper-cased)")
 	f.DurationVar(&o.maxAge, "max-age", 24*time.Hour, "how long a stream the bridge creates keeps messages (`DURATION`)")
+	f.DurationVar(&o.ackWait, "ack-wait", 30*time.Second, "JetStream: redeliver a message not acknowledged within `DURATION`")
 	return cmd
 }
 
@@ -114,6 +116,7 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) error {
 		Durable: o.durable,
 		Stream:  o.stream,
 		MaxAge:  o.maxAge,
+		AckWait: o.ackWait,
 		Logger:  slog.New(&lineHandler{w: a.stderr}),
 		Ready: func() {
 			fmt.Fprintf(a.stderr, "pubsub: bridge ready: home %s (origin %s), NATS %s, prefix %s, %s, export %s, import %s\n",
