@@ -1,0 +1,139 @@
+package bridge
+
+import (
+	"encoding/json"
+	"math"
+	"math/big"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pubsub-go/pubsub"
+)
+
+func TestPatternSubject(t *testing.T) {
+	for _, c := range []struct {
+		pattern, subject string
+		exact            bool
+	}{
+		{"a", "p.a", true},
+		{"a.b", "p.a.b", true},
+		{"a.=", "p.a.*", true},
+		{"=.b.=", "p.*.b.*", true},
+		{"a.+", "p.a.>", true},
+		{"+", "p.>", true},
+		{"a.+.b", "p.a.>", false},
+		{"=.+.=", "p.*.>", false},
+	} {
+		s, exact := patternSubject("p", c.pattern)
+		if s != c.subject || exact != c.exact {
+			t.Errorf("patternSubject(%q) = %q, %v; want %q, %v", c.pattern, s, exact, c.subject, c.exact)
+		}
+	}
+}
+
+func TestSubjectTopic(t *testing.T) {
+	for subject, want := range map[string]string{"p.a.b": "a.b", "p.a": "a", "p": "", "pa.b": "", "p.a_b": "", "q.a": "", "p.a..b": ""} {
+		got, ok := subjectTopic("p", subject)
+		if ok != (want != "") || (ok && got != want) {
+			t.Errorf("subjectTopic(%q) = %q, %v; want %q", subject, got, ok, want)
+		}
+	}
+}
+
+func TestFilterSubjects(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"p.a", "p.a"},
+		{"p.a p.b", "p.a p.b"},
+		{"p.a p.>", "p.>"},
+		{"p.a.* p.a.b", "p.a.*"},
+		{"p.a.> p.a.* p.a.b.c", "p.a.>"},
+		{"p.a.> p.a.>", "p.a.>"},
+		{"p.a.* p.*.b", "p.>"}, // overlap without cover: the whole prefix
+		{"p.a.* p.b.*", "p.a.* p.b.*"},
+		{"p.a p.a.>", "p.a p.a.>"},
+	} {
+		got := strings.Join(filterSubjects("p", strings.Fields(c.in)), " ")
+		if got != c.want {
+			t.Errorf("filterSubjects(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, u := range []string{"nats://127.0.0.1:4222", "127.0.0.1:4222", "localhost", "tls://h:1,nats://g:2", "nats://user:pw@h:4222"} {
+		if err := ValidateURL(u); err != nil {
+			t.Errorf("ValidateURL(%q) = %v", u, err)
+		}
+	}
+	for _, u := range []string{"", "http://h", "nats://h:x", "nats://h:70000", "nats://", "nats://h/path"} {
+		if err := ValidateURL(u); err == nil {
+			t.Errorf("ValidateURL(%q) = nil, want an error", u)
+		}
+	}
+	for _, p := range []string{"a.+", "x_y", "a..b", ""} {
+		if p == "" {
+			continue
+		}
+		if err := validatePrefix(p); err == nil {
+			t.Errorf("validatePrefix(%q) = nil", p)
+		}
+	}
+}
+
+// TestHeadersCodec: every header type a received message may hold,
+// NaN, infinities and nested values from Python included, crosses NATS
+// as it was.
+func TestHeadersCodec(t *testing.T) {
+	huge, _ := new(big.Int).SetString("123456789012345678901234567890", 10)
+	h := pubsub.Headers{
+		"s": "x\ny\r\"é", "b": true, "n": nil, "i": int64(-7), "big": huge, "f": 1.0, "tiny": 5e-324,
+		"nan": math.NaN(), "inf": math.Inf(1), "ninf": math.Inf(-1),
+		"list": json.RawMessage(`[1, {"a": NaN}]`), "obj": json.RawMessage("{\"k\":\n 1}"),
+	}
+	m := &pubsub.Message{ID: 12345, Timestamp: 1700000000000001, Topic: "a.b", Headers: h, Content: []byte{0, 1, 2}}
+	msg, err := toNATS("p.a.b", "origin", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range msg.Header {
+		for _, v := range vs {
+			if strings.ContainsAny(v, "\r\n") {
+				t.Errorf("header %s holds a line break: %q", k, v)
+			}
+		}
+	}
+	got, origin, err := fromNATS("a.b", msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if origin != "origin" || got.ID != m.ID || got.Timestamp != m.Timestamp || string(got.Content) != string(m.Content) {
+		t.Errorf("got %+v from %s", got, origin)
+	}
+	for k, want := range h {
+		v := got.Headers[k]
+		switch w := want.(type) {
+		case float64:
+			if f, ok := v.(float64); !ok || !(f == w || math.IsNaN(f) && math.IsNaN(w)) {
+				t.Errorf("%s: got %v, want %v", k, v, w)
+			}
+		case json.RawMessage:
+			var a, b any
+			if r, ok := v.(json.RawMessage); !ok || json.Unmarshal([]byte(strings.ReplaceAll(string(r), "NaN", "0")), &a) != nil ||
+				json.Unmarshal([]byte(strings.ReplaceAll(string(w), "NaN", "0")), &b) != nil || !reflect.DeepEqual(a, b) {
+				t.Errorf("%s: got %s, want %s", k, v, w)
+			}
+		case *big.Int:
+			if g, ok := v.(*big.Int); !ok || g.Cmp(w) != 0 {
+				t.Errorf("%s: got %v, want %v", k, v, w)
+			}
+		default:
+			if !reflect.DeepEqual(v, want) {
+				t.Errorf("%s: got %#v, want %#v", k, v, want)
+			}
+		}
+	}
+	if len(got.Headers) != len(h) {
+		t.Errorf("got %d headers, want %d", len(got.Headers), len(h))
+	}
+}
