@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ type bridgeOptions struct {
 	stream  string
 	maxAge  time.Duration
 	ackWait time.Duration
+	profile string
 }
 
 func (a *app) newBridgeCmd() *cobra.Command {
@@ -81,10 +83,12 @@ and one with its counts when it stops.`,
 	f.StringVar(&o.stream, "stream", "", "the JetStream stream's `NAME` (default: the prefix upper-cased)")
 	f.DurationVar(&o.maxAge, "max-age", 24*time.Hour, "how long a stream the bridge creates keeps messages (`DURATION`)")
 	f.DurationVar(&o.ackWait, "ack-wait", 30*time.Second, "JetStream: redeliver a message not acknowledged within `DURATION`")
+	f.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile to `FILE` (for measurements)")
+	_ = f.MarkHidden("cpuprofile")
 	return cmd
 }
 
-func (a *app) bridge(ctx context.Context, o bridgeOptions) error {
+func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 	if o.url == "" {
 		return usageErrorf("bridge: --nats URL is required")
 	}
@@ -96,6 +100,22 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+	}
 
 	h, err := a.openHome()
 	if err != nil {
