@@ -105,8 +105,7 @@ func (h *Home) PublishMessage(m *Message) (int, error) {
 // publish delivers a validated, encoded message to every matching
 // channel.
 func (h *Home) publish(msg *wire.Message, prefix, content []byte) (reached int, err error) {
-	topicName := msg.Topic
-	routes, release := h.routes.match(topicName)
+	routes, release := h.routes.match(msg.Topic)
 	defer release()
 	if len(routes) == 0 {
 		if isGone(h.homeFD) {
@@ -114,6 +113,12 @@ func (h *Home) publish(msg *wire.Message, prefix, content []byte) (reached int, 
 		}
 		return 0, nil
 	}
+	return h.publishTo(routes, msg, prefix, content)
+}
+
+// publishTo delivers an encoded message to routes.
+func (h *Home) publishTo(routes []*route, msg *wire.Message, prefix, content []byte) (reached int, err error) {
+	topicName := msg.Topic
 	var frame []byte
 	if h.inline {
 		frame = inlineFrame(routes, prefix, content)
@@ -199,6 +204,13 @@ func inlineFrame(routes []*route, prefix, content []byte) []byte {
 	return wire.AppendPadding(frame, n)
 }
 
+// fifoWait bounds how long a publisher waits for room in a Go channel's
+// full FIFO before it goes the file path: a subscriber that is reading
+// frees room within microseconds, and a message kept whole costs it a
+// fraction of a file's price. A stalled subscriber costs one wait; after
+// it, messages queue behind the first file at once, until the FIFO drains.
+const fifoWait = time.Millisecond
+
 // sendFrame hands a whole message to a Go channel in one write to its FIFO,
 // which the kernel keeps whole. spill means the FIFO is full: deliver it
 // as a file instead.
@@ -211,6 +223,9 @@ func (h *Home) sendFrame(rt *route, frame []byte) (ok bool, err error, spill boo
 		}
 		if err == nil {
 			err = fsys.WriteID(fd, frame)
+			if err == unix.EAGAIN && fsys.WaitWritable(fd, fifoWait) {
+				err = fsys.WriteID(fd, frame)
+			}
 		}
 		rt.mu.Unlock()
 	}
@@ -338,6 +353,9 @@ func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
 		err = rt.flushUnannounced(fd)
 		if err == nil && len(rt.unannounced) == 0 {
 			err = fsys.WriteID(fd, rec[:])
+			if err == unix.EAGAIN && fsys.WaitWritable(fd, fifoWait) {
+				err = fsys.WriteID(fd, rec[:])
+			}
 		} else if err == nil {
 			err = unix.EAGAIN
 		}

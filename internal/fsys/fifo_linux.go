@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -114,5 +115,24 @@ func WriteID(fd int, rec []byte) error {
 			return unix.EIO // cannot happen below PIPE_BUF
 		}
 		return nil
+	}
+}
+
+// WaitWritable waits up to d for room in the FIFO open for writing on fd,
+// and reports whether there is some.
+func WaitWritable(fd int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		ts := unix.NsecToTimespec(left.Nanoseconds())
+		n, err := unix.Ppoll(fds, &ts, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0 && fds[0].Revents&unix.POLLOUT != 0
 	}
 }

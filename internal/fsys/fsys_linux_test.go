@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -115,5 +116,38 @@ func TestFIFOEnds(t *testing.T) {
 func TestProcessAlive(t *testing.T) {
 	if !ProcessAlive(os.Getpid()) || ProcessAlive(0) || ProcessAlive(-1) {
 		t.Fatal("ProcessAlive is wrong about ourselves or invalid pids")
+	}
+}
+
+func TestWaitWritable(t *testing.T) {
+	_, fd := tmpfsDir(t)
+	if err := Mkfifo(fd, "queue", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, keep, err := OpenFIFOReader(fd, "queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer Close(keep)
+	w, err := OpenFIFOWriter(fd, "queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(w)
+	if !WaitWritable(w, time.Millisecond) {
+		t.Fatal("an empty FIFO has no room")
+	}
+	rec := make([]byte, 512)
+	for WriteID(w, rec) == nil {
+	}
+	if WaitWritable(w, time.Millisecond) {
+		t.Fatal("a full FIFO has room")
+	}
+	if _, err := r.Read(make([]byte, 1<<16)); err != nil {
+		t.Fatal(err)
+	}
+	if !WaitWritable(w, time.Second) {
+		t.Fatal("no room after the reader drained the FIFO")
 	}
 }
