@@ -1,0 +1,128 @@
+package pubsub_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub"
+)
+
+// batchContents returns n contents, every tenth too large to go inline.
+func batchContents(n, small int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		size := small
+		if i%10 == 9 {
+			size = 5000
+		}
+		out[i] = append([]byte(strconv.Itoa(i)+":"), bytes.Repeat([]byte{'b'}, size)...)
+	}
+	return out
+}
+
+// expectBatch fetches want from ch and checks each, in order.
+func expectBatch(t *testing.T, ch *pubsub.Channel, want [][]byte) {
+	t.Helper()
+	var last uint64
+	for i, w := range want {
+		m, err := ch.Fetch()
+		if err != nil {
+			t.Fatalf("%s: message %d: %v", ch.Topic(), i, err)
+		}
+		if !bytes.Equal(m.Content, w) || m.Headers["k"] != "v" || m.ID <= last {
+			t.Fatalf("%s: message %d is %.20q (id %d after %d), want %.20q", ch.Topic(), i, m.Content, m.ID, last, w)
+		}
+		last = m.ID
+	}
+	if m, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Fatalf("%s: one more: %v, %v", ch.Topic(), m, err)
+	}
+}
+
+// A batch reaches Go channels (frames packed per write, large messages as
+// files) and formix-pubsub channels (files) alike, each in order.
+func TestPublishBatch(t *testing.T) {
+	for _, filesOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("files only %v", filesOnly), func(t *testing.T) {
+			sub, _ := newHome(t)
+			exact := newChannel(t, sub, "batch.x")
+			wild := newChannel(t, sub, "batch.+")
+			py, pyFD := fakePythonChannel(t, sub, "batch.x", true)
+			var opts []pubsub.Option
+			if filesOnly {
+				opts = append(opts, pubsub.WithFilesOnly())
+			}
+			h, err := pubsub.Open(sub.Dir(), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			contents := batchContents(100, 200)
+			n, err := h.PublishBatch("batch.x", contents, pubsub.Headers{"k": "v"})
+			if err != nil || n != 3*len(contents) {
+				t.Fatalf("PublishBatch = %d, %v; want %d deliveries", n, err, 3*len(contents))
+			}
+			expectBatch(t, exact, contents)
+			expectBatch(t, wild, contents)
+			ids := readIDs(t, pyFD)
+			if len(ids) != len(contents) || len(pendingFiles(t, py)) != len(contents) {
+				t.Fatalf("formix-pubsub channel: %d ids announced, %d files; want %d", len(ids), len(pendingFiles(t, py)), len(contents))
+			}
+		})
+	}
+}
+
+// A batch far larger than the FIFO into a channel that is not reading:
+// what does not fit goes the file path, and nothing is lost or reordered.
+func TestPublishBatchOverflows(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "flood")
+	contents := batchContents(5000, 300)
+	n, err := h.PublishBatch("flood", contents, pubsub.Headers{"k": "v"})
+	if err != nil || n != len(contents) {
+		t.Fatalf("PublishBatch = %d, %v", n, err)
+	}
+	if len(pendingFiles(t, ch.Dir())) <= len(contents)/10 {
+		t.Fatalf("only the large messages are files: the FIFO never overflowed")
+	}
+	expectBatch(t, ch, contents)
+}
+
+func TestPublishBatchRejects(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "r")
+	if _, err := h.PublishBatch("r.+", [][]byte{[]byte("x")}, nil); err == nil {
+		t.Error("a wildcard topic was accepted")
+	}
+	if _, err := h.PublishBatch("r", [][]byte{[]byte("x")}, pubsub.Headers{"bad": []int{1}}); err == nil {
+		t.Error("a header that is not a scalar was accepted")
+	}
+	if n, err := h.PublishBatch("r", nil, nil); n != 0 || err != nil {
+		t.Errorf("an empty batch: %d, %v", n, err)
+	}
+	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Errorf("a rejected batch delivered something: %v", err)
+	}
+}
+
+// readIDs reads the ids waiting in a FIFO opened non-blocking.
+func readIDs(t *testing.T, fd int) []uint64 {
+	t.Helper()
+	var ids []uint64
+	buf := make([]byte, 1<<16)
+	for {
+		n, err := unix.Read(fd, buf)
+		if n <= 0 || err != nil {
+			return ids
+		}
+		for b := buf[:n]; len(b) >= 8; b = b[8:] {
+			ids = append(ids, binary.BigEndian.Uint64(b))
+		}
+	}
+}
