@@ -36,6 +36,7 @@ type benchSpec struct {
 	Topic      string `json:"topic,omitempty"`
 	Pattern    string `json:"pattern,omitempty"`
 	Files      bool   `json:"files_only,omitempty"` // every message a file, as a Python peer gets them
+	Batch      int    `json:"batch,omitempty"`      // messages per PublishBatch call; 0: Publish
 	About      string `json:"about"`
 }
 
@@ -64,6 +65,11 @@ var benchScenarios = []benchSpec{
 		About: "fanout with every message a file"},
 	{Name: "latency-files", Publishers: 1, Subs: 1, Size: 256, IntervalUs: 1000, Topic: "bench.lat", Pattern: "bench.lat", Files: true,
 		About: "latency with every message a file"},
+	// Go to Go, several messages a FIFO write.
+	{Name: "1to1-batch", Publishers: 1, Subs: 1, Size: 256, Count: 200_000, Topic: "bench.one", Pattern: "bench.one", Batch: 64,
+		About: "1to1 with PublishBatch, 64 messages a call"},
+	{Name: "fanout-batch", Publishers: 1, Subs: 8, Size: 256, Count: 20_000, Topic: "bench.fan", Pattern: "bench.fan", Batch: 64,
+		About: "fanout with PublishBatch, 64 messages a call"},
 }
 
 // benchFloors are the floors --floor adds, for the scenarios selected.
@@ -438,6 +444,9 @@ func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res ben
 	var pubArgs []string
 	if spec.Files {
 		pubArgs = []string{"--files"}
+	}
+	if spec.Batch > 0 {
+		pubArgs = append(pubArgs, "--batch", strconv.Itoa(spec.Batch))
 	}
 	switch spec.Kind {
 	case "fifo":

@@ -154,10 +154,13 @@ var benchTargets = []struct {
 	{"wildcard", "1to1", "publish µs", "", "<=", 1.3},
 	{"fanout-files", "1to1-files", "msgs/s", "", ">=", 2},
 	{"large", "", "MB/s", "MB/s", ">=", 1000},
-	{"1to1", "file/1to1", "msgs/s", "", ">=", 5}, // Go to Go, inline
+	{"1to1-batch", "file/1to1", "msgs/s", "", ">=", 5}, // Go to Go, inline, batched
+	{"1to1", "file/1to1", "msgs/s", "", "", 0},         // Go to Go, inline, a Publish a message
 	{"latency", "file/latency", "p50", "", "<=", 1.5},
 	{"latency", "file/latency", "p99", "", "<=", 3},
 	{"fanout", "1to1", "msgs/s", "", ">=", 2},
+	{"fanout-batch", "1to1-batch", "msgs/s", "", ">=", 2},
+	{"fanout-batch", "1to1", "msgs/s", "", "", 0},
 	{"1to1", "fifo/1to1", "msgs/s", "", "", 0},
 	{"1to1", "tmpfile/1to1", "msgs/s", "", "", 0},
 	{"tmpfile/1to1", "file/1to1", "msgs/s", "", "", 0},

@@ -203,7 +203,7 @@ func testReport() *benchReport {
 		return benchResult{benchSpec: benchSpec{Name: name, Publishers: 1, Subs: 1, Size: 256}, Median: run, Runs: []benchRun{run}}
 	}
 	rep := &benchReport{Runs: 1, Machine: machineInfo{NProc: 2, CPU: "Test CPU", Kernel: "6.1", Go: "go1.26", HomeBaseFS: "tmpfs"}}
-	rep.Scenarios = []benchResult{res("1to1", 60000, 2000), res("fanout", 90000, 700), res("latency", 1000, 70)}
+	rep.Scenarios = []benchResult{res("1to1", 60000, 2000), res("fanout", 90000, 700), res("latency", 1000, 70), res("1to1-batch", 420000, 300)}
 	rep.Floors = []benchResult{res("file/1to1", 80000, 1000), res("file/latency", 1000, 50)}
 	rep.Ratios = benchRatios(rep)
 	return rep
@@ -225,7 +225,10 @@ func TestBenchRatios(t *testing.T) {
 			t.Errorf("%s = %v (met %v), want %v (met %v)", name, r.Value, r.Met, value, met)
 		}
 	}
-	check("1to1 msgs/s / file/1to1 msgs/s", 0.75, false) // inline, Go to Go: 5 times the floor
+	check("1to1-batch msgs/s / file/1to1 msgs/s", 5.25, true) // inline, batched, Go to Go: 5 times the floor
+	if r, ok := got["1to1 msgs/s / file/1to1 msgs/s"]; !ok || r.Value != 0.75 || r.Met != nil {
+		t.Errorf("1to1 against the file floor: %+v, want 0.75 with no target", r)
+	}
 	check("fanout msgs/s / 1to1 msgs/s", 1.5, false)
 	check("latency p50 / file/latency p50", 1.4, true)
 	check("latency p99 / file/latency p99", 1.4, true)
@@ -276,8 +279,8 @@ func TestBenchPlot(t *testing.T) {
 			}
 		}
 	}
-	if lines != 2*5 { // five series, each with its line in the legend
-		t.Errorf("%d lines of width 2, want 10", lines)
+	if lines != 2*6 { // six series, each with its line in the legend
+		t.Errorf("%d lines of width 2, want 12", lines)
 	}
 
 	pngPath := filepath.Join(dir, "p.png")

@@ -51,6 +51,7 @@ type workerOptions struct {
 	channels   int           // idle: how many channels to hold
 	tmpfile    bool          // file-pub: stage with O_TMPFILE and link, as Publish does
 	files      bool          // pub: every message a file (pubsub.WithFilesOnly), as to a Python peer
+	batch      int           // pub: messages per PublishBatch call; 0: Publish
 	samples    string        // file to write latencies (sub) or call times (pub) to
 	cpuprofile string
 }
@@ -132,6 +133,7 @@ nanoseconds, 8 bytes little-endian each) to --samples.`,
 	f.StringVar(&o.topic, "topic", "", "the topic to publish to, or to open a channel on")
 	f.StringVar(&o.dir, "dir", "", "floors: the directory the processes meet in")
 	f.BoolVar(&o.files, "files", false, "pub: send every message as a file, never inline")
+	f.IntVar(&o.batch, "batch", 0, "pub: publish this many messages a PublishBatch call (0: one Publish each)")
 	f.IntVar(&o.size, "size", 256, "content bytes")
 	f.IntVar(&o.count, "count", 1000, "messages per publisher")
 	f.IntVar(&o.pubs, "pubs", 1, "sub: publishers sending to it")
@@ -334,18 +336,37 @@ func (w *worker) pub() (workerResult, error) {
 	missed := map[string]int{}
 	missedErr := ""
 	short := 0
-	res, err := w.sender(content, func(int) error {
-		n, err := h.Publish(w.o.topic, content, nil)
-		if de, ok := errors.AsType[*pubsub.DeliveryError](err); ok {
+	// With --batch, messages wait (stamped when added) until a batch is
+	// full or the last is added: their latency includes the wait.
+	var batch [][]byte
+	publish := func(seq int) (int, error) {
+		if w.o.batch <= 0 {
+			return h.Publish(w.o.topic, content, nil)
+		}
+		batch = append(batch, slices.Clone(content))
+		if len(batch) < w.o.batch && seq < w.o.count-1 {
+			return w.o.reach, nil // checked when sent, with the last one
+		}
+		n, err := h.PublishBatch(w.o.topic, batch, nil)
+		n -= (len(batch) - 1) * w.o.reach // the others were taken as reached
+		batch = batch[:0]
+		return n, err
+	}
+	res, err := w.sender(content, func(seq int) error {
+		n, err := publish(seq)
+		if des := deliveryErrors(err); len(des) > 0 {
 			// Reported, so not lost silently: count it, tell the
 			// subscriber not to wait for it, and carry on measuring.
-			for _, m := range de.Missed {
-				missed[m.Channel]++
+			for _, de := range des {
+				for _, m := range de.Missed {
+					missed[m.Channel]++
+				}
+				if missedErr == "" {
+					missedErr = de.Error()
+				}
+				n += len(de.Missed)
 			}
-			if missedErr == "" {
-				missedErr = de.Error()
-			}
-			n, err = n+len(de.Missed), nil
+			err = nil
 		}
 		switch {
 		case err != nil:
@@ -366,6 +387,27 @@ func (w *worker) pub() (workerResult, error) {
 	}
 	res.Short = short
 	return res, err
+}
+
+// deliveryErrors returns the *pubsub.DeliveryError in err, or each of
+// those PublishBatch joined; nil if err is anything else.
+func deliveryErrors(err error) []*pubsub.DeliveryError {
+	if de, ok := err.(*pubsub.DeliveryError); ok {
+		return []*pubsub.DeliveryError{de}
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	var out []*pubsub.DeliveryError
+	for _, e := range joined.Unwrap() {
+		de, ok := e.(*pubsub.DeliveryError)
+		if !ok {
+			return nil
+		}
+		out = append(out, de)
+	}
+	return out
 }
 
 // receiver checks and times what a subscriber receives.
