@@ -236,3 +236,12 @@ func (b *batch) spill(rt *route, i int) error {
 	}
 	return nil
 }
+
+// PublishBatch publishes on the [Default] home. See [Home.PublishBatch].
+func PublishBatch(topic string, contents [][]byte, headers Headers) (int, error) {
+	h, err := Default()
+	if err != nil {
+		return 0, err
+	}
+	return h.PublishBatch(topic, contents, headers)
+}
