@@ -97,7 +97,7 @@ func (b *Bridge) importJetStream(ctx context.Context, cons jetstream.Consumer) {
 	// sequences mean nothing to the file) from the one the file knew.
 	// The answer to a create-or-update holds the time of the update, so
 	// ask for the consumer's own.
-	info := cons.CachedInfo()
+	var info *jetstream.ConsumerInfo
 	for attempt := 0; ; {
 		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		i, err := cons.Info(ictx)
