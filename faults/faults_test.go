@@ -64,9 +64,10 @@ func startSub(t *testing.T, home, pattern string, want int) (*proctest.Proc, str
 	return p, p.WaitFor("live ")
 }
 
-func startPub(t *testing.T, home, topic string, pub, n int, sizes string) *proctest.Proc {
+func startPub(t *testing.T, home, topic string, pub, n int, sizes string, batch ...string) *proctest.Proc {
 	t.Helper()
-	p := proctest.Start(t, nil, faultproc(t), "pub", home, topic, strconv.Itoa(pub), strconv.Itoa(n), sizes)
+	args := append([]string{"pub", home, topic, strconv.Itoa(pub), strconv.Itoa(n), sizes}, batch...)
+	p := proctest.Start(t, nil, faultproc(t), args...)
 	p.WaitFor("ready")
 	return p
 }
@@ -143,6 +144,26 @@ func TestEightPublishersOneSubscriber(t *testing.T) {
 	expectAll(t, "subscriber", waitSummary(t, sub), pubs*n, pubs)
 }
 
+// Four publishers with PublishBatch (some messages too large to go
+// inline) into an exact and a wildcard subscriber: every message once,
+// whole, in each publisher's order, also when the FIFO overflows.
+func TestBatchPublishers(t *testing.T) {
+	const pubs = 4
+	n := scale(20_000, 200_000)
+	home := newHome(t)
+	exact, _ := startSub(t, home, "batch.in", pubs*n)
+	wild, _ := startSub(t, home, "batch.+", pubs*n)
+	var ps []*proctest.Proc
+	for i := range pubs {
+		ps = append(ps, startPub(t, home, "batch.in", i, n, "100,300,100,9000", "50"))
+	}
+	for _, p := range ps {
+		expectPublished(t, p, n, 2*n)
+	}
+	expectAll(t, "exact subscriber", waitSummary(t, exact), pubs*n, pubs)
+	expectAll(t, "wildcard subscriber", waitSummary(t, wild), pubs*n, pubs)
+}
+
 // One publisher, sixteen subscribers, some on wildcards: each gets every
 // message once, in order.
 func TestSixteenSubscribers(t *testing.T) {
@@ -162,7 +183,7 @@ func TestSixteenSubscribers(t *testing.T) {
 
 // Publishers killed with SIGKILL at random moments, mid-write of small,
 // medium and large messages, to two channels (so both staging paths are
-// used): the subscribers never get a partial, corrupt or repeated
+// used), every other one publishing with PublishBatch: the subscribers never get a partial, corrupt or repeated
 // message, and cleanup removes whatever staging the dead left behind.
 func TestPublishersKilledAtRandom(t *testing.T) {
 	trials := scale(200, 500)
@@ -170,7 +191,11 @@ func TestPublishersKilledAtRandom(t *testing.T) {
 	exact, _ := startSub(t, home, "kill.me", 0)
 	wild, _ := startSub(t, home, "kill.+", 0)
 	for trial := range trials {
-		p := startPub(t, home, "kill.me", trial, 0, "64,6000,300000")
+		var batch []string
+		if trial%2 == 1 {
+			batch = []string{"20"} // PublishBatch, 20 at a time
+		}
+		p := startPub(t, home, "kill.me", trial, 0, "64,6000,64,300000", batch...)
 		// A random moment to strike, not a wait for anything.
 		time.Sleep(time.Duration(rand.IntN(8000)) * time.Microsecond)
 		p.Signal(syscall.SIGKILL)

@@ -2,9 +2,11 @@
 // stops and kills. Publishers number their messages; subscribers check
 // every message they get and print a summary the tests assert on:
 //
-//	faultproc pub HOME TOPIC PUB N SIZES  prints "ready", publishes N messages
+//	faultproc pub HOME TOPIC PUB N SIZES [BATCH]
+//	                                      prints "ready", publishes N messages
 //	                                      (N=0: until killed) of the sizes in the
-//	                                      comma-separated list, in turn, then
+//	                                      comma-separated list, in turn, BATCH at
+//	                                      a time with PublishBatch if given, then
 //	                                      "published N REACHED"
 //	faultproc sub HOME PATTERN WANT       prints "live DIR", takes messages until
 //	                                      WANT (0: until SIGTERM), then "done" and
@@ -44,7 +46,13 @@ func run(args []string) error {
 	defer home.Close()
 	switch {
 	case args[0] == "pub" && len(args) == 6:
-		return pub(home, args[2], args[3], args[4], args[5])
+		return pub(home, args[2], args[3], args[4], args[5], 0)
+	case args[0] == "pub" && len(args) == 7:
+		batch, err := strconv.Atoi(args[6])
+		if err != nil {
+			return err
+		}
+		return pub(home, args[2], args[3], args[4], args[5], batch)
 	case args[0] == "sub" && len(args) == 4:
 		want, err := strconv.Atoi(args[3])
 		if err != nil {
@@ -55,7 +63,7 @@ func run(args []string) error {
 	return fmt.Errorf("bad arguments %q", args)
 }
 
-func pub(home *pubsub.Home, topic, pubArg, nArg, sizesArg string) error {
+func pub(home *pubsub.Home, topic, pubArg, nArg, sizesArg string, batch int) error {
 	pubNo, err := strconv.ParseUint(pubArg, 10, 32)
 	if err != nil {
 		return err
@@ -74,8 +82,23 @@ func pub(home *pubsub.Home, topic, pubArg, nArg, sizesArg string) error {
 	}
 	fmt.Println("ready")
 	reached := 0
+	var contents [][]byte
 	for seq := uint64(0); n == 0 || seq < n; seq++ {
 		b := numbered.Content(uint32(pubNo), seq, sizes[seq%uint64(len(sizes))])
+		if batch > 0 {
+			// Every message of a batch shares its headers, so they carry
+			// the publisher only; Check reads seq from the content.
+			if contents = append(contents, b); len(contents) < batch && seq+1 != n {
+				continue
+			}
+			r, err := home.PublishBatch(topic, contents, numbered.Headers(uint32(pubNo), numbered.AnySeq))
+			if err != nil {
+				return fmt.Errorf("publish batch ending with %d: %w", seq, err)
+			}
+			reached += r
+			contents = contents[:0]
+			continue
+		}
 		r, err := home.Publish(topic, b, numbered.Headers(uint32(pubNo), seq))
 		if err != nil {
 			return fmt.Errorf("publish %d: %w", seq, err)

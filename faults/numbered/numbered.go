@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 
 	"github.com/pubsub-go/pubsub"
 )
@@ -47,11 +48,15 @@ func Check(m *pubsub.Message) (pub uint32, seq uint64, err error) {
 	}
 	hp, _ := m.Headers["pub"].(int64)
 	hs, _ := m.Headers["seq"].(int64)
-	if uint32(hp) != pub || uint64(hs) != seq {
+	if uint32(hp) != pub || (uint64(hs) != seq && hs != AnySeq) {
 		return 0, 0, fmt.Errorf("headers %v, content says pub %d seq %d", m.Headers, pub, seq)
 	}
 	return pub, seq, nil
 }
+
+// AnySeq in the seq header stands for any sequence number: a batch
+// shares one set of headers.
+const AnySeq = math.MaxUint32
 
 // Headers are the headers of message seq of publisher pub.
 func Headers(pub uint32, seq uint64) pubsub.Headers {
