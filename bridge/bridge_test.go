@@ -38,11 +38,18 @@ func allHeaders() pubsub.Headers {
 // empty and 16 MiB content; id and timestamp kept; nothing comes back to
 // the home it left, nothing arrives twice.
 func TestRoundTrip(t *testing.T) {
+	t.Run("core", func(t *testing.T) { testRoundTrip(t, nil, nil) })
+	t.Run("jetstream", func(t *testing.T) {
+		testRoundTrip(t, []string{"--durable", "host-a"}, []string{"--durable", "host-b"})
+	})
+}
+
+func testRoundTrip(t *testing.T, flagsA, flagsB []string) {
 	srv := startNATS(t)
 	a, b := newHome(t), newHome(t)
 	flags := []string{"--nats", srv.url, "--prefix", "rt", "--export", "rt.+", "--import", "rt.+"}
-	ba := startBridge(t, a, flags...)
-	bb := startBridge(t, b, flags...)
+	ba := startBridge(t, a, append(flags, flagsA...)...)
+	bb := startBridge(t, b, append(flags, flagsB...)...)
 	originA, _ := bridge.Origin(a.Dir())
 	originB, _ := bridge.Origin(b.Dir())
 	if originA == originB {

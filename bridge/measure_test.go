@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,6 +91,12 @@ func TestMeasure(t *testing.T) {
 			var r result
 			r.p50, r.p99 = homeLatency(t, a, ch, size)
 			r.rate, r.received = homeThroughput(t, a, ch, count, size)
+			if run == 0 && mode == "core" {
+				cpuPerMessage(t, a, ch, size, map[string]int{
+					"exporting bridge": ba.Cmd.Process.Pid, "nats-server": srv.proc.Cmd.Process.Pid,
+					"importing bridge": bb.Cmd.Process.Pid, "publisher and subscriber (this process)": os.Getpid(),
+				})
+			}
 			ch.Close()
 			ba.stop()
 			bb.stop()
@@ -283,4 +290,67 @@ func natsConn(t *testing.T, url string) *nats.Conn {
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// cpuPerMessage publishes 100,000 messages at 20,000 a second, a rate
+// every process of the chain keeps up with, and reports the CPU time
+// each process spent per message.
+func cpuPerMessage(t *testing.T, pub *pubsub.Home, ch *pubsub.Channel, size int, pids map[string]int) {
+	t.Helper()
+	const n, perMs = 100000, 20
+	before := map[string]time.Duration{}
+	for name, pid := range pids {
+		before[name] = cpuTime(t, pid)
+	}
+	content := make([]byte, size)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		for range n {
+			if _, err := ch.Next(ctx); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	start := time.Now()
+	for i := range n {
+		if i%perMs == 0 {
+			if d := time.Until(start.Add(time.Duration(i/perMs) * time.Millisecond)); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		if _, err := pub.Publish("m.t", content, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("paced run: %v", err)
+	}
+	var total time.Duration
+	for name, pid := range pids {
+		d := cpuTime(t, pid) - before[name]
+		total += d
+		t.Logf("RESULT CPU per message at 20,000 msgs/s: %-40s %5.1f µs", name, us(d)/n)
+	}
+	t.Logf("RESULT CPU per message at 20,000 msgs/s: %-40s %5.1f µs (so at most %.0f msgs/s on %d CPUs)",
+		"in all", us(total)/n, float64(runtime.NumCPU())/(total.Seconds()/n), runtime.NumCPU())
+}
+
+// cpuTime is the user and system time a process has used so far.
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th of them, in clock ticks (100 a second).
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.Atoi(f[11])
+	st, _ := strconv.Atoi(f[12])
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
