@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"math"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pubsub-go/pubsub"
 	"github.com/pubsub-go/pubsub/bridge"
@@ -504,4 +506,53 @@ func TestJetStreamKilled(t *testing.T) {
 	}
 	checkSequence(t, got, 0, n)
 	t.Logf("B after the kill: %v; %d repeated", s, repeats)
+}
+
+// TestJetStreamNewHost: a host whose durable consumer is new gets what is
+// published from then on, not the stream's history.
+func TestJetStreamNewHost(t *testing.T) {
+	srv := startNATS(t)
+	a, b := newHome(t), newHome(t)
+	ba := startBridge(t, a, "--nats", srv.url, "--durable", "host-a", "--export", "nh.+")
+	for i := range 3 {
+		if _, err := a.Publish("nh.old", []byte(strconv.Itoa(i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the stream to hold the old messages", func() bool { return streamMsgs(t, srv.url) >= 3 })
+	bb := startBridge(t, b, "--nats", srv.url, "--durable", "host-b", "--import", "nh.+")
+	sub := collect(t, b, "nh.+")
+	if _, err := a.Publish("nh.new", []byte("new"), nil); err != nil {
+		t.Fatal(err)
+	}
+	sub.waitCount(1)
+	ba.stop()
+	bb.stop()
+	if got := sub.close(); len(got) != 1 || got[0].Topic != "nh.new" {
+		var topics []string
+		for _, m := range got {
+			topics = append(topics, m.Topic)
+		}
+		t.Errorf("new host got %v, want nh.new only", topics)
+	}
+}
+
+// streamMsgs returns how many messages the PUBSUB stream holds.
+func streamMsgs(t *testing.T, url string) uint64 {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, "PUBSUB")
+	if err != nil {
+		return 0
+	}
+	return s.CachedInfo().State.Msgs
 }
