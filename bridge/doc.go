@@ -42,9 +42,15 @@
 // stream drops a retry it already holds); the importer acknowledges a
 // message only after it is published into the home, and keeps the stream
 // sequence of the last one in the home's tmp/ directory, so that a message
-// delivered again after a restart is not published twice. A restart of a
-// bridge or of the server loses nothing, and a host that was down catches
-// up on what the stream kept (Config.MaxAge).
+// delivered again after a restart is not published twice. Deliveries lost
+// on the way come again only after Config.AckWait, behind newer ones; so
+// the importer resets its consumer to the ack floor when it starts and
+// whenever the consumer's delivery sequence skips, and messages reach the
+// home in stream order. A restart of a bridge or of the server loses
+// nothing and repeats nothing, and a host that was down catches up on what
+// the stream kept (Config.MaxAge). A bridge killed (SIGKILL, a crash) in
+// the instant between publishing a message into the home and recording its
+// sequence publishes that one message again when it restarts.
 //
 // In both modes the exporter never drops a message it took from its
 // channel because NATS is unreachable: it holds it and retries with
