@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"slices"
@@ -27,10 +28,26 @@ type access struct {
 	shared   bool   // group-writable and setgid: files are made for the group
 	dirMode  uint32 // channel and staging directories
 	fileMode uint32 // message files, FIFOs and lock files
+	uid, gid uint32 // whose channels to trust: this user's, or (shared) the home group's
 }
 
-var privateAccess = access{dirMode: 0o700, fileMode: 0o600}
-var sharedAccess = access{shared: true, dirMode: 0o2770, fileMode: 0o660}
+func privateAccess() access {
+	return access{dirMode: 0o700, fileMode: 0o600, uid: uint32(os.Geteuid())}
+}
+
+func sharedAccess(gid uint32) access {
+	return access{shared: true, dirMode: 0o2770, fileMode: 0o660, uid: uint32(os.Geteuid()), gid: gid}
+}
+
+// trusts reports whether a channel directory with this lstat belongs to
+// someone this home shares with: a directory anyone else planted (in a
+// home others may write) must not receive our messages.
+func (a access) trusts(st *unix.Stat_t) bool {
+	if a.shared {
+		return st.Gid == a.gid
+	}
+	return st.Uid == a.uid
+}
 
 // checkHome decides whether this process may use the home at path, whose
 // lstat is st, and how. Its errors say what is wrong and how to fix it.
@@ -45,16 +62,45 @@ func checkHome(path string, st *unix.Stat_t) (access, error) {
 		return access{}, fmt.Errorf("pubsub: home %s is writable by every user (mode %04o) without the sticky bit, so any user could remove or replace its channels; run chmod o-w %s, or set PUBSUB_HOME to a directory of your own", path, mode, path)
 	}
 	shared := mode&0o020 != 0 && mode&unix.S_ISGID != 0
-	if int(st.Uid) == os.Geteuid() {
-		if shared {
-			return sharedAccess, nil
+	switch {
+	case shared && inGroup(int(st.Gid)):
+		return sharedAccess(st.Gid), nil
+	case shared && int(st.Uid) == os.Geteuid():
+		return access{}, fmt.Errorf("pubsub: home %s is shared with group %s (group-writable and setgid), which you are not in, so what you create there would not stay the group's; join the group, or chgrp %s to a group of yours", path, groupName(int(st.Gid)), path)
+	case int(st.Uid) == os.Geteuid():
+		return privateAccess(), nil
+	}
+	return access{}, fmt.Errorf("pubsub: home %s belongs to %s, not to you (%s), and is not shared with a group of yours: its owner could read your messages and remove your channels; set PUBSUB_HOME to a directory of your own, such as %s-%s, or have the owner share it (chgrp -R GROUP %s; chmod 2770 %s %s/tmp)", path, userName(int(st.Uid)), userName(os.Geteuid()), path, userWord(os.Geteuid()), path, path, path)
+}
+
+// checkStaging checks HOME/tmp, open on fd, against the home's access: it
+// must be this user's in a private home, and the group's, setgid, in a
+// shared one. It mends a shared home's tmp/ that this user owns.
+func checkStaging(fd int, path string, acc access) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &fs.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if !acc.shared {
+		if st.Uid != acc.uid {
+			return fmt.Errorf("pubsub: staging directory %s belongs to %s, not to you: anyone who owns it could change your messages before they are delivered; remove it", path, userName(int(st.Uid)))
 		}
-		return privateAccess, nil
+		return nil
 	}
-	if shared && inGroup(int(st.Gid)) {
-		return sharedAccess, nil
+	if st.Gid == acc.gid && st.Mode&0o2070 == 0o2070 {
+		return nil
 	}
-	return access{}, fmt.Errorf("pubsub: home %s belongs to %s, not to you (%s), and is not shared with a group of yours: its owner could read your messages and remove your channels; set PUBSUB_HOME to a directory of your own, such as %s-%s, or have the owner share it (chgrp GROUP and chmod 2770)", path, userName(int(st.Uid)), userName(os.Geteuid()), path, userWord(os.Geteuid()))
+	if st.Uid == acc.uid {
+		// A home shared after it was made: share its tmp/ too.
+		if err := unix.Fchown(fd, -1, int(acc.gid)); err != nil {
+			return fmt.Errorf("pubsub: share staging directory: %w", &fs.PathError{Op: "chown", Path: path, Err: err})
+		}
+		if err := unix.Fchmod(fd, acc.dirMode); err != nil {
+			return fmt.Errorf("pubsub: share staging directory: %w", &fs.PathError{Op: "chmod", Path: path, Err: err})
+		}
+		return nil
+	}
+	return fmt.Errorf("pubsub: the home is shared with group %s, but its staging directory %s is not (group %s, mode %04o): run chgrp %s %s; chmod 2770 %s", groupName(int(acc.gid)), path, groupName(int(st.Gid)), st.Mode&0o7777, groupName(int(acc.gid)), path, path)
 }
 
 // explainHome replaces err, a failure to create or open the home at path,
@@ -69,9 +115,11 @@ func explainHome(path string, err error) error {
 	return err
 }
 
-// inGroup reports whether this process has gid among its groups.
+// inGroup reports whether this process has gid among its groups. Root
+// counts as in every group: it keeps setgid bits and may chown, so what it
+// makes in a shared home stays the group's.
 func inGroup(gid int) bool {
-	if os.Getegid() == gid {
+	if os.Geteuid() == 0 || os.Getegid() == gid {
 		return true
 	}
 	groups, err := os.Getgroups()
@@ -84,6 +132,14 @@ func userName(uid int) string {
 		return fmt.Sprintf("user %s (uid %d)", u.Username, uid)
 	}
 	return fmt.Sprintf("uid %d", uid)
+}
+
+// groupName names a gid for messages.
+func groupName(gid int) string {
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		return g.Name
+	}
+	return strconv.Itoa(gid)
 }
 
 // userWord is a word for the user fit for a directory name.

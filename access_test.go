@@ -184,6 +184,93 @@ func TestTwoUsers(t *testing.T) {
 		}
 	}
 
+	// A home every user may write, sticky: nobody may add a channel, but
+	// root's publisher does not count it as one of root's subscribers.
+	open := homeDir(t)
+	if err := os.Chmod(open, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(open, "secret_PLANTEDPLANT_1")
+	if err := os.Mkdir(planted, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(planted, "queue"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(planted, nobody, nogroup); err != nil {
+		t.Fatal(err)
+	}
+	qfd, err := unix.Open(filepath.Join(planted, "queue"), unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(qfd)
+	ho, err := pubsub.Open(open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ho.Close()
+	if n := publish(t, ho, "secret", "the password", nil); n != 0 {
+		t.Errorf("root's message reached %d channels planted by nobody", n)
+	}
+	if n, _ := unix.Read(qfd, make([]byte, 64)); n > 0 {
+		t.Errorf("nobody's planted channel got %d bytes", n)
+	}
+
+	// nobody's tmp/ in root's private home is refused.
+	squat := homeDir(t)
+	if err := os.Mkdir(filepath.Join(squat, "tmp"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(squat, "tmp"), nobody, nogroup); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := pubsub.Open(squat); err == nil || !containsAll(err.Error(), "staging directory", "belongs to user nobody", "remove it") {
+		if err == nil {
+			h.Close()
+		}
+		t.Errorf("Open with nobody's tmp/: %v", err)
+	}
+
+	// A private home of root's, shared afterwards: root's next Open shares
+	// its tmp/ as well, and nobody can then use it.
+	later := homeDir(t)
+	if h, err := pubsub.Open(later); err != nil {
+		t.Fatal(err)
+	} else {
+		h.Close()
+	}
+	if err := os.Chown(later, 0, nogroup); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(later, 0o770|fs.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := as(nobody, nogroup, "pub", later, "t", "1", "8").CombinedOutput(); err == nil || !containsAll(string(out), "chgrp GROUP", "chmod 2770", "tmp") {
+		t.Errorf("nobody before root shared tmp/: %v\n%s", err, out)
+	}
+	if h, err := pubsub.Open(later); err != nil {
+		t.Fatal(err)
+	} else {
+		h.Close()
+	}
+	wantMode(t, filepath.Join(later, "tmp"), 0o770|fs.ModeSetgid)
+	if out, err := as(nobody, nogroup, "pub", later, "t", "1", "8").CombinedOutput(); err != nil {
+		t.Errorf("nobody after root shared tmp/: %v\n%s", err, out)
+	}
+
+	// nobody's home, shared with daemon's group, which nobody is not in.
+	notIn := homeDir(t)
+	if err := os.Chown(notIn, nobody, daemon); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(notIn, 0o770|fs.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := as(nobody, nogroup, "pub", notIn, "t", "1", "8").CombinedOutput(); err == nil || !containsAll(string(out), "shared with group daemon", "which you are not in") {
+		t.Errorf("nobody in its own home shared with daemon's group: %v\n%s", err, out)
+	}
+
 	// A home root shares with nogroup.
 	home := homeDir(t)
 	if err := os.Chown(home, 0, nogroup); err != nil {

@@ -144,11 +144,8 @@ func (c *Channel) build(staging string) (err error) {
 	if c.dirFD, err = fsys.OpenDirAt(h.tmpFD, c.name); err != nil {
 		return err
 	}
-	if h.access.shared {
-		// The umask may have taken the group's bits away.
-		if err = unix.Fchmod(c.dirFD, h.access.dirMode); err != nil {
-			return &fs.PathError{Op: "chmod", Path: staging, Err: err}
-		}
+	if err = unix.Fchmod(c.dirFD, h.access.dirMode); err != nil {
+		return &fs.PathError{Op: "chmod", Path: staging, Err: err}
 	}
 	if c.lockFD, err = fsys.Lock(c.dirFD, lockName, h.access.fileMode); err != nil {
 		return err
@@ -159,16 +156,16 @@ func (c *Channel) build(staging string) (err error) {
 	if err = fsys.Mkfifo(c.dirFD, "queue", h.access.fileMode); err != nil {
 		return err
 	}
-	if h.access.shared {
-		if err = unix.Fchmodat(c.dirFD, "queue", h.access.fileMode, 0); err != nil {
-			return &fs.PathError{Op: "chmod", Path: "queue", Err: err}
-		}
-		if err = unix.Fchmod(c.lockFD, h.access.fileMode); err != nil {
-			return &fs.PathError{Op: "chmod", Path: lockName, Err: err}
-		}
-	}
 	if c.fifo, c.keepFD, err = fsys.OpenFIFOReader(c.dirFD, "queue"); err != nil {
 		return err
+	}
+	// Exact modes, whatever the umask, through descriptors, not names: in
+	// a shared home a group member could swap a name for a symbolic link.
+	if err = unix.Fchmod(c.keepFD, h.access.fileMode); err != nil {
+		return &fs.PathError{Op: "chmod", Path: "queue", Err: err}
+	}
+	if err = unix.Fchmod(c.lockFD, h.access.fileMode); err != nil {
+		return &fs.PathError{Op: "chmod", Path: lockName, Err: err}
 	}
 	if c.rc, err = c.fifo.SyscallConn(); err != nil {
 		return err

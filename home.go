@@ -104,22 +104,24 @@ func Open(dir string, opts ...Option) (*Home, error) {
 
 // openStaging opens HOME/tmp, creating it with the home's access.
 func openStaging(homeFD int, home string, acc access) (int, error) {
+	path := filepath.Join(home, "tmp")
 	err := unix.Mkdirat(homeFD, "tmp", acc.dirMode)
-	switch {
-	case err == nil && acc.shared:
-		// The umask may have taken the group's bits away.
-		if err := unix.Fchmodat(homeFD, "tmp", acc.dirMode, 0); err != nil {
-			return -1, fmt.Errorf("pubsub: create staging directory: %w", &fs.PathError{Op: "chmod", Path: filepath.Join(home, "tmp"), Err: err})
-		}
-	case err != nil && err != unix.EEXIST:
-		return -1, fmt.Errorf("pubsub: create staging directory: %w", &fs.PathError{Op: "mkdir", Path: filepath.Join(home, "tmp"), Err: err})
+	if err != nil && err != unix.EEXIST {
+		return -1, fmt.Errorf("pubsub: create staging directory: %w", &fs.PathError{Op: "mkdir", Path: path, Err: err})
 	}
 	tmpFD, err := fsys.OpenDirAt(homeFD, "tmp")
 	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
-		return -1, fmt.Errorf("pubsub: %s is not a directory (a symbolic link or a file), and pubsub stages messages there; remove it", filepath.Join(home, "tmp"))
+		return -1, fmt.Errorf("pubsub: %s is not a directory (a symbolic link or a file), and pubsub stages messages there; remove it", path)
+	}
+	if errors.Is(err, unix.EACCES) {
+		return -1, fmt.Errorf("pubsub: open staging directory %s: permission denied; in a home shared with a group it must be the group's too: chgrp GROUP %s; chmod 2770 %s", path, path, path)
 	}
 	if err != nil {
 		return -1, fmt.Errorf("pubsub: open staging directory: %w", err)
+	}
+	if err := checkStaging(tmpFD, path, acc); err != nil {
+		fsys.Close(tmpFD)
+		return -1, err
 	}
 	return tmpFD, nil
 }

@@ -148,6 +148,7 @@ func TestOtherUsersProcessIsAlive(t *testing.T) {
 		}
 	}
 	os.Chmod(dir, 0o777)
+	os.Chown(dir, 0, 65534) // made before the home was shared
 	out, err := cmd.CombinedOutput()
 	if err != nil || string(out) != "published 1 1\n" {
 		t.Fatalf("publisher as another user: %v\n%s", err, out)

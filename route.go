@@ -225,6 +225,12 @@ func (h *Home) openRoute(name string) (*route, liveness) {
 	case err != nil:
 		return nil, unknown
 	}
+	var st unix.Stat_t
+	if unix.Fstat(dirFD, &st) != nil || !h.access.trusts(&st) {
+		// Planted by someone this home is not shared with.
+		fsys.Close(dirFD)
+		return nil, notChannel
+	}
 	goChan, alive := ownerAlive(dirFD, pid)
 	if !alive {
 		fsys.Close(dirFD)

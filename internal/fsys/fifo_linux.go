@@ -13,13 +13,11 @@ import (
 // ErrNotFIFO is wrapped by the error for a queue that is not a FIFO.
 var ErrNotFIFO = errors.New("not a FIFO")
 
-// Mkfifo makes a FIFO called name in dirfd with exactly mode (the umask
-// does not apply, as formix-pubsub chmods its queue to 0660).
+// Mkfifo makes a FIFO called name in dirfd with mode less the umask. To
+// set exact modes, fchmod a descriptor of it: a chmod by name follows a
+// symbolic link that someone may have swapped in.
 func Mkfifo(dirfd int, name string, mode uint32) error {
-	if err := retry(func() error { return unix.Mkfifoat(dirfd, name, mode) }); err != nil {
-		return pathErr("mkfifo", name, err)
-	}
-	return pathErr("chmod", name, retry(func() error { return unix.Fchmodat(dirfd, name, mode, 0) }))
+	return pathErr("mkfifo", name, retry(func() error { return unix.Mkfifoat(dirfd, name, mode) }))
 }
 
 // OpenFIFOReader opens the FIFO name in dirfd for reading, through the
