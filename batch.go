@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/topic"
 	"github.com/pubsub-go/pubsub/internal/wire"
 )
@@ -30,9 +29,9 @@ const batchWrite = 4096
 // A channel that a message could not reach is named in a *[DeliveryError]
 // for that message; the errors of several messages are joined. Any other
 // error (an invalid topic or header, a full file system) stops the batch:
-// every message before the one that failed was published, that one may
-// have reached some channels (the count includes them), and the rest
-// were not published.
+// every message before the first that failed was published to every
+// channel; from that one on, some channels may have got some of them (the
+// count includes those deliveries) and the others none.
 func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers) (int, error) {
 	done, err := h.use()
 	if err != nil {
@@ -42,17 +41,17 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers
 	if err := topic.ValidateTopic(topicName); err != nil {
 		return 0, err
 	}
+	// One set of headers for all: encoded once here, a bad one fails the
+	// call before anything is sent.
+	if _, err := encodePrefix(&wire.Message{Topic: topicName, Headers: headers}, 0); err != nil {
+		return 0, err
+	}
 	msgs := make([]batched, len(contents))
 	for i, content := range contents {
 		if uint64(len(content)) > wire.MaxLen {
 			return 0, fmt.Errorf("pubsub: content %d of %d bytes is over the format's limit of %d", i, len(content), uint64(wire.MaxLen))
 		}
-		m := &msgs[i]
-		m.msg = wire.Message{ID: h.newID(), Timestamp: time.Now().UnixMicro(), Topic: topicName, Headers: headers}
-		m.content = content
-		if m.prefix, err = encodePrefix(&m.msg, len(content)); err != nil {
-			return 0, err
-		}
+		msgs[i].content = content
 	}
 	routes, release := h.routes.match(topicName)
 	defer release()
@@ -74,9 +73,15 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers
 			files = append(files, rt)
 		}
 	}
-	var fatal error
 	for i := range msgs {
 		m := &msgs[i]
+		// Ids are drawn in turn, as the messages go: one a collision moved
+		// up stays below the next (see jumpID), so ids keep publishing order.
+		m.msg = wire.Message{ID: h.newID(), Timestamp: time.Now().UnixMicro(), Topic: topicName, Headers: headers}
+		if m.prefix, err = encodePrefix(&m.msg, len(m.content)); err != nil {
+			b.fatal = err
+			break
+		}
 		var frame []byte
 		if anyInline {
 			frame = m.frame()
@@ -105,7 +110,7 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers
 		if de, ok := errors.AsType[*DeliveryError](err); ok {
 			m.missed = append(m.missed, de.Missed...)
 		} else if err != nil {
-			fatal = err
+			b.fatal = err
 			// The failed message must not follow the others out.
 			for j := range b.pending {
 				if p := &b.pending[j]; p.rt != nil && len(p.idx) > 0 && p.idx[len(p.idx)-1] == i {
@@ -113,6 +118,9 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers
 					p.buf = p.buf[:len(p.buf)-len(frame)]
 				}
 			}
+			break
+		}
+		if b.fatal != nil {
 			break
 		}
 	}
@@ -123,8 +131,8 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers
 			errs = append(errs, &DeliveryError{ID: msgs[i].msg.ID, Topic: topicName, Missed: msgs[i].missed})
 		}
 	}
-	if fatal != nil {
-		errs = append(errs, fatal)
+	if b.fatal != nil {
+		errs = append(errs, b.fatal)
 	}
 	return b.reached, errors.Join(errs...)
 }
@@ -155,6 +163,7 @@ type batch struct {
 	msgs    []batched
 	pending []pendingFrames // one per route; rt is nil for file routes
 	reached int
+	fatal   error // stops the batch
 }
 
 // pendingFrames are frames for one Go channel not written yet.
@@ -188,10 +197,7 @@ func (b *batch) flush(p *pendingFrames) {
 			err = unix.EAGAIN
 		}
 		if err == nil {
-			err = fsys.WriteID(fd, p.buf)
-			if err == unix.EAGAIN && fsys.WaitWritable(fd, fifoWait) {
-				err = fsys.WriteID(fd, p.buf)
-			}
+			err = rt.write(fd, p.buf)
 		}
 		rt.mu.Unlock()
 	}
@@ -201,9 +207,9 @@ func (b *batch) flush(p *pendingFrames) {
 	case errors.Is(err, unix.EAGAIN):
 		for _, i := range p.idx {
 			if err := b.spill(rt, i); err != nil {
-				// Staging failed (the file system is full): this
-				// channel misses the message; the others may not.
-				b.msgs[i].missed = append(b.msgs[i].missed, Miss{Channel: b.h.channelPath(rt.name), Err: err})
+				// Staging failed (the file system is full): stop.
+				b.fatal = err
+				return
 			}
 		}
 	default:
