@@ -21,8 +21,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/pubsub-go/pubsub"
 	"github.com/pubsub-go/pubsub/faults/numbered"
@@ -117,17 +119,25 @@ func sub(home *pubsub.Home, pattern string, want int) error {
 	defer ch.Close()
 	fmt.Println("live", ch.Dir())
 	t := numbered.NewTally()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	_, err = ch.Subscribe(ctx, func(m *pubsub.Message) error {
+	// Messages, not Subscribe: Subscribe skips a message file that cannot
+	// be read, and this must count it.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	for m, err := range ch.Messages(ctx) {
+		if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
+			t.Bad(err)
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
 		t.Add(m)
 		if t.Received == want {
-			cancel()
+			break
 		}
-		return nil
-	})
-	if _, bySignal := pubsub.Signal(err); err != nil && !bySignal && ctx.Err() == nil {
-		return err
 	}
 	fmt.Printf("done received=%d dup=%d corrupt=%d disorder=%d publishers=%d hwm_kib=%d error=%q\n",
 		t.Received, t.Dup, t.Corrupt, t.Disorder, t.Publishers(), peakRSS(), t.FirstError)

@@ -80,6 +80,16 @@ func NewTally() *Tally {
 // Publishers returns how many publishers were heard from.
 func (t *Tally) Publishers() int { return len(t.seen) }
 
+// Bad counts a message that could not be read at all as received and
+// corrupt.
+func (t *Tally) Bad(err error) {
+	t.Received++
+	t.Corrupt++
+	if t.FirstError == "" {
+		t.FirstError = err.Error()
+	}
+}
+
 // Add checks m and counts it: a duplicate, a corrupt message, one older
 // than one already seen from its publisher.
 func (t *Tally) Add(m *pubsub.Message) {
