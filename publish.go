@@ -287,24 +287,31 @@ func (h *Home) stagePrefix(prefix, content []byte, id uint64, named bool) (*stag
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pubsub: stage message: %w", err)
+		return nil, h.stageError(len(prefix)+len(content), err)
 	}
 	s.fd = fd
 	if h.access.shared {
 		// The umask may have taken the group's bits away.
 		if err := unix.Fchmod(fd, h.access.fileMode); err != nil {
 			s.discard()
-			return nil, fmt.Errorf("pubsub: stage message: %w", err)
+			return nil, h.stageError(len(prefix)+len(content), err)
 		}
 	}
 	if err := fsys.WriteAll(fd, prefix, content); err != nil {
 		s.discard()
-		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
-			return nil, fmt.Errorf("pubsub: stage a message of %d bytes in %s: %w (the home's file system is full: subscribers must take their messages, or the file system needs more room)", len(prefix)+len(content), filepath.Join(h.dir, "tmp"), err)
-		}
-		return nil, fmt.Errorf("pubsub: stage message in %s: %w", filepath.Join(h.dir, "tmp"), err)
+		return nil, h.stageError(len(prefix)+len(content), err)
 	}
 	return s, nil
+}
+
+// stageError says where staging a message of size bytes failed, and what
+// to do when the file system is full (ENOSPC on create or on write).
+func (h *Home) stageError(size int, err error) error {
+	dir := filepath.Join(h.dir, "tmp")
+	if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+		return fmt.Errorf("pubsub: stage a message of %d bytes in %s: %w (the home's file system is full: subscribers must take their messages, or the file system needs more room)", size, dir, err)
+	}
+	return fmt.Errorf("pubsub: stage message in %s: %w", dir, err)
 }
 
 // stagingName names a staging file in HOME/tmp: .{pid}.{id}.part, so
