@@ -136,7 +136,7 @@ func TestPublishMessageKeepsIDAndTimestamp(t *testing.T) {
 		t.Error("PublishMessage accepted a wildcard topic")
 	}
 	// Announced in a Go channel's FIFO, it would read as a frame header.
-	if _, err := h.PublishMessage(&pubsub.Message{ID: 0xFF50470000000040, Topic: "far.away", Content: make([]byte, 5000)}); err == nil || !strings.Contains(err.Error(), "not a valid id") {
+	if _, err := h.PublishMessage(&pubsub.Message{ID: 0xFF50470000000040, Topic: "far.away", Content: make([]byte, 5000)}); !errors.Is(err, pubsub.ErrInvalidID) {
 		t.Errorf("PublishMessage with an id like a frame header: %v", err)
 	}
 }

@@ -29,6 +29,11 @@ var (
 	// for a header value that is not a JSON scalar.
 	ErrInvalidHeader = wire.ErrInvalidHeader
 
+	// ErrInvalidID is wrapped by the error PublishMessage returns for an
+	// id whose top byte is 0xFF, which a Go channel's FIFO would read as
+	// the start of an inline frame.
+	ErrInvalidID = errors.New("pubsub: invalid message id")
+
 	// ErrNotDelivered is wrapped by the *DeliveryError that Publish returns
 	// when a matching channel could not be given the message.
 	ErrNotDelivered = errors.New("pubsub: message not delivered to every channel")

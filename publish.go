@@ -94,7 +94,7 @@ func (h *Home) PublishMessage(m *Message) (int, error) {
 	if m.ID>>56 == 0xFF {
 		// A Go channel's FIFO carries inline frames whose header starts
 		// with 0xFF; an id announced there must never look like one.
-		return 0, fmt.Errorf("pubsub: message id %#x is not a valid id: ids are below 0xff00000000000000 (formix-pubsub and this package draw them from the clock in microseconds, shifted 16 bits)", m.ID)
+		return 0, fmt.Errorf("%w %#x: ids are below 0xff00000000000000 (formix-pubsub and this package draw them from the clock in microseconds, shifted 16 bits)", ErrInvalidID, m.ID)
 	}
 	msg := wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers}
 	if msg.ID == 0 {

@@ -651,7 +651,7 @@ func (b *Bridge) import1(ctx context.Context, msg *nats.Msg, jm jetstream.Msg) b
 			b.log.Warn("bridge: imported message missed some channels", "id", m.ID, "topic", m.Topic, "err", de)
 			return true
 		}
-		if errors.Is(err, pubsub.ErrInvalidTopic) || errors.Is(err, pubsub.ErrInvalidHeader) {
+		if errors.Is(err, pubsub.ErrInvalidTopic) || errors.Is(err, pubsub.ErrInvalidHeader) || errors.Is(err, pubsub.ErrInvalidID) {
 			b.stats.rejected.Add(1)
 			b.log.Error("bridge: the home refuses the message; dropped", "id", m.ID, "topic", m.Topic, "err", err)
 			return true

@@ -301,14 +301,16 @@ func TestFromNATSClients(t *testing.T) {
 	send("pubsub.fx.plain", nil, "plain")
 	send("pubsub.fx.nan", nats.Header{bridge.HeaderHeaders: {`{"x": NaN}`}}, "nan")
 	send("pubsub.fx.bad_word", nil, "bad")
+	// An id a Go channel's FIFO would read as a frame header.
+	send("pubsub.fx.frameid", nats.Header{bridge.HeaderID: {"18398033675668979776"}}, "frame-like id")
 	send("pubsub.fx.kept", nats.Header{bridge.HeaderID: {"77"}, bridge.HeaderTimestamp: {"1700000000000000"},
 		bridge.HeaderHeaders: {`{"a": 1, "b": [1, 2]}`}, bridge.HeaderOrigin: {"elsewhere"}}, "kept")
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	sub.waitCount(1)
-	waitFor(t, "the bridge to take all four", func() bool {
-		return strings.Count(bb.StderrText(), "dropped") >= 2 || sub.count() >= 2
+	waitFor(t, "the bridge to take all five", func() bool {
+		return strings.Count(bb.StderrText(), "dropped") >= 4 || sub.count() >= 2
 	})
 	s := bb.stop()
 	got := sub.close()
@@ -317,8 +319,8 @@ func TestFromNATSClients(t *testing.T) {
 	}
 	// A nested list or NaN: the home refuses them (Publish takes scalars
 	// only), so the bridge drops the message, saying why.
-	if s["rejected"] != 3 || !strings.Contains(bb.StderrText(), "refuses") {
-		t.Errorf("rejected %d, want 3 (NaN, nested list, bad subject); stderr:\n%s", s["rejected"], bb.StderrText())
+	if s["rejected"] != 4 || !strings.Contains(bb.StderrText(), "refuses") {
+		t.Errorf("rejected %d, want 4 (NaN, nested list, bad subject, frame-like id); stderr:\n%s", s["rejected"], bb.StderrText())
 	}
 }
 
