@@ -52,7 +52,97 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers
 			return 0, fmt.Errorf("pubsub: content %d of %d bytes is over the format's limit of %d", i, len(content), uint64(wire.MaxLen))
 		}
 		msgs[i].content = content
+		msgs[i].msg = wire.Message{Topic: topicName, Headers: headers}
 	}
+	return h.sendBatch(topicName, msgs)
+}
+
+// PublishMessages publishes messages carried from elsewhere, in order,
+// each as [Home.PublishMessage] would (keeping its id and timestamp), and
+// returns the deliveries made. Consecutive messages on one topic go
+// together as [Home.PublishBatch] sends them: a bridge importing a stream
+// pays one FIFO write for a dozen small messages.
+//
+// Every message is checked (topic, id, headers, size) before any is sent:
+// an invalid one fails the call with nothing published. Delivery errors
+// are as PublishBatch's; a full file system stops the call, the messages
+// before the one that failed published.
+func (h *Home) PublishMessages(ms []*Message) (int, error) {
+	done, err := h.use()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	msgs := make([]batched, len(ms))
+	for i, m := range ms {
+		if err := topic.ValidateTopic(m.Topic); err != nil {
+			return 0, fmt.Errorf("message %d: %w", i, err)
+		}
+		if m.ID>>56 == 0xFF {
+			return 0, fmt.Errorf("message %d: %w %#x: ids are below 0xff00000000000000", i, ErrInvalidID, m.ID)
+		}
+		if uint64(len(m.Content)) > wire.MaxLen {
+			return 0, fmt.Errorf("pubsub: content %d of %d bytes is over the format's limit of %d", i, len(m.Content), uint64(wire.MaxLen))
+		}
+		b := &msgs[i]
+		b.content = m.Content
+		b.msg = wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers}
+		if b.msg.ID == 0 {
+			b.msg.ID = h.newID()
+		}
+		if b.msg.Timestamp == 0 {
+			b.msg.Timestamp = time.Now().UnixMicro()
+		}
+		if b.prefix, err = encodePrefix(&b.msg, len(b.content)); err != nil {
+			return 0, fmt.Errorf("message %d: %w", i, err)
+		}
+	}
+	reached := 0
+	var errs []error
+	for len(msgs) > 0 {
+		run := 1
+		for run < len(msgs) && msgs[run].msg.Topic == msgs[0].msg.Topic {
+			run++
+		}
+		n, err := h.sendBatch(msgs[0].msg.Topic, msgs[:run])
+		reached += n
+		if err != nil {
+			errs = append(errs, err)
+			if len(deliveryErrors(err)) == 0 {
+				break // not a delivery error: stop
+			}
+		}
+		msgs = msgs[run:]
+	}
+	return reached, errors.Join(errs...)
+}
+
+// deliveryErrors returns the *DeliveryError err is, or each of those err
+// joins; nil if it holds anything else.
+func deliveryErrors(err error) []*DeliveryError {
+	if de, ok := err.(*DeliveryError); ok {
+		return []*DeliveryError{de}
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	var out []*DeliveryError
+	for _, e := range joined.Unwrap() {
+		de, ok := e.(*DeliveryError)
+		if !ok {
+			return nil
+		}
+		out = append(out, de)
+	}
+	return out
+}
+
+// sendBatch delivers msgs, all on topicName, to the matching channels.
+// A message with no prefix yet gets its id, timestamp and encoding as its
+// turn comes.
+func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
+	var err error
 	routes, release := h.routes.match(topicName)
 	defer release()
 	if len(routes) == 0 {
@@ -75,12 +165,15 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers
 	}
 	for i := range msgs {
 		m := &msgs[i]
-		// Ids are drawn in turn, as the messages go: one a collision moved
-		// up stays below the next (see jumpID), so ids keep publishing order.
-		m.msg = wire.Message{ID: h.newID(), Timestamp: time.Now().UnixMicro(), Topic: topicName, Headers: headers}
-		if m.prefix, err = encodePrefix(&m.msg, len(m.content)); err != nil {
-			b.fatal = err
-			break
+		if m.prefix == nil {
+			// Ids are drawn in turn, as the messages go: one a collision
+			// moved up stays below the next (see jumpID), so ids keep
+			// publishing order.
+			m.msg.ID, m.msg.Timestamp = h.newID(), time.Now().UnixMicro()
+			if m.prefix, err = encodePrefix(&m.msg, len(m.content)); err != nil {
+				b.fatal = err
+				break
+			}
 		}
 		var frame []byte
 		if anyInline {

@@ -126,3 +126,59 @@ func readIDs(t *testing.T, fd int) []uint64 {
 		}
 	}
 }
+
+// PublishMessages keeps each message's id, timestamp, topic and headers,
+// in order across topics; one invalid message fails the call with nothing
+// published.
+func TestPublishMessages(t *testing.T) {
+	h, _ := newHome(t)
+	all := newChannel(t, h, "carried.+")
+	one := newChannel(t, h, "carried.one")
+	var ms []*pubsub.Message
+	for i := range 300 {
+		topic := "carried.one"
+		if i%3 == 2 {
+			topic = "carried.two"
+		}
+		size := 100
+		if i%50 == 49 {
+			size = 6000
+		}
+		ms = append(ms, &pubsub.Message{ID: uint64(1_000_000 + i), Timestamp: int64(5_000 + i), Topic: topic,
+			Headers: pubsub.Headers{"i": int64(i)}, Content: bytes.Repeat([]byte{byte(i)}, size)})
+	}
+	n, err := h.PublishMessages(ms)
+	if err != nil || n != 300+200 {
+		t.Fatalf("PublishMessages = %d, %v; want 500 deliveries", n, err)
+	}
+	for _, c := range []struct {
+		ch   *pubsub.Channel
+		skip func(i int) bool
+	}{{all, func(int) bool { return false }}, {one, func(i int) bool { return i%3 == 2 }}} {
+		for i, want := range ms {
+			if c.skip(i) {
+				continue
+			}
+			m := fetch(t, c.ch)
+			if m.ID != want.ID || m.Timestamp != want.Timestamp || m.Topic != want.Topic || m.Headers["i"] != int64(i) || !bytes.Equal(m.Content, want.Content) {
+				t.Fatalf("%s: message %d is id %d ts %d %s %v, want %+v", c.ch.Topic(), i, m.ID, m.Timestamp, m.Topic, m.Headers, want)
+			}
+		}
+		if _, err := c.ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+			t.Fatalf("%s: one more: %v", c.ch.Topic(), err)
+		}
+	}
+
+	for _, bad := range []*pubsub.Message{
+		{Topic: "carried.+"},
+		{Topic: "carried.one", Headers: pubsub.Headers{"x": []int{1}}},
+		{Topic: "carried.one", ID: 0xFF50470000000040},
+	} {
+		if n, err := h.PublishMessages([]*pubsub.Message{ms[0], bad}); err == nil || n != 0 {
+			t.Errorf("PublishMessages with %+v: %d, %v; want an error and nothing sent", bad, n, err)
+		}
+	}
+	if _, err := all.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Errorf("an invalid call published something: %v", err)
+	}
+}

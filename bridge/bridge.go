@@ -583,10 +583,22 @@ func (b *Bridge) importMatch(msg *nats.Msg, t string) bool {
 
 // importCore publishes what the core NATS subscriptions deliver.
 func (b *Bridge) importCore(ctx context.Context, msgs chan *nats.Msg, subs []*nats.Subscription) {
+	batch := make([]*nats.Msg, 0, importBatch)
 	for {
 		select {
 		case msg := <-msgs:
-			b.import1(ctx, msg, nil)
+			// Take what else has arrived, to publish it in one go.
+			batch = append(batch[:0], msg)
+		more:
+			for len(batch) < importBatch {
+				select {
+				case msg := <-msgs:
+					batch = append(batch, msg)
+				default:
+					break more
+				}
+			}
+			b.importMany(ctx, batch)
 		case <-ctx.Done():
 			for _, s := range subs {
 				_ = s.Unsubscribe()
@@ -606,29 +618,85 @@ func (b *Bridge) importCore(ctx context.Context, msgs chan *nats.Msg, subs []*na
 	}
 }
 
-// import1 publishes one NATS message into the home. It returns false only
-// when ctx ended while a publish kept failing: the message is not taken.
-// jm, in JetStream mode, is told the message is in progress while the
-// publish is retried.
-func (b *Bridge) import1(ctx context.Context, msg *nats.Msg, jm jetstream.Msg) bool {
+// importBatch bounds the messages published into the home in one call.
+const importBatch = 256
+
+// importMany publishes NATS messages into the home with one
+// PublishMessages call, which packs small ones many to a FIFO write. If
+// the home refuses one of them, nothing was published: each goes alone,
+// so the others still get in.
+func (b *Bridge) importMany(ctx context.Context, msgs []*nats.Msg) {
+	if len(msgs) == 1 {
+		b.import1(ctx, msgs[0], nil)
+		return
+	}
+	ms := make([]*pubsub.Message, 0, len(msgs))
+	for _, msg := range msgs {
+		if m := b.prepare(msg); m != nil {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) == 0 {
+		return
+	}
+	_, err := b.cfg.Home.PublishMessages(ms)
+	switch {
+	case err == nil:
+		b.stats.imported.Add(uint64(len(ms)))
+	case errors.Is(err, pubsub.ErrInvalidTopic) || errors.Is(err, pubsub.ErrInvalidHeader) || errors.Is(err, pubsub.ErrInvalidID):
+		for _, m := range ms {
+			b.publishLocal(ctx, m, nil)
+		}
+	case onlyMisses(err):
+		// As with a local publish: the channels that could take them
+		// have them, the others are told nothing more can be done.
+		b.stats.imported.Add(uint64(len(ms)))
+		b.stats.partial.Add(1)
+		b.log.Warn("bridge: imported messages missed some channels", "messages", len(ms), "err", err)
+	default:
+		// Some may be in the home already: going again could repeat
+		// them. Core mode delivers at most once; say what was lost.
+		b.stats.rejected.Add(uint64(len(ms)))
+		b.log.Error("bridge: import failed; messages dropped", "messages", len(ms), "err", err)
+	}
+}
+
+// onlyMisses reports whether err is nothing but *pubsub.DeliveryError
+// (channels that could not be reached), alone or joined.
+func onlyMisses(err error) bool {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		if _, ok := e.(*pubsub.DeliveryError); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// prepare turns a NATS message into the message to publish into the
+// home, or returns nil (counted and logged) when it is not to be.
+func (b *Bridge) prepare(msg *nats.Msg) *pubsub.Message {
 	t, ok := subjectTopic(b.prefix, msg.Subject)
 	if !ok {
 		b.stats.rejected.Add(1)
 		b.log.Warn("bridge: NATS subject is not a topic under the prefix; dropped", "subject", msg.Subject, "prefix", b.prefix)
-		return true
+		return nil
 	}
 	if !b.importMatch(msg, t) {
-		return true // a broader subject than the pattern, or another subscription's
+		return nil // a broader subject than the pattern, or another subscription's
 	}
 	m, origin, err := fromNATS(t, msg)
 	if err != nil {
 		b.stats.rejected.Add(1)
 		b.log.Warn("bridge: NATS message dropped", "subject", msg.Subject, "err", err)
-		return true
+		return nil
 	}
 	if origin == b.origin {
 		b.stats.echoes.Add(1)
-		return true
+		return nil
 	}
 	if origin == "" {
 		origin = "nats" // published by a NATS client, not a bridge
@@ -637,6 +705,24 @@ func (b *Bridge) import1(ctx context.Context, msg *nats.Msg, jm jetstream.Msg) b
 		m.Headers = pubsub.Headers{}
 	}
 	m.Headers[OriginHeader] = origin
+	return m
+}
+
+// import1 publishes one NATS message into the home. It returns false only
+// when ctx ended while a publish kept failing: the message is not taken.
+// jm, in JetStream mode, is told the message is in progress while the
+// publish is retried.
+func (b *Bridge) import1(ctx context.Context, msg *nats.Msg, jm jetstream.Msg) bool {
+	m := b.prepare(msg)
+	if m == nil {
+		return true
+	}
+	return b.publishLocal(ctx, m, jm)
+}
+
+// publishLocal publishes m into the home, retrying with backoff what may
+// pass. It returns false only when ctx ended first.
+func (b *Bridge) publishLocal(ctx context.Context, m *pubsub.Message, jm jetstream.Msg) bool {
 	for attempt := 0; ; attempt++ {
 		_, err := b.cfg.Home.PublishMessage(m)
 		if err == nil {
