@@ -86,7 +86,7 @@ func (h *Home) PublishMessages(ms []*Message) (int, error) {
 		}
 		b := &msgs[i]
 		b.content = m.Content
-		b.msg = wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers}
+		b.msg = wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers, Carried: true}
 		if b.msg.ID == 0 {
 			b.msg.ID = h.newID()
 		}

@@ -74,6 +74,9 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 // PublishMessage publishes m as it stands, keeping its id and timestamp,
 // for a program that carries messages from elsewhere (a bridge) and must
 // not renumber them. A zero ID or Timestamp is drawn as Publish draws it.
+// Its headers may hold whatever a received message's can: besides the
+// scalars Publish takes, NaN and ±Inf, and json.RawMessage for nested
+// values, written back as Python wrote them.
 // A channel already holding a pending message with m's id receives it
 // under a fresh id, as with any collision; m.ID is left as it was. An id
 // whose top byte is 0xFF is refused. The order guarantee holds for these
@@ -96,7 +99,7 @@ func (h *Home) PublishMessage(m *Message) (int, error) {
 		// with 0xFF; an id announced there must never look like one.
 		return 0, fmt.Errorf("%w %#x: ids are below 0xff00000000000000 (formix-pubsub and this package draw them from the clock in microseconds, shifted 16 bits)", ErrInvalidID, m.ID)
 	}
-	msg := wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers}
+	msg := wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers, Carried: true}
 	if msg.ID == 0 {
 		msg.ID = h.newID()
 	}

@@ -66,8 +66,7 @@
 // so every host must reach the same NATS system (which may itself be a
 // cluster or a super-cluster). It makes nothing durable on the local side:
 // a message published while the bridge is not running has no channel to
-// wait in, as with any subscriber. It does not carry Python's NaN,
-// infinities or nested header values into a home (PublishMessage refuses
-// them); they cross NATS, and the importing bridge drops such a message
-// with a log record.
+// wait in, as with any subscriber. Python's NaN, infinities and nested
+// header values cross as they were: PublishMessage writes back what a
+// received message may hold.
 package bridge

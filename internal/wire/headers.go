@@ -40,11 +40,11 @@ func EncodeHeaders(h map[string]any) ([]byte, error) {
 // must be exactly the keys of h. Tests use it to reproduce Python's
 // insertion order.
 func encodeHeadersOrdered(keys []string, h map[string]any) ([]byte, error) {
-	n, err := headersLen(keys, h)
+	n, err := headersLen(keys, h, false)
 	if err != nil {
 		return nil, err
 	}
-	return appendHeaders(make([]byte, 0, n), keys, h), nil
+	return appendHeaders(make([]byte, 0, n), keys, h, false), nil
 }
 
 func sortedKeys(h map[string]any) []string {
@@ -61,7 +61,7 @@ func sortedKeys(h map[string]any) []string {
 
 // headersLen checks every key and value and returns the length of the
 // text appendHeaders will write, so that Encode allocates once.
-func headersLen(keys []string, h map[string]any) (int, error) {
+func headersLen(keys []string, h map[string]any, carried bool) (int, error) {
 	n := 2 // {}
 	for i, k := range keys {
 		if !utf8.ValidString(k) {
@@ -79,7 +79,7 @@ func headersLen(keys []string, h map[string]any) (int, error) {
 			n += quotedLen(v)
 		default:
 			var scratch [64]byte
-			text, reason := appendScalar(scratch[:0], v)
+			text, reason := appendValue(scratch[:0], v, carried)
 			if reason != "" {
 				return 0, &HeaderError{Key: k, Reason: reason}
 			}
@@ -90,7 +90,7 @@ func headersLen(keys []string, h map[string]any) (int, error) {
 }
 
 // appendHeaders writes the JSON object; headersLen has checked it.
-func appendHeaders(dst []byte, keys []string, h map[string]any) []byte {
+func appendHeaders(dst []byte, keys []string, h map[string]any, carried bool) []byte {
 	dst = append(dst, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -101,10 +101,39 @@ func appendHeaders(dst []byte, keys []string, h map[string]any) []byte {
 		if s, ok := h[k].(string); ok {
 			dst = appendQuoted(dst, s)
 		} else {
-			dst, _ = appendScalar(dst, h[k])
+			dst, _ = appendValue(dst, h[k], carried)
 		}
 	}
 	return append(dst, '}')
+}
+
+// appendValue is appendScalar, and for carried headers (Message.Carried)
+// also what DecodeHeaders returns and Python writes: NaN, Infinity and
+// -Infinity, and json.RawMessage, checked to be what Python reads.
+func appendValue(dst []byte, v any, carried bool) ([]byte, string) {
+	if !carried {
+		return appendScalar(dst, v)
+	}
+	switch v := v.(type) {
+	case float64:
+		switch {
+		case math.IsNaN(v):
+			return append(dst, "NaN"...), ""
+		case math.IsInf(v, 1):
+			return append(dst, "Infinity"...), ""
+		case math.IsInf(v, -1):
+			return append(dst, "-Infinity"...), ""
+		}
+	case json.RawMessage:
+		// Python reads it back as it reads a whole header text.
+		probe := append(append([]byte(`{"k": `), v...), '}')
+		h, err := DecodeHeaders(probe)
+		if err != nil || len(h) != 1 {
+			return dst, fmt.Sprintf("json.RawMessage %.40q is not one JSON value", string(v))
+		}
+		return append(dst, v...), ""
+	}
+	return appendScalar(dst, v)
 }
 
 // appendScalar appends the JSON text of a value that is not a string. If

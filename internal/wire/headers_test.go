@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -332,5 +333,42 @@ func TestDecodeHeadersLimits(t *testing.T) {
 	}
 	if h["c"] != 2.0 {
 		t.Errorf("c = %v", h["c"])
+	}
+}
+
+// Carried headers come back as DecodeHeaders gave them: NaN, infinities
+// and nested values included, in Python's spelling. Publish-side encoding
+// still refuses them, and a RawMessage that is not one JSON value is
+// refused either way.
+func TestCarriedHeaders(t *testing.T) {
+	text := `{"inf": Infinity, "n": 1, "nan": NaN, "neg": -Infinity, "nested": [1, {"a": NaN}]}`
+	h, err := DecodeHeaders([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Message{ID: 1, Timestamp: 2, Topic: "t", Headers: h, Carried: true}
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatalf("carried headers: %v", err)
+	}
+	if !bytes.Contains(b, []byte(text)) {
+		t.Errorf("encoded %q, want the headers text %q", b, text)
+	}
+	back, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := back.Headers["nan"].(float64); !math.IsNaN(f) || back.Headers["inf"] != math.Inf(1) || back.Headers["neg"] != math.Inf(-1) {
+		t.Errorf("decoded %v", back.Headers)
+	}
+	m.Carried = false
+	if _, err := Encode(m); !errors.Is(err, ErrInvalidHeader) {
+		t.Errorf("NaN and nested values encoded for a publish: %v", err)
+	}
+	for _, raw := range []string{`1, "x": 2`, `[1`, ``, `{"a": 1} 2`} {
+		m := &Message{Topic: "t", Headers: map[string]any{"r": json.RawMessage(raw)}, Carried: true}
+		if _, err := Encode(m); !errors.Is(err, ErrInvalidHeader) {
+			t.Errorf("RawMessage %q: %v, want a header error", raw, err)
+		}
 	}
 }

@@ -36,6 +36,10 @@ type Message struct {
 	// the Go types on each side. Nil encodes as {}.
 	Headers map[string]any
 	Content []byte
+	// Carried: the headers come from a received message and may hold what
+	// DecodeHeaders returns beyond scalars (NaN, ±Inf, json.RawMessage),
+	// written back as Python wrote them.
+	Carried bool
 }
 
 // Encode returns m as a message file, in a buffer of exactly the right
@@ -67,7 +71,7 @@ func appendEncode(dst []byte, m *Message, keys []string) ([]byte, error) {
 	if !utf8.ValidString(m.Topic) {
 		return dst, fmt.Errorf("%w: %q", ErrBadTopic, m.Topic)
 	}
-	hlen, err := headersLen(keys, m.Headers)
+	hlen, err := headersLen(keys, m.Headers, m.Carried)
 	if err != nil {
 		return dst, err
 	}
@@ -93,7 +97,7 @@ func appendEncode(dst []byte, m *Message, keys []string) ([]byte, error) {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.Topic)))
 	dst = append(dst, m.Topic...)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(hlen))
-	dst = appendHeaders(dst, keys, m.Headers)
+	dst = appendHeaders(dst, keys, m.Headers, m.Carried)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.Content)))
 	dst = append(dst, m.Content...)
 	return dst, nil
