@@ -1,6 +1,7 @@
 # The two commands a newcomer needs:
 #   make demo   processes exchanging messages on the default home
-#   make test   every test: vet, the race detector, fuzz corpora, interop with Python
+#   make test   every test: vet, the race detector, fuzz corpora, the fault
+#               suite, the NATS bridge, interop with Python
 GO     ?= go
 PYTHON ?= python3
 VENV   := .venv
