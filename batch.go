@@ -75,24 +75,11 @@ func (h *Home) PublishMessages(ms []*Message) (int, error) {
 	defer done()
 	msgs := make([]batched, len(ms))
 	for i, m := range ms {
-		if err := topic.ValidateTopic(m.Topic); err != nil {
+		b := &msgs[i]
+		if b.msg, err = h.carried(m); err != nil {
 			return 0, fmt.Errorf("message %d: %w", i, err)
 		}
-		if m.ID>>56 == 0xFF {
-			return 0, fmt.Errorf("message %d: %w %#x: ids are below 0xff00000000000000", i, ErrInvalidID, m.ID)
-		}
-		if uint64(len(m.Content)) > wire.MaxLen {
-			return 0, fmt.Errorf("pubsub: content %d of %d bytes is over the format's limit of %d", i, len(m.Content), uint64(wire.MaxLen))
-		}
-		b := &msgs[i]
 		b.content = m.Content
-		b.msg = wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers, Carried: true}
-		if b.msg.ID == 0 {
-			b.msg.ID = h.newID()
-		}
-		if b.msg.Timestamp == 0 {
-			b.msg.Timestamp = time.Now().UnixMicro()
-		}
 		if b.prefix, err = encodePrefix(&b.msg, len(b.content)); err != nil {
 			return 0, fmt.Errorf("message %d: %w", i, err)
 		}
@@ -108,34 +95,13 @@ func (h *Home) PublishMessages(ms []*Message) (int, error) {
 		reached += n
 		if err != nil {
 			errs = append(errs, err)
-			if len(deliveryErrors(err)) == 0 {
+			if DeliveryErrors(err) == nil {
 				break // not a delivery error: stop
 			}
 		}
 		msgs = msgs[run:]
 	}
 	return reached, errors.Join(errs...)
-}
-
-// deliveryErrors returns the *DeliveryError err is, or each of those err
-// joins; nil if it holds anything else.
-func deliveryErrors(err error) []*DeliveryError {
-	if de, ok := err.(*DeliveryError); ok {
-		return []*DeliveryError{de}
-	}
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return nil
-	}
-	var out []*DeliveryError
-	for _, e := range joined.Unwrap() {
-		de, ok := e.(*DeliveryError)
-		if !ok {
-			return nil
-		}
-		out = append(out, de)
-	}
-	return out
 }
 
 // sendBatch delivers msgs, all on topicName, to the matching channels.
@@ -146,10 +112,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 	routes, release := h.routes.match(topicName)
 	defer release()
 	if len(routes) == 0 {
-		if isGone(h.homeFD) {
-			return 0, fmt.Errorf("pubsub: home %s was removed: open it again", h.dir)
-		}
-		return 0, nil
+		return 0, h.noRoutes()
 	}
 
 	b := batch{h: h, msgs: msgs, pending: make([]pendingFrames, len(routes))}
@@ -177,7 +140,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 		}
 		var frame []byte
 		if anyInline {
-			frame = m.frame()
+			frame = frameOf(m.prefix, m.content)
 		}
 		targets := files
 		if frame == nil {
@@ -238,18 +201,6 @@ type batched struct {
 	missed  []Miss
 }
 
-// frame returns the message as a FIFO frame, or nil when it is too large
-// to go inline.
-func (m *batched) frame() []byte {
-	n := len(m.prefix) + len(m.content)
-	if n > wire.MaxInline {
-		return nil
-	}
-	frame := wire.AppendFrame(make([]byte, 0, wire.FrameSize(n)), n)
-	frame = append(append(frame, m.prefix...), m.content...)
-	return wire.AppendPadding(frame, n)
-}
-
 // batch is a PublishBatch call in progress.
 type batch struct {
 	h       *Home
@@ -283,17 +234,7 @@ func (b *batch) flush(p *pendingFrames) {
 	}
 	defer func() { p.buf, p.idx = p.buf[:0], p.idx[:0] }()
 	rt := p.rt
-	fd, err := rt.writer()
-	if err == nil {
-		rt.mu.Lock()
-		if err = rt.flushUnannounced(fd); err == nil && len(rt.unannounced) > 0 {
-			err = unix.EAGAIN
-		}
-		if err == nil {
-			err = rt.write(fd, p.buf)
-		}
-		rt.mu.Unlock()
-	}
+	err := rt.sendInline(p.buf)
 	switch {
 	case err == nil:
 		b.reached += len(p.idx)

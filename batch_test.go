@@ -182,3 +182,18 @@ func TestPublishMessages(t *testing.T) {
 		t.Errorf("an invalid call published something: %v", err)
 	}
 }
+
+func TestDeliveryErrors(t *testing.T) {
+	a, b := &pubsub.DeliveryError{ID: 1}, &pubsub.DeliveryError{ID: 2}
+	if got := pubsub.DeliveryErrors(a); len(got) != 1 || got[0] != a {
+		t.Errorf("one: %v", got)
+	}
+	if got := pubsub.DeliveryErrors(errors.Join(a, b)); len(got) != 2 || got[1] != b {
+		t.Errorf("joined: %v", got)
+	}
+	for _, err := range []error{nil, errors.New("full"), errors.Join(a, errors.New("full"))} {
+		if got := pubsub.DeliveryErrors(err); got != nil {
+			t.Errorf("DeliveryErrors(%v) = %v, want nil", err, got)
+		}
+	}
+}

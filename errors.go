@@ -111,6 +111,28 @@ type DeliveryError struct {
 	Missed []Miss
 }
 
+// DeliveryErrors returns the *DeliveryError err is, or each of those err
+// joins (PublishBatch and PublishMessages join one per message); nil if
+// err holds anything else: then something else went wrong as well.
+func DeliveryErrors(err error) []*DeliveryError {
+	if de, ok := err.(*DeliveryError); ok {
+		return []*DeliveryError{de}
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	var out []*DeliveryError
+	for _, e := range joined.Unwrap() {
+		de, ok := e.(*DeliveryError)
+		if !ok {
+			return nil
+		}
+		out = append(out, de)
+	}
+	return out
+}
+
 func (e *DeliveryError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "pubsub: message %d on %q missed %d channel", e.ID, e.Topic, len(e.Missed))

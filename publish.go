@@ -88,23 +88,9 @@ func (h *Home) PublishMessage(m *Message) (int, error) {
 		return 0, err
 	}
 	defer done()
-	if err := topic.ValidateTopic(m.Topic); err != nil {
+	msg, err := h.carried(m)
+	if err != nil {
 		return 0, err
-	}
-	if uint64(len(m.Content)) > wire.MaxLen {
-		return 0, fmt.Errorf("pubsub: content of %d bytes is over the format's limit of %d", len(m.Content), uint64(wire.MaxLen))
-	}
-	if m.ID>>56 == 0xFF {
-		// A Go channel's FIFO carries inline frames whose header starts
-		// with 0xFF; an id announced there must never look like one.
-		return 0, fmt.Errorf("%w %#x: ids are below 0xff00000000000000 (formix-pubsub and this package draw them from the clock in microseconds, shifted 16 bits)", ErrInvalidID, m.ID)
-	}
-	msg := wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers, Carried: true}
-	if msg.ID == 0 {
-		msg.ID = h.newID()
-	}
-	if msg.Timestamp == 0 {
-		msg.Timestamp = time.Now().UnixMicro()
 	}
 	prefix, err := encodePrefix(&msg, len(m.Content))
 	if err != nil {
@@ -113,16 +99,46 @@ func (h *Home) PublishMessage(m *Message) (int, error) {
 	return h.publish(&msg, prefix, m.Content)
 }
 
+// carried checks a message carried from elsewhere and returns it ready to
+// encode, with the id and timestamp drawn that it lacks.
+func (h *Home) carried(m *Message) (wire.Message, error) {
+	if err := topic.ValidateTopic(m.Topic); err != nil {
+		return wire.Message{}, err
+	}
+	if uint64(len(m.Content)) > wire.MaxLen {
+		return wire.Message{}, fmt.Errorf("pubsub: content of %d bytes is over the format's limit of %d", len(m.Content), uint64(wire.MaxLen))
+	}
+	if m.ID>>56 == 0xFF {
+		// A Go channel's FIFO carries inline frames whose header starts
+		// with 0xFF; an id announced there must never look like one.
+		return wire.Message{}, fmt.Errorf("%w %#x: ids are below 0xff00000000000000 (formix-pubsub and this package draw them from the clock in microseconds, shifted 16 bits)", ErrInvalidID, m.ID)
+	}
+	msg := wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers, Carried: true}
+	if msg.ID == 0 {
+		msg.ID = h.newID()
+	}
+	if msg.Timestamp == 0 {
+		msg.Timestamp = time.Now().UnixMicro()
+	}
+	return msg, nil
+}
+
+// noRoutes is the result of a publish that matched no channel: nothing,
+// unless the home itself is gone.
+func (h *Home) noRoutes() error {
+	if isGone(h.homeFD) {
+		return fmt.Errorf("pubsub: home %s was removed: open it again", h.dir)
+	}
+	return nil
+}
+
 // publish delivers a validated, encoded message to every matching
 // channel.
 func (h *Home) publish(msg *wire.Message, prefix, content []byte) (reached int, err error) {
 	routes, release := h.routes.match(msg.Topic)
 	defer release()
 	if len(routes) == 0 {
-		if isGone(h.homeFD) {
-			return 0, fmt.Errorf("pubsub: home %s was removed: open it again", h.dir)
-		}
-		return 0, nil
+		return 0, h.noRoutes()
 	}
 	return h.publishTo(routes, msg, prefix, content)
 }
@@ -206,8 +222,17 @@ func encodePrefix(msg *wire.Message, contentLen int) ([]byte, error) {
 // inlineFrame returns the message as a FIFO frame (see wire.NextRecord)
 // when it is small enough and some matching channel takes frames, else nil.
 func inlineFrame(routes []*route, prefix, content []byte) []byte {
+	if !slices.ContainsFunc(routes, func(rt *route) bool { return rt.inline }) {
+		return nil
+	}
+	return frameOf(prefix, content)
+}
+
+// frameOf returns the message as a FIFO frame, or nil when it is too
+// large to go inline.
+func frameOf(prefix, content []byte) []byte {
 	n := len(prefix) + len(content)
-	if n > wire.MaxInline || !slices.ContainsFunc(routes, func(rt *route) bool { return rt.inline }) {
+	if n > wire.MaxInline {
 		return nil
 	}
 	frame := wire.AppendFrame(make([]byte, 0, wire.FrameSize(n)), n)
@@ -249,21 +274,30 @@ func (rt *route) write(fd int, rec []byte) error {
 	return err
 }
 
+// sendInline writes buf, whole frames, into the Go channel's FIFO after
+// the ids still waiting to be announced. EAGAIN means the FIFO is full or
+// older messages still wait: the frames go the file path instead.
+func (rt *route) sendInline(buf []byte) error {
+	fd, err := rt.writer()
+	if err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if err := rt.flushUnannounced(fd); err != nil {
+		return err
+	}
+	if len(rt.unannounced) > 0 {
+		return unix.EAGAIN // go after them
+	}
+	return rt.write(fd, buf)
+}
+
 // sendFrame hands a whole message to a Go channel in one write to its FIFO,
 // which the kernel keeps whole. spill means the FIFO is full: deliver it
 // as a file instead.
 func (h *Home) sendFrame(rt *route, frame []byte) (ok bool, err error, spill bool) {
-	fd, err := rt.writer()
-	if err == nil {
-		rt.mu.Lock()
-		if err = rt.flushUnannounced(fd); err == nil && len(rt.unannounced) > 0 {
-			err = unix.EAGAIN // older messages still wait: go after them
-		}
-		if err == nil {
-			err = rt.write(fd, frame)
-		}
-		rt.mu.Unlock()
-	}
+	err = rt.sendInline(frame)
 	if errors.Is(err, unix.EAGAIN) {
 		return false, nil, true
 	}

@@ -647,7 +647,7 @@ func (b *Bridge) importMany(ctx context.Context, msgs []*nats.Msg) {
 		for _, m := range ms {
 			b.publishLocal(ctx, m, nil)
 		}
-	case onlyMisses(err):
+	case pubsub.DeliveryErrors(err) != nil:
 		// As with a local publish: the channels that could take them
 		// have them, the others are told nothing more can be done.
 		b.stats.imported.Add(uint64(len(ms)))
@@ -659,21 +659,6 @@ func (b *Bridge) importMany(ctx context.Context, msgs []*nats.Msg) {
 		b.stats.rejected.Add(uint64(len(ms)))
 		b.log.Error("bridge: import failed; messages dropped", "messages", len(ms), "err", err)
 	}
-}
-
-// onlyMisses reports whether err is nothing but *pubsub.DeliveryError
-// (channels that could not be reached), alone or joined.
-func onlyMisses(err error) bool {
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
-		if _, ok := e.(*pubsub.DeliveryError); !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // prepare turns a NATS message into the message to publish into the

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,22 +151,15 @@ func (a *app) benchWorker(ctx context.Context, o workerOptions) (err error) {
 	// the wait for messages; the result then says what was missing.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
 	defer stop()
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			if cerr := f.Close(); cerr != nil && err == nil {
-				err = cerr
-			}
-		}()
+	stopProfile, err := startCPUProfile(o.cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if perr := stopProfile(); perr != nil && err == nil {
+			err = perr
+		}
+	}()
 	w := &worker{a: a, o: o, clock: newMonoClock()}
 	var res workerResult
 	switch o.role {
@@ -354,7 +346,7 @@ func (w *worker) pub() (workerResult, error) {
 	}
 	res, err := w.sender(content, func(seq int) error {
 		n, err := publish(seq)
-		if des := deliveryErrors(err); len(des) > 0 {
+		if des := pubsub.DeliveryErrors(err); len(des) > 0 {
 			// Reported, so not lost silently: count it, tell the
 			// subscriber not to wait for it, and carry on measuring.
 			for _, de := range des {
@@ -387,27 +379,6 @@ func (w *worker) pub() (workerResult, error) {
 	}
 	res.Short = short
 	return res, err
-}
-
-// deliveryErrors returns the *pubsub.DeliveryError in err, or each of
-// those PublishBatch joined; nil if err is anything else.
-func deliveryErrors(err error) []*pubsub.DeliveryError {
-	if de, ok := err.(*pubsub.DeliveryError); ok {
-		return []*pubsub.DeliveryError{de}
-	}
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return nil
-	}
-	var out []*pubsub.DeliveryError
-	for _, e := range joined.Unwrap() {
-		de, ok := e.(*pubsub.DeliveryError)
-		if !ok {
-			return nil
-		}
-		out = append(out, de)
-	}
-	return out
 }
 
 // receiver checks and times what a subscriber receives.
