@@ -94,9 +94,13 @@ func (h *Home) PublishMessages(ms []*Message) (int, error) {
 		n, err := h.sendBatch(msgs[0].msg.Topic, msgs[:run])
 		reached += n
 		if err != nil {
-			errs = append(errs, err)
-			if DeliveryErrors(err) == nil {
-				break // not a delivery error: stop
+			des := DeliveryErrors(err)
+			if des == nil {
+				errs = append(errs, err)
+				break // not only missed channels: stop
+			}
+			for _, de := range des {
+				errs = append(errs, de) // flat, so DeliveryErrors reads the whole call's
 			}
 		}
 		msgs = msgs[run:]

@@ -169,6 +169,20 @@ func TestPublishMessages(t *testing.T) {
 		}
 	}
 
+	// A channel that is not reading misses messages on two topics' runs:
+	// every miss is a DeliveryError the caller can list.
+	fakePythonChannel(t, h, "carried.+", false)
+	_, err = h.PublishMessages(ms[:4])
+	if des := pubsub.DeliveryErrors(err); len(des) != 4 {
+		t.Fatalf("a channel not reading: %v; want 4 delivery errors", err)
+	}
+	for range 4 {
+		fetch(t, all)
+	}
+	for range 3 {
+		fetch(t, one)
+	}
+
 	for _, bad := range []*pubsub.Message{
 		{Topic: "carried.+"},
 		{Topic: "carried.one", Headers: pubsub.Headers{"x": []int{1}}},
