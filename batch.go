@@ -33,11 +33,10 @@ const batchWrite = 4096
 // channel; from that one on, some channels may have got some of them (the
 // count includes those deliveries) and the others none.
 func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers) (int, error) {
-	done, err := h.use()
-	if err != nil {
+	if err := h.use(); err != nil {
 		return 0, err
 	}
-	defer done()
+	defer h.done()
 	if err := topic.ValidateTopic(topicName); err != nil {
 		return 0, err
 	}
@@ -68,11 +67,11 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers
 // are as PublishBatch's; a full file system stops the call, the messages
 // before the one that failed published.
 func (h *Home) PublishMessages(ms []*Message) (int, error) {
-	done, err := h.use()
-	if err != nil {
+	if err := h.use(); err != nil {
 		return 0, err
 	}
-	defer done()
+	defer h.done()
+	var err error
 	msgs := make([]batched, len(ms))
 	for i, m := range ms {
 		b := &msgs[i]
@@ -113,8 +112,8 @@ func (h *Home) PublishMessages(ms []*Message) (int, error) {
 // turn comes.
 func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 	var err error
-	routes, release := h.routes.match(topicName)
-	defer release()
+	routes := h.routes.match(topicName)
+	defer h.routes.release()
 	if len(routes) == 0 {
 		return 0, h.noRoutes()
 	}
@@ -142,23 +141,21 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 				break
 			}
 		}
-		var frame []byte
-		if anyInline {
-			frame = frameOf(m.prefix, m.content)
-		}
+		size, inline := frameSize(m.prefix, m.content)
+		inline = inline && anyInline
 		targets := files
-		if frame == nil {
+		if !inline {
 			// Too large to go inline: the frames before it go first, then
 			// it goes to every channel as Publish sends it.
 			b.flushAll()
 			targets = routes
 		}
 		for j := range b.pending {
-			if p := &b.pending[j]; p.rt != nil && frame != nil {
-				if len(p.buf)+len(frame) > batchWrite {
+			if p := &b.pending[j]; p.rt != nil && inline {
+				if len(p.buf)+size > batchWrite {
 					b.flush(p)
 				}
-				p.buf = append(p.buf, frame...)
+				p.buf = appendFrame(p.buf, m.prefix, m.content)
 				p.idx = append(p.idx, i)
 			}
 		}
@@ -175,7 +172,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 			for j := range b.pending {
 				if p := &b.pending[j]; p.rt != nil && len(p.idx) > 0 && p.idx[len(p.idx)-1] == i {
 					p.idx = p.idx[:len(p.idx)-1]
-					p.buf = p.buf[:len(p.buf)-len(frame)]
+					p.buf = p.buf[:len(p.buf)-size]
 				}
 			}
 			break

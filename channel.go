@@ -79,6 +79,13 @@ type Channel struct {
 
 	recBuf [rawSize / 8]record
 
+	// The function readFIFO hands the poller, made once: a closure per
+	// call would be an allocation per wake-up. Its inputs and results.
+	readFn func(fd uintptr) bool
+	rdWait bool
+	rdN    int
+	rdErr  error
+
 	done      chan struct{}
 	closeOnce sync.Once
 	leak      runtime.Cleanup
@@ -91,11 +98,10 @@ type Channel struct {
 // [Channel.Close] when done, which deletes the channel and its unread
 // messages.
 func (h *Home) NewChannel(topicPattern string) (*Channel, error) {
-	done, err := h.use()
-	if err != nil {
+	if err := h.use(); err != nil {
 		return nil, err
 	}
-	defer done()
+	defer h.done()
 	p, err := topic.Compile(topicPattern)
 	if err != nil {
 		return nil, err
@@ -372,8 +378,8 @@ type record struct {
 
 // fromFrame decodes a message that came inline in the FIFO.
 func (c *Channel) fromFrame(b []byte) (*Message, error) {
-	w, err := wire.Decode(b)
-	if err != nil {
+	var w wire.Message
+	if err := wire.DecodeTo(b, &w); err != nil {
 		id, _ := wire.PeekID(b)
 		merr := &MessageError{Path: filepath.Join(c.dir, "queue"), ID: id, Err: err}
 		c.home.log.Warn("pubsub: bad inline message skipped", "channel", c.dir, "err", err)
@@ -384,18 +390,22 @@ func (c *Channel) fromFrame(b []byte) (*Message, error) {
 			"channel", c.dir, "topic", w.Topic, "id", w.ID)
 		return nil, errNotForUs
 	}
-	return fromWire(w), nil
+	return fromWire(&w), nil
 }
 
 // readFIFO appends the records waiting in the FIFO to c.recs; with wait, it
 // parks in the poller until there is at least one.
 func (c *Channel) readFIFO(wait bool) error {
-	var n int
-	var rerr error
-	err := c.rc.Read(func(fd uintptr) bool {
-		n, rerr = unix.Read(int(fd), c.raw[c.rawLen:])
-		return !wait || rerr != unix.EAGAIN
-	})
+	if c.readFn == nil {
+		c.readFn = func(fd uintptr) bool {
+			c.rdN, c.rdErr = unix.Read(int(fd), c.raw[c.rawLen:])
+			return !c.rdWait || c.rdErr != unix.EAGAIN
+		}
+	}
+	c.rdWait = wait
+	err := c.rc.Read(c.readFn)
+	n, rerr := c.rdN, c.rdErr
+	c.rdErr = nil
 	if err != nil {
 		return err
 	}
@@ -409,17 +419,27 @@ func (c *Channel) readFIFO(wait bool) error {
 		c.recs = c.recBuf[:0]
 	}
 	c.rawLen += n
-	off := 0
+	first := len(c.recs)
+	off, inline := 0, 0
 	for {
 		id, frame, n, ok := wire.NextRecord(c.raw[off:c.rawLen])
 		if !ok {
 			break
 		}
-		if frame != nil {
-			frame = append([]byte(nil), frame...) // c.raw is reused
-		}
 		c.recs = append(c.recs, record{id: id, inline: frame})
+		inline += len(frame)
 		off += n
+	}
+	if inline > 0 {
+		// c.raw is reused: the frames move to one buffer of their own,
+		// one allocation per read rather than one per message.
+		buf := make([]byte, 0, inline)
+		for i := first; i < len(c.recs); i++ {
+			if f := c.recs[i].inline; f != nil {
+				buf = append(buf, f...)
+				c.recs[i].inline = buf[len(buf)-len(f) : len(buf) : len(buf)]
+			}
+		}
 	}
 	c.rawLen = copy(c.raw[:], c.raw[off:c.rawLen])
 	return nil
@@ -509,8 +529,8 @@ func (c *Channel) take(id uint64) (*Message, error) {
 		return nil, err
 	}
 	if err == nil {
-		var w *wire.Message
-		if w, err = wire.Decode(data); err == nil {
+		var w wire.Message
+		if err = wire.DecodeTo(data, &w); err == nil {
 			if err := unix.Unlinkat(c.dirFD, name, 0); err != nil {
 				// Gone meanwhile: someone else consumed it.
 				return nil, &fs.PathError{Op: "unlink", Path: name, Err: err}
@@ -520,7 +540,7 @@ func (c *Channel) take(id uint64) (*Message, error) {
 					"channel", c.dir, "topic", w.Topic, "id", id)
 				return nil, errNotForUs
 			}
-			return fromWire(w), nil
+			return fromWire(&w), nil
 		}
 	}
 	path := filepath.Join(c.dir, name)

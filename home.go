@@ -143,16 +143,20 @@ func (h *Home) Close() error {
 	return nil
 }
 
-// use read-locks the home for one call; done unlocks it. It fails with
-// ErrClosed after Close.
-func (h *Home) use() (done func(), err error) {
+// use read-locks the home for one call, which calls done when it ends.
+// It fails with ErrClosed after Close. (Not a returned func: a method
+// value costs an allocation per call.)
+func (h *Home) use() error {
 	h.life.RLock()
 	if h.closed {
 		h.life.RUnlock()
-		return nil, ErrClosed
+		return ErrClosed
 	}
-	return h.life.RUnlock, nil
+	return nil
 }
+
+// done ends a call that use let in.
+func (h *Home) done() { h.life.RUnlock() }
 
 // Ids are drawn per process, not per Home, so that two homes on one
 // directory in one process never repeat one.

@@ -61,11 +61,10 @@ type ChannelInfo struct {
 // sorted by name. Entries that are not channels (stray files, symbolic
 // links, directories without the pid suffix) are left out.
 func (h *Home) Channels() ([]ChannelInfo, error) {
-	done, err := h.use()
-	if err != nil {
+	if err := h.use(); err != nil {
 		return nil, err
 	}
-	defer done()
+	defer h.done()
 	names, err := fsys.ReadDirNames(h.homeFD)
 	if err != nil {
 		return nil, fmt.Errorf("pubsub: list home: %w", err)
@@ -167,11 +166,10 @@ func (h *Home) CleanupDryRun() ([]string, error) {
 }
 
 func (h *Home) cleanup(dryRun bool) ([]string, error) {
-	done, err := h.use()
-	if err != nil {
+	if err := h.use(); err != nil {
 		return nil, err
 	}
-	defer done()
+	defer h.done()
 	var removed []string
 	var errs []error
 	names, err := fsys.ReadDirNames(h.homeFD)

@@ -2,6 +2,7 @@ package pubsub_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,6 +38,33 @@ func TestInlineAndFileDelivery(t *testing.T) {
 	for _, want := range []string{small, large} {
 		if m := fetch(t, goCh); string(m.Content) != want || m.Headers["k"] != int64(1) {
 			t.Fatalf("got %d bytes, headers %v", len(m.Content), m.Headers)
+		}
+	}
+}
+
+// Messages that came in one FIFO read share a buffer: each keeps its own
+// content, through later reads and when another is appended to.
+func TestInlineContentsStayApart(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "apart")
+	var kept []*pubsub.Message
+	for round := range 3 {
+		var batch [][]byte
+		for i := range 8 {
+			batch = append(batch, []byte(fmt.Sprintf("round %d message %d", round, i)))
+		}
+		if _, err := h.PublishBatch("apart", batch, nil); err != nil {
+			t.Fatal(err)
+		}
+		for range batch {
+			m := fetch(t, ch)
+			_ = append(m.Content, "!!!!"...) // must not reach the next message
+			kept = append(kept, m)
+		}
+	}
+	for i, m := range kept {
+		if want := fmt.Sprintf("round %d message %d", i/8, i%8); string(m.Content) != want {
+			t.Errorf("message %d: %q, want %q", i, m.Content, want)
 		}
 	}
 }

@@ -49,11 +49,10 @@ func (h *Home) Publish(topicName string, content []byte, headers Headers) (int, 
 // see the README). The id is 0 when the call failed before one was drawn:
 // an invalid topic or header, or a closed Home.
 func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id uint64, n int, err error) {
-	done, err := h.use()
-	if err != nil {
+	if err := h.use(); err != nil {
 		return 0, 0, err
 	}
-	defer done()
+	defer h.done()
 	if err := topic.ValidateTopic(topicName); err != nil {
 		return 0, 0, err
 	}
@@ -83,11 +82,10 @@ func (h *Home) PublishID(topicName string, content []byte, headers Headers) (id 
 // messages as the ids allow: where a subscriber finds files by listing
 // its directory (after a FIFO overflow), it takes them in id order.
 func (h *Home) PublishMessage(m *Message) (int, error) {
-	done, err := h.use()
-	if err != nil {
+	if err := h.use(); err != nil {
 		return 0, err
 	}
-	defer done()
+	defer h.done()
 	msg, err := h.carried(m)
 	if err != nil {
 		return 0, err
@@ -135,8 +133,8 @@ func (h *Home) noRoutes() error {
 // publish delivers a validated, encoded message to every matching
 // channel.
 func (h *Home) publish(msg *wire.Message, prefix, content []byte) (reached int, err error) {
-	routes, release := h.routes.match(msg.Topic)
-	defer release()
+	routes := h.routes.match(msg.Topic)
+	defer h.routes.release()
 	if len(routes) == 0 {
 		return 0, h.noRoutes()
 	}
@@ -231,13 +229,26 @@ func inlineFrame(routes []*route, prefix, content []byte) []byte {
 // frameOf returns the message as a FIFO frame, or nil when it is too
 // large to go inline.
 func frameOf(prefix, content []byte) []byte {
-	n := len(prefix) + len(content)
-	if n > wire.MaxInline {
+	size, fits := frameSize(prefix, content)
+	if !fits {
 		return nil
 	}
-	frame := wire.AppendFrame(make([]byte, 0, wire.FrameSize(n)), n)
-	frame = append(append(frame, prefix...), content...)
-	return wire.AppendPadding(frame, n)
+	return appendFrame(make([]byte, 0, size), prefix, content)
+}
+
+// frameSize returns the size of the message's FIFO frame, and false when
+// it is too large to go inline.
+func frameSize(prefix, content []byte) (int, bool) {
+	n := len(prefix) + len(content)
+	return wire.FrameSize(n), n <= wire.MaxInline
+}
+
+// appendFrame appends the message as a FIFO frame to dst.
+func appendFrame(dst, prefix, content []byte) []byte {
+	n := len(prefix) + len(content)
+	dst = wire.AppendFrame(dst, n)
+	dst = append(append(dst, prefix...), content...)
+	return wire.AppendPadding(dst, n)
 }
 
 // fifoWait bounds how long a publisher waits for room in a Go channel's

@@ -90,8 +90,8 @@ func parseChannelName(name string) (pattern string, pid int, ok bool) {
 }
 
 // match returns the live channels whose topic matches t, with the table
-// read-locked; release unlocks it once the caller is done with the routes.
-func (r *router) match(t string) (routes []*route, release func()) {
+// read-locked: the caller calls release once done with the routes.
+func (r *router) match(t string) (routes []*route) {
 	r.mu.RLock()
 	if r.stale() {
 		r.mu.RUnlock()
@@ -112,8 +112,11 @@ func (r *router) match(t string) (routes []*route, release func()) {
 		r.memo[t] = routes
 	}
 	r.memoMu.Unlock()
-	return routes, r.mu.RUnlock
+	return routes
 }
+
+// release ends the use of what match returned.
+func (r *router) release() { r.mu.RUnlock() }
 
 // stale reports whether the table may miss a change to the home. Called
 // with mu read-held.

@@ -48,10 +48,15 @@ func encodeHeadersOrdered(keys []string, h map[string]any) ([]byte, error) {
 }
 
 func sortedKeys(h map[string]any) []string {
+	return appendSortedKeys(make([]string, 0, len(h)), h)
+}
+
+// appendSortedKeys is sortedKeys into dst, which a caller with a few
+// headers can keep on its stack.
+func appendSortedKeys(keys []string, h map[string]any) []string {
 	if len(h) == 0 {
-		return nil
+		return keys
 	}
-	keys := make([]string, 0, len(h))
 	for k := range h {
 		keys = append(keys, k)
 	}

@@ -47,13 +47,14 @@ type Message struct {
 // *HeaderError for a header it cannot write, and with an error wrapping
 // ErrBadTimestamp, ErrBadTopic or ErrTooLong for the other fields.
 func Encode(m *Message) ([]byte, error) {
-	return appendEncode(nil, m, sortedKeys(m.Headers))
+	return AppendEncode(nil, m)
 }
 
 // AppendEncode appends m as a message file to dst, and returns the
 // extended buffer. It fails as Encode does, and then returns dst unchanged.
 func AppendEncode(dst []byte, m *Message) ([]byte, error) {
-	return appendEncode(dst, m, sortedKeys(m.Headers))
+	var keys [8]string
+	return appendEncode(dst, m, appendSortedKeys(keys[:0], m.Headers))
 }
 
 // EncodedSize returns the size of m's message file when its headers text
@@ -112,32 +113,43 @@ func appendEncode(dst []byte, m *Message, keys []string) ([]byte, error) {
 // checks each length against the bytes left before using it, so it never
 // allocates more than b implies.
 func Decode(b []byte) (*Message, error) {
+	m := new(Message)
+	if err := DecodeTo(b, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// DecodeTo is Decode into m, which the caller may keep on its stack: a
+// subscriber taking a message from a stream then allocates only what it
+// keeps. m is left in an unspecified state on error.
+func DecodeTo(b []byte, m *Message) error {
 	r := reader{b: b}
 	magic, err := r.fixed("magic", 4)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if got := binary.BigEndian.Uint32(magic); got != Magic {
-		return nil, &DecodeError{"magic", 0, fmt.Errorf("%w: got %#08x", ErrBadMagic, got)}
+		return &DecodeError{"magic", 0, fmt.Errorf("%w: got %#08x", ErrBadMagic, got)}
 	}
 	version, err := r.fixed("version", 1)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if version[0] != Version {
-		return nil, &DecodeError{"version", offVersion, fmt.Errorf("%w: %d (want %d)", ErrUnknownVersion, version[0], Version)}
+		return &DecodeError{"version", offVersion, fmt.Errorf("%w: %d (want %d)", ErrUnknownVersion, version[0], Version)}
 	}
 	id, err := r.fixed("id", 8)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ts, err := r.fixed("timestamp", 8)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m := &Message{ID: binary.BigEndian.Uint64(id)}
+	*m = Message{ID: binary.BigEndian.Uint64(id)}
 	if t := binary.BigEndian.Uint64(ts); t > math.MaxInt64 {
-		return nil, &DecodeError{"timestamp", offTimestamp, fmt.Errorf("%w: %d is above the largest int64", ErrBadTimestamp, t)}
+		return &DecodeError{"timestamp", offTimestamp, fmt.Errorf("%w: %d is above the largest int64", ErrBadTimestamp, t)}
 	} else {
 		m.Timestamp = int64(t)
 	}
@@ -145,26 +157,26 @@ func Decode(b []byte) (*Message, error) {
 	off := r.off
 	topic, err := r.field("topic")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !utf8.Valid(topic) {
-		return nil, &DecodeError{"topic", off + 4, fmt.Errorf("%w: byte %d", ErrBadTopic, invalidUTF8At(topic))}
+		return &DecodeError{"topic", off + 4, fmt.Errorf("%w: byte %d", ErrBadTopic, invalidUTF8At(topic))}
 	}
 	m.Topic = string(topic)
 
 	off = r.off
 	headers, err := r.field("headers")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if m.Headers, err = DecodeHeaders(headers); err != nil {
-		return nil, &DecodeError{"headers", off + 4, err}
+		return &DecodeError{"headers", off + 4, err}
 	}
 
 	if m.Content, err = r.field("content"); err != nil {
-		return nil, err
+		return err
 	}
-	return m, nil
+	return nil
 }
 
 // PeekID returns the id of a message from a buffer holding at least its
@@ -193,11 +205,13 @@ func (r *reader) fixed(field string, n int) ([]byte, error) {
 
 // field reads a u32 length and that many bytes.
 func (r *reader) field(field string) ([]byte, error) {
-	lb, err := r.fixed(field+" length", 4)
-	if err != nil {
-		return nil, err
+	if left := len(r.b) - r.off; left < 4 {
+		// Named here, not before: the concatenation cost an allocation
+		// per field of every message.
+		return nil, &DecodeError{field + " length", r.off, fmt.Errorf("%w: %d bytes needed, %d left", ErrTruncated, 4, left)}
 	}
-	n := uint64(binary.BigEndian.Uint32(lb))
+	n := uint64(binary.BigEndian.Uint32(r.b[r.off:]))
+	r.off += 4
 	if left := uint64(len(r.b) - r.off); n > left {
 		return nil, &DecodeError{field, r.off, fmt.Errorf("%w: length %d, %d bytes left", ErrTruncated, n, left)}
 	}
