@@ -99,7 +99,8 @@ type Bridge struct {
 	stats    struct {
 		exported, imported, echoes, duplicates, tooLarge, rejected, partial atomic.Uint64
 	}
-	attempts atomic.Int64 // failed connection attempts in a row
+	attempts atomic.Int64   // failed connection attempts in a row
+	origins  map[string]any // see originValue
 }
 
 var durableName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -436,6 +437,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 	case <-ctx.Done():
 		return
 	}
+	enc := newEncoder(b.prefix, b.origin)
 	for {
 		m, err := ch.Next(ctx)
 		if err != nil {
@@ -444,7 +446,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 			}
 			break
 		}
-		if !b.export1(ctx, i, m) {
+		if !b.export1(ctx, enc, i, m) {
 			break
 		}
 	}
@@ -460,7 +462,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		if err != nil {
 			continue
 		}
-		if dctx.Err() != nil || !b.export1(dctx, i, m) {
+		if dctx.Err() != nil || !b.export1(dctx, enc, i, m) {
 			left++
 		}
 	}
@@ -469,10 +471,10 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 	}
 }
 
-// export1 publishes m, taken from export channel i, to NATS, retrying
-// with backoff until it is sent or cannot ever be; false means ctx ended
-// first.
-func (b *Bridge) export1(ctx context.Context, i int, m *pubsub.Message) bool {
+// export1 publishes m, taken from export channel i, to NATS with enc,
+// retrying with backoff until it is sent or cannot ever be; false means
+// ctx ended first.
+func (b *Bridge) export1(ctx context.Context, enc *encoder, i int, m *pubsub.Message) bool {
 	if _, imported := m.Headers[OriginHeader]; imported {
 		return true // a bridge brought it here; it goes no further
 	}
@@ -481,7 +483,7 @@ func (b *Bridge) export1(ctx context.Context, i int, m *pubsub.Message) bool {
 			return true // channel j has it too
 		}
 	}
-	msg, err := toNATS(topicSubject(b.prefix, m.Topic), b.origin, m)
+	msg, err := enc.encode(m)
 	if err != nil {
 		b.stats.rejected.Add(1)
 		b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
@@ -570,7 +572,7 @@ func (b *Bridge) importMatch(msg *nats.Msg, t string) bool {
 	if !slices.ContainsFunc(b.imports, func(p topic.Pattern) bool { return p.Match(t) }) {
 		return false
 	}
-	if msg.Sub == nil || b.jetStream() {
+	if msg.Sub == nil || b.jetStream() || len(b.subjects) == 1 {
 		return true
 	}
 	for _, s := range b.subjects {
@@ -687,10 +689,24 @@ func (b *Bridge) prepare(msg *nats.Msg) *pubsub.Message {
 		origin = "nats" // published by a NATS client, not a bridge
 	}
 	if m.Headers == nil {
-		m.Headers = pubsub.Headers{}
+		m.Headers = make(pubsub.Headers, 1)
 	}
-	m.Headers[OriginHeader] = origin
+	m.Headers[OriginHeader] = b.originValue(origin)
 	return m
+}
+
+// originValue returns origin as a header value, boxed once per origin
+// rather than once per message. Called by the import goroutine only.
+func (b *Bridge) originValue(origin string) any {
+	v, ok := b.origins[origin]
+	if !ok {
+		if b.origins == nil || len(b.origins) >= 1024 {
+			b.origins = map[string]any{}
+		}
+		v = origin
+		b.origins[origin] = v
+	}
+	return v
 }
 
 // import1 publishes one NATS message into the home. It returns false only

@@ -37,21 +37,43 @@ const (
 // it, which is how a message never travels back or twice.
 const OriginHeader = "pubsub-origin"
 
-// toNATS returns m as a NATS message on subject.
-func toNATS(subject, origin string, m *pubsub.Message) (*nats.Msg, error) {
-	hdr := nats.Header{
-		HeaderID:        {strconv.FormatUint(m.ID, 10)},
-		HeaderTimestamp: {strconv.FormatInt(m.Timestamp, 10)},
-		HeaderOrigin:    {origin},
+// encoder turns local messages into NATS messages for one export loop.
+// It reuses one nats.Msg and its header map, whose values it rewrites in
+// place: the client copies what it publishes before PublishMsg returns,
+// and allocations are most of an exporter's cost (docs/PERFORMANCE.md).
+type encoder struct {
+	prefix         string
+	msg            nats.Msg
+	id, ts, hdrs   []string // the value slices in msg.Header
+	topic, subject string   // the last topic and its subject
+}
+
+func newEncoder(prefix, origin string) *encoder {
+	e := &encoder{prefix: prefix, id: []string{""}, ts: []string{""}, hdrs: []string{""}}
+	e.msg.Header = nats.Header{HeaderID: e.id, HeaderTimestamp: e.ts, HeaderOrigin: {origin}}
+	return e
+}
+
+// encode returns m as a NATS message, valid until the next call.
+func (e *encoder) encode(m *pubsub.Message) (*nats.Msg, error) {
+	if m.Topic != e.topic || e.subject == "" {
+		e.topic, e.subject = m.Topic, topicSubject(e.prefix, m.Topic)
 	}
-	if len(m.Headers) > 0 {
-		text, err := encodeHeaders(m.Headers)
-		if err != nil {
-			return nil, err
-		}
-		hdr[HeaderHeaders] = []string{string(text)}
+	e.msg.Subject = e.subject
+	e.msg.Data = m.Content
+	e.id[0] = strconv.FormatUint(m.ID, 10)
+	e.ts[0] = strconv.FormatInt(m.Timestamp, 10)
+	if len(m.Headers) == 0 {
+		delete(e.msg.Header, HeaderHeaders)
+		return &e.msg, nil
 	}
-	return &nats.Msg{Subject: subject, Header: hdr, Data: m.Content}, nil
+	text, err := encodeHeaders(m.Headers)
+	if err != nil {
+		return nil, err
+	}
+	e.hdrs[0] = string(text)
+	e.msg.Header[HeaderHeaders] = e.hdrs
+	return &e.msg, nil
 }
 
 // fromNATS returns the pubsub message a NATS message carries, and the

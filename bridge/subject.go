@@ -64,16 +64,19 @@ func subjectTopic(prefix, subject string) (string, bool) {
 
 // subjectCovers reports whether every subject matching NATS filter b also
 // matches filter a.
+// It runs for every imported message, so it walks the tokens in place.
 func subjectCovers(a, b string) bool {
-	at, bt := strings.Split(a, "."), strings.Split(b, ".")
-	for i, x := range at {
+	for a != "" {
+		var x, y string
+		x, a, _ = strings.Cut(a, ".")
 		if x == ">" {
-			return len(bt) > i
+			return b != ""
 		}
-		if i >= len(bt) {
+		if b == "" {
 			return false
 		}
-		switch y := bt[i]; {
+		y, b, _ = strings.Cut(b, ".")
+		switch {
 		case y == ">":
 			return false
 		case x == "*":
@@ -81,7 +84,7 @@ func subjectCovers(a, b string) bool {
 			return false
 		}
 	}
-	return len(at) == len(bt)
+	return b == ""
 }
 
 // subjectsOverlap reports whether some subject matches both filters.

@@ -60,6 +60,37 @@ func TestFilterSubjects(t *testing.T) {
 	}
 }
 
+func TestSubjectCovers(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"p.a", "p.a", true},
+		{"p.a", "p.b", false},
+		{"p.a", "p.a.b", false},
+		{"p.a.b", "p.a", false},
+		{"p.*", "p.a", true},
+		{"p.*", "p.a.b", false},
+		{"p.*", "p.*", true},
+		{"p.*", "p.>", false},
+		{"p.a", "p.*", false},
+		{"p.>", "p.a", true},
+		{"p.>", "p.a.b.c", true},
+		{"p.>", "p", false},
+		{"p.>", "p.>", true},
+		{"p.>", "p.*.>", true},
+		{"p.*.>", "p.>", false},
+		{"p.*.c", "p.b.c", true},
+		{"p.*.c", "p.b.d", false},
+		{"p.a.>", "p.a", false},
+		{"q.>", "p.a", false},
+	} {
+		if got := subjectCovers(c.a, c.b); got != c.want {
+			t.Errorf("subjectCovers(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	for _, u := range []string{"nats://127.0.0.1:4222", "127.0.0.1:4222", "localhost", "tls://h:1,nats://g:2", "nats://user:pw@h:4222"} {
 		if err := ValidateURL(u); err != nil {
@@ -92,7 +123,7 @@ func TestHeadersCodec(t *testing.T) {
 		"list": json.RawMessage(`[1, {"a": NaN}]`), "obj": json.RawMessage("{\"k\":\n 1}"),
 	}
 	m := &pubsub.Message{ID: 12345, Timestamp: 1700000000000001, Topic: "a.b", Headers: h, Content: []byte{0, 1, 2}}
-	msg, err := toNATS("p.a.b", "origin", m)
+	msg, err := newEncoder("p", "origin").encode(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +133,9 @@ func TestHeadersCodec(t *testing.T) {
 				t.Errorf("header %s holds a line break: %q", k, v)
 			}
 		}
+	}
+	if msg.Subject != "p.a.b" {
+		t.Errorf("subject %q, want p.a.b", msg.Subject)
 	}
 	got, origin, err := fromNATS("a.b", msg)
 	if err != nil {
@@ -135,5 +169,27 @@ func TestHeadersCodec(t *testing.T) {
 	}
 	if len(got.Headers) != len(h) {
 		t.Errorf("got %d headers, want %d", len(got.Headers), len(h))
+	}
+}
+
+// TestEncoderReuse: the encoder's one NATS message carries each message's
+// own values, and no headers of the message before.
+func TestEncoderReuse(t *testing.T) {
+	e := newEncoder("p", "o")
+	first := &pubsub.Message{ID: 1, Timestamp: 10, Topic: "a.b", Headers: pubsub.Headers{"k": "v"}, Content: []byte("x")}
+	second := &pubsub.Message{ID: 2, Timestamp: 20, Topic: "c", Content: []byte("y")}
+	if _, err := e.encode(first); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := e.encode(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, origin, err := fromNATS("c", msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Subject != "p.c" || origin != "o" || got.ID != 2 || got.Timestamp != 20 || string(got.Content) != "y" || got.Headers != nil {
+		t.Errorf("second message: subject %q, origin %q, %+v", msg.Subject, origin, got)
 	}
 }
