@@ -28,7 +28,8 @@ import (
 //
 // PUBSUB_BRIDGE_BENCH_COUNT (default 200000) messages of
 // PUBSUB_BRIDGE_BENCH_SIZE (default 256) bytes are published back to back
-// for throughput, PUBSUB_BRIDGE_BENCH_RUNS (default 3) times; latency is
+// for throughput, PUBSUB_BRIDGE_BENCH_RUNS (default 3) times, in each of
+// PUBSUB_BRIDGE_BENCH_MODES (default "core jetstream"); latency is
 // 2,000 messages one at a time, each published once the one before
 // arrived. PUBSUB_BRIDGE_BENCH_PROFILE=DIR has the bridges write CPU
 // profiles there.
@@ -66,7 +67,7 @@ func TestMeasure(t *testing.T) {
 	}
 
 	// Through the bridges, in each mode.
-	for _, mode := range []string{"core", "jetstream"} {
+	for _, mode := range strings.Fields(envString("PUBSUB_BRIDGE_BENCH_MODES", "core jetstream")) {
 		var rs []result
 		for run := range runs {
 			a, b := newHome(t), newHome(t)
@@ -137,6 +138,13 @@ func TestMeasure(t *testing.T) {
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
 		return v
 	}
 	return def
