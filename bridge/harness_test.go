@@ -156,6 +156,7 @@ type bridgeProc struct {
 	t    *testing.T
 	home string
 	args []string
+	wrap []string // a command the bridge runs under (ip netns exec NS)
 }
 
 // startBridge runs "pubsub --home HOME bridge ARGS..." and waits for its
@@ -167,9 +168,19 @@ func startBridge(t *testing.T, h *pubsub.Home, args ...string) *bridgeProc {
 	return b
 }
 
+// startBridgeIn is startBridge with the bridge run under wrap, a command
+// such as "ip netns exec NS" that runs its arguments.
+func startBridgeIn(t *testing.T, wrap []string, h *pubsub.Home, args ...string) *bridgeProc {
+	t.Helper()
+	b := &bridgeProc{t: t, home: h.Dir(), args: args, wrap: wrap}
+	b.start()
+	return b
+}
+
 func (b *bridgeProc) start() {
 	b.t.Helper()
-	b.Proc = proctest.Start(b.t, nil, pubsubBin(b.t), append([]string{"--home", b.home, "bridge"}, b.args...)...)
+	cmd := append(append(b.wrap[:len(b.wrap):len(b.wrap)], pubsubBin(b.t), "--home", b.home, "bridge"), b.args...)
+	b.Proc = proctest.Start(b.t, nil, cmd[0], cmd[1:]...)
 	b.waitStderr("pubsub: bridge ready")
 }
 
