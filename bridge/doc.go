@@ -50,7 +50,9 @@
 // nothing and repeats nothing, and a host that was down catches up on what
 // the stream kept (Config.MaxAge). A bridge killed (SIGKILL, a crash) in
 // the instant between publishing a message into the home and recording its
-// sequence publishes that one message again when it restarts.
+// sequence publishes that one message again when it restarts. On the
+// export side a killed bridge loses what its channels held and the stream
+// had not acknowledged: the channels die with it, as any subscriber's do.
 //
 // In both modes the exporter never drops a message it took from its
 // channel because NATS is unreachable: it holds it and retries with
