@@ -28,8 +28,9 @@ import (
 //
 // PUBSUB_BRIDGE_BENCH_COUNT (default 200000) messages of
 // PUBSUB_BRIDGE_BENCH_SIZE (default 256) bytes are published back to back
-// for throughput, PUBSUB_BRIDGE_BENCH_RUNS (default 3) times, in each of
-// PUBSUB_BRIDGE_BENCH_MODES (default "core jetstream"); latency is
+// for throughput, PUBSUB_BRIDGE_BENCH_RUNS (default 3) times, for each of
+// PUBSUB_BRIDGE_BENCH_MODES (default "core jetstream bare local": the
+// bridge in each mode, bare NATS, the local bus in this process); latency is
 // 2,000 messages one at a time, each published once the one before
 // arrived. PUBSUB_BRIDGE_BENCH_PROFILE=DIR has the bridges write CPU
 // profiles there.
@@ -66,8 +67,18 @@ func TestMeasure(t *testing.T) {
 			name, rates[len(rates)/2], us(p50s[len(p50s)/2]), us(p99s[len(p99s)/2]), lost, count*len(rs), rounded(rates))
 	}
 
+	measure := strings.Fields(envString("PUBSUB_BRIDGE_BENCH_MODES", "core jetstream bare local"))
+	for _, m := range measure {
+		if !slices.Contains([]string{"core", "jetstream", "bare", "local"}, m) {
+			t.Fatalf("PUBSUB_BRIDGE_BENCH_MODES: unknown %q; want some of core, jetstream, bare, local", m)
+		}
+	}
+
 	// Through the bridges, in each mode.
-	for _, mode := range strings.Fields(envString("PUBSUB_BRIDGE_BENCH_MODES", "core jetstream")) {
+	for _, mode := range measure {
+		if mode != "core" && mode != "jetstream" {
+			continue
+		}
 		var rs []result
 		for run := range runs {
 			a, b := newHome(t), newHome(t)
@@ -111,17 +122,19 @@ func TestMeasure(t *testing.T) {
 	// Bare NATS: a publishing and a subscribing connection in this
 	// process, through the same server.
 	var rs []result
-	for range runs {
+	for range runs * b2i(slices.Contains(measure, "bare")) {
 		var r result
 		r.p50, r.p99 = natsLatency(t, srv.url, size)
 		r.rate, r.received = natsThroughput(t, srv.url, count, size)
 		rs = append(rs, r)
 	}
-	report("bare NATS", rs)
+	if len(rs) > 0 {
+		report("bare NATS", rs)
+	}
 
 	// The local bus, publisher and subscriber in this process, one home.
 	rs = nil
-	for range runs {
+	for range runs * b2i(slices.Contains(measure, "local")) {
 		h := newHome(t)
 		ch, err := h.NewChannel("m.t")
 		if err != nil {
@@ -133,7 +146,16 @@ func TestMeasure(t *testing.T) {
 		ch.Close()
 		rs = append(rs, r)
 	}
-	report("local, one process", rs)
+	if len(rs) > 0 {
+		report("local, one process", rs)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func envInt(name string, def int) int {
