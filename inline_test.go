@@ -1,6 +1,7 @@
 package pubsub_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -67,6 +68,51 @@ func TestInlineContentsStayApart(t *testing.T) {
 			t.Errorf("message %d: %q, want %q", i, m.Content, want)
 		}
 	}
+}
+
+// FuzzChannelQueue writes what another process might into a channel's
+// FIFO: ids, frames, junk, cut anywhere. The channel never panics, takes
+// at most one result per 8 bytes before it runs dry, and each message it
+// returns matches its pattern.
+func FuzzChannelQueue(f *testing.F) {
+	msg, err := wire.Encode(&wire.Message{ID: 7, Timestamp: 1, Topic: "fz", Headers: map[string]any{"k": 1.5}, Content: []byte("body")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	frame := wire.AppendPadding(append(wire.AppendFrame(nil, len(msg)), msg...), len(msg))
+	var id [8]byte
+	binary.BigEndian.PutUint64(id[:], 12345)
+	f.Add(frame)
+	f.Add(append(append(id[:], frame...), frame...))
+	f.Add(frame[:len(frame)-3])
+	f.Add(append(wire.AppendFrame(nil, 1<<20), frame...))
+	h, _ := newHome(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 16<<10 {
+			return // the FIFO holds 64 KiB; a write must not block
+		}
+		ch := newChannel(t, h, "fz")
+		defer ch.Close()
+		fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = unix.Write(fd, data)
+		unix.Close(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range len(data)/8 + 2 {
+			m, err := ch.Fetch()
+			if errors.Is(err, pubsub.ErrNoMessage) {
+				return
+			}
+			if err == nil && m.Topic != "fz" {
+				t.Fatalf("channel fz returned a message on %q", m.Topic)
+			}
+		}
+		t.Fatalf("%d bytes gave more than %d results", len(data), len(data)/8+2)
+	})
 }
 
 // WithFilesOnly sends every message as a file, as formix-pubsub does.
