@@ -159,6 +159,12 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 				p.idx = append(p.idx, i)
 			}
 		}
+		if b.fatal != nil {
+			// A flush could not stage what a full FIFO refused: the batch
+			// stops, and this message must not follow the others out.
+			b.unqueue(i, size)
+			break
+		}
 		if len(targets) == 0 {
 			continue
 		}
@@ -169,15 +175,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 		} else if err != nil {
 			b.fatal = err
 			// The failed message must not follow the others out.
-			for j := range b.pending {
-				if p := &b.pending[j]; p.rt != nil && len(p.idx) > 0 && p.idx[len(p.idx)-1] == i {
-					p.idx = p.idx[:len(p.idx)-1]
-					p.buf = p.buf[:len(p.buf)-size]
-				}
-			}
-			break
-		}
-		if b.fatal != nil {
+			b.unqueue(i, size)
 			break
 		}
 	}
@@ -216,6 +214,17 @@ type pendingFrames struct {
 	rt  *route
 	buf []byte
 	idx []int // the messages in buf
+}
+
+// unqueue takes message i, whose frame is size bytes, out of the frames
+// waiting to be written.
+func (b *batch) unqueue(i, size int) {
+	for j := range b.pending {
+		if p := &b.pending[j]; p.rt != nil && len(p.idx) > 0 && p.idx[len(p.idx)-1] == i {
+			p.idx = p.idx[:len(p.idx)-1]
+			p.buf = p.buf[:len(p.buf)-size]
+		}
+	}
 }
 
 func (b *batch) flushAll() {

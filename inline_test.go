@@ -139,21 +139,30 @@ func TestFilesOnly(t *testing.T) {
 // A frame in the FIFO that does not decode is an error for itself; ids
 // and frames after it still arrive.
 func TestBadInlineFrame(t *testing.T) {
-	h, _ := newHome(t)
-	ch := newChannel(t, h, "bad")
-	junk := wire.AppendFrame(nil, 5)
-	junk = wire.AppendPadding(append(junk, "junk!"...), 5)
-	fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unix.Write(fd, junk)
-	unix.Close(fd)
-	publish(t, h, "bad", "after the junk", nil)
-	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrBadMagic) {
-		t.Fatalf("junk frame: %v, want ErrBadMagic", err)
-	}
-	if m := fetch(t, ch); string(m.Content) != "after the junk" {
-		t.Fatalf("got %q", m.Content)
+	for _, c := range []struct {
+		name string
+		junk []byte
+		want error
+	}{
+		{"junk", wire.AppendPadding(append(wire.AppendFrame(nil, 5), "junk!"...), 5), pubsub.ErrBadMagic},
+		{"empty", wire.AppendFrame(nil, 0), pubsub.ErrTruncated},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, _ := newHome(t)
+			ch := newChannel(t, h, "bad")
+			fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unix.Write(fd, c.junk)
+			unix.Close(fd)
+			publish(t, h, "bad", "after the junk", nil)
+			if _, err := ch.Fetch(); !errors.Is(err, c.want) {
+				t.Fatalf("%s frame: %v, want %v", c.name, err, c.want)
+			}
+			if m := fetch(t, ch); string(m.Content) != "after the junk" {
+				t.Fatalf("got %q", m.Content)
+			}
+		})
 	}
 }
