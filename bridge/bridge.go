@@ -70,6 +70,7 @@ type Config struct {
 // Stats counts what a bridge did.
 type Stats struct {
 	Exported   uint64 // local messages published to NATS
+	Batched    uint64 // of those, sent in JetStream atomic batches
 	Imported   uint64 // NATS messages published into the home
 	Echoes     uint64 // NATS messages from this home, dropped
 	Duplicates uint64 // JetStream redeliveries of messages already published, dropped
@@ -97,10 +98,12 @@ type Bridge struct {
 	gate     gate
 	ready    chan struct{} // closed once set up: exporters may publish
 	stats    struct {
-		exported, imported, echoes, duplicates, tooLarge, rejected, partial atomic.Uint64
+		exported, batched, imported, echoes, duplicates, tooLarge, rejected, partial atomic.Uint64
 	}
 	attempts atomic.Int64   // failed connection attempts in a row
 	origins  map[string]any // see originValue
+	atomicOK atomic.Bool    // the stream takes atomic batches (atomic.go)
+	batches  atomic.Uint64  // atomic batches sent, for their ids
 }
 
 var durableName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -212,6 +215,7 @@ func (b *Bridge) Prefix() string { return b.prefix }
 func (b *Bridge) Stats() Stats {
 	return Stats{
 		Exported:   b.stats.exported.Load(),
+		Batched:    b.stats.batched.Load(),
 		Imported:   b.stats.imported.Load(),
 		Echoes:     b.stats.echoes.Load(),
 		Duplicates: b.stats.duplicates.Load(),
@@ -438,6 +442,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		return
 	}
 	enc := newEncoder(b.prefix, b.origin)
+	var batch []*pubsub.Message
 	for {
 		m, err := ch.Next(ctx)
 		if err != nil {
@@ -446,42 +451,71 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 			}
 			break
 		}
-		if !b.export1(ctx, enc, i, m) {
+		if !b.jetStream() {
+			if !b.export1(ctx, enc, i, m) {
+				break
+			}
+			continue
+		}
+		batch = gather(ch, append(batch[:0], m))
+		if n := b.exportMany(ctx, enc, i, batch); n < len(batch) {
+			batch = batch[n:] // ctx ended: these go first when draining
 			break
 		}
+		batch = batch[:0]
 	}
 	// Stopping: what the channel holds would go with it.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
 	defer cancel()
 	left := 0
 	for {
-		m, err := ch.Fetch()
-		if errors.Is(err, pubsub.ErrNoMessage) || errors.Is(err, pubsub.ErrClosed) {
-			break
-		}
-		if err != nil {
+		if b.jetStream() {
+			batch = gather(ch, batch)
+		} else if m, err := ch.Fetch(); err == nil {
+			batch = append(batch, m)
+		} else if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
 			continue
 		}
-		if dctx.Err() != nil || !b.export1(dctx, enc, i, m) {
-			left++
+		if len(batch) == 0 {
+			break
 		}
+		n := 0
+		if dctx.Err() == nil {
+			if b.jetStream() {
+				n = b.exportMany(dctx, enc, i, batch)
+			} else if b.export1(dctx, enc, i, batch[0]) {
+				n = 1
+			}
+		}
+		left += len(batch) - n
+		batch = batch[:0]
 	}
 	if left > 0 {
 		b.log.Error("bridge: stopped before exporting every pending message", "channel", ch.Topic(), "lost", left)
 	}
 }
 
+// exports reports whether m, taken from export channel i, is this
+// channel's to export: not brought by a bridge, and in no channel before
+// it.
+func (b *Bridge) exports(i int, m *pubsub.Message) bool {
+	if _, imported := m.Headers[OriginHeader]; imported {
+		return false // a bridge brought it here; it goes no further
+	}
+	for j := range i {
+		if b.export[j].Match(m.Topic) {
+			return false // channel j has it too
+		}
+	}
+	return true
+}
+
 // export1 publishes m, taken from export channel i, to NATS with enc,
 // retrying with backoff until it is sent or cannot ever be; false means
 // ctx ended first.
 func (b *Bridge) export1(ctx context.Context, enc *encoder, i int, m *pubsub.Message) bool {
-	if _, imported := m.Headers[OriginHeader]; imported {
-		return true // a bridge brought it here; it goes no further
-	}
-	for j := range i {
-		if b.export[j].Match(m.Topic) {
-			return true // channel j has it too
-		}
+	if !b.exports(i, m) {
+		return true
 	}
 	msg, err := enc.encode(m)
 	if err != nil {
@@ -549,9 +583,7 @@ func (b *Bridge) publish(ctx context.Context, msg *nats.Msg, m *pubsub.Message) 
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	id := b.origin + "-" + strconv.FormatUint(m.ID, 10) + "-" + strconv.FormatInt(m.Timestamp, 10) + "-" +
-		strconv.FormatUint(uint64(fnv32(m.Topic)), 16) + "-" + strconv.Itoa(len(m.Content))
-	_, err := b.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id))
+	_, err := b.js.PublishMsg(pctx, msg, jetstream.WithMsgID(msgID(b.origin, m)))
 	return err
 }
 

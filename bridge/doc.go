@@ -39,7 +39,11 @@
 // JetStream (Config.Durable set): a stream for the prefix and a durable
 // consumer per host. The exporter publishes each message and waits for
 // the stream's acknowledgement, retrying with the same Nats-Msg-Id (the
-// stream drops a retry it already holds); the importer acknowledges a
+// stream drops a retry it already holds). What its channel holds at once,
+// from 32 messages on, goes as one atomic batch (NATS 2.12, ADR-50; the
+// bridge sets allow_atomic on a stream it creates): stored whole or not at
+// all, in order, for one round trip; a stream without allow_atomic gets
+// one message at a time. The importer acknowledges a
 // message only after it is published into the home, and keeps the stream
 // sequence of the last one in the home's tmp/ directory, so that a message
 // delivered again after a restart is not published twice. Deliveries lost

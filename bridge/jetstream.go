@@ -51,10 +51,19 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 			Storage:     jetstream.FileStorage,
 			MaxAge:      b.cfg.MaxAge,
 			Duplicates:  2 * time.Minute,
+			// Exports go in atomic batches where the server has them.
+			AllowAtomicPublish: serverAtLeast(b.nc.ConnectedServerVersion(), 2, 12),
 		})
 	}
 	if err != nil {
 		return nil, err
+	}
+	if info := s.CachedInfo(); info != nil {
+		b.atomicOK.Store(info.Config.AllowAtomicPublish)
+		if !info.Config.AllowAtomicPublish && len(b.export) > 0 {
+			b.log.Info("bridge: the stream does not allow atomic batches (allow_atomic); exporting one message at a time",
+				"stream", b.stream, "server", b.nc.ConnectedServerVersion())
+		}
 	}
 	if info := s.CachedInfo(); info != nil && !contains(info.Config.Subjects, subject) && !contains(info.Config.Subjects, ">") {
 		b.log.Warn("bridge: the stream does not take every subject of the prefix", "stream", b.stream, "subjects", info.Config.Subjects, "want", subject)

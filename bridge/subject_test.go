@@ -193,3 +193,43 @@ func TestEncoderReuse(t *testing.T) {
 		t.Errorf("second message: subject %q, origin %q, %+v", msg.Subject, origin, got)
 	}
 }
+
+func TestServerAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want bool
+	}{
+		{"2.12.0", true}, {"2.15.2", true}, {"3.0.0", true}, {"2.11.9", false}, {"1.99.0", false},
+		{"2.12.0-beta.1", true}, {"", false}, {"2", false}, {"x.y.z", false},
+	} {
+		if got := serverAtLeast(c.v, 2, 12); got != c.want {
+			t.Errorf("serverAtLeast(%q, 2, 12) = %v, want %v", c.v, got, c.want)
+		}
+	}
+}
+
+// TestEncoderBatchHeaders: a batch's headers leave the encoder's message
+// once the batch is over, so a message sent alone afterwards is not taken
+// for part of a batch.
+func TestEncoderBatchHeaders(t *testing.T) {
+	e := newEncoder("p", "o")
+	m := &pubsub.Message{ID: 1, Timestamp: 10, Topic: "a", Content: []byte("x")}
+	msg, err := e.encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.batchHeaders("b-1", 3, "o-1", true)
+	if msg.Header.Get(headerBatchID) != "b-1" || msg.Header.Get(headerBatchSeq) != "3" || msg.Header.Get(headerBatchCommit) != "1" ||
+		msg.Header.Get("Nats-Msg-Id") != "o-1" {
+		t.Fatalf("batch headers %v", msg.Header)
+	}
+	e.endBatch()
+	if msg, err = e.encode(m); err != nil {
+		t.Fatal(err)
+	}
+	for k := range msg.Header {
+		if !strings.HasPrefix(k, "Pubsub-") {
+			t.Errorf("header %s left after the batch", k)
+		}
+	}
+}
