@@ -35,13 +35,13 @@ const (
 
 	errAtomicDisabled   jetstream.ErrorCode = 10174 // the stream lacks allow_atomic
 	errAtomicIncomplete jetstream.ErrorCode = 10176 // a message of the batch went missing
-	errAtomicDuplicate  jetstream.ErrorCode = 10201 // a retry of a batch the stream stored
 	errAtomicInflight   jetstream.ErrorCode = 10210 // too many batches open at once
 )
 
 // gather appends to batch what else ch holds right now, within the
-// batch limits.
-func gather(ch *pubsub.Channel, batch []*pubsub.Message) []*pubsub.Message {
+// batch limits. err is what ended it: nil at a limit, else what Fetch
+// said (ErrNoMessage when the channel ran dry).
+func gather(ch *pubsub.Channel, batch []*pubsub.Message) (_ []*pubsub.Message, err error) {
 	size := 0
 	for _, m := range batch {
 		size += len(m.Content)
@@ -52,12 +52,12 @@ func gather(ch *pubsub.Channel, batch []*pubsub.Message) []*pubsub.Message {
 			if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
 				continue // set aside and logged by the home
 			}
-			break
+			return batch, err
 		}
 		batch = append(batch, m)
 		size += len(m.Content)
 	}
-	return batch
+	return batch, nil
 }
 
 // exportMany publishes ms, taken in order from export channel i, to the
@@ -86,12 +86,13 @@ func (b *Bridge) exportMany(ctx context.Context, enc *encoder, i int, ms []*pubs
 			if ctx.Err() != nil {
 				return 0
 			}
-			if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok && apiErr.ErrorCode != errAtomicIncomplete && apiErr.ErrorCode != errAtomicInflight {
-				// Refused for good, and nothing of it stored: one at a time.
+			if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok && !b.retryAtomic(apiErr, attempt) {
+				// Nothing of the batch was stored: one message at a time,
+				// each dropped by the stream if it holds it already.
 				if apiErr.ErrorCode == errAtomicDisabled && b.atomicOK.CompareAndSwap(true, false) {
 					b.log.Warn("bridge: the stream does not allow atomic batches (allow_atomic); exporting one message at a time", "stream", b.stream)
 				} else {
-					b.log.Info("bridge: atomic batch refused; exporting its messages one at a time", "messages", len(out), "err", err)
+					b.log.Warn("bridge: atomic batch refused; exporting its messages one at a time", "messages", len(out), "err", err)
 				}
 				break
 			}
@@ -112,10 +113,32 @@ func (b *Bridge) exportMany(ctx context.Context, enc *encoder, i int, ms []*pubs
 	return len(ms)
 }
 
+// retryAtomic reports whether a batch the stream refused with apiErr, on
+// attempt (from 0), is worth sending again as a batch.
+//
+// An incomplete batch (a message of it lost on the way, or refused
+// without a word: non-commit messages carry no reply) and too many open
+// batches pass, so a few tries. A duplicate id does not mean the stream
+// holds the whole batch: a drain after a stop sends what was in doubt
+// together with newer messages, and the stream refuses the whole batch
+// for one message it holds. Any other refusal is for good.
+func (b *Bridge) retryAtomic(apiErr *jetstream.APIError, attempt int) bool {
+	switch apiErr.ErrorCode {
+	case errAtomicIncomplete, errAtomicInflight:
+		return attempt < 2
+	}
+	return false
+}
+
 // fitsAtomic reports whether every message of ms can go in a batch: one
-// over the server's max_payload is for export1 to report.
+// over the server's max_payload or the stream's max_msg_size is for
+// export1 to report, since the stream refuses a non-commit message
+// without a word and the batch would only be incomplete.
 func (b *Bridge) fitsAtomic(enc *encoder, ms []*pubsub.Message) bool {
 	limit := b.nc.MaxPayload()
+	if info := b.jsStream.CachedInfo(); info != nil && info.Config.MaxMsgSize > 0 && (limit <= 0 || int64(info.Config.MaxMsgSize) < limit) {
+		limit = int64(info.Config.MaxMsgSize)
+	}
 	for _, m := range ms {
 		msg, err := enc.encode(m)
 		if err != nil || (limit > 0 && int64(natsSize(msg)+256) > limit) {
@@ -126,10 +149,7 @@ func (b *Bridge) fitsAtomic(enc *encoder, ms []*pubsub.Message) bool {
 }
 
 // publishAtomic sends ms as one atomic batch and waits for the stream's
-// answer to its commit. A batch the stream stored already (its answer to
-// the first attempt was lost) is refused as holding duplicates: that is
-// success too, since the stream stores a batch whole or not at all, and
-// a retry holds the same messages.
+// answer to its commit.
 func (b *Bridge) publishAtomic(ctx context.Context, enc *encoder, ms []*pubsub.Message) error {
 	id := b.origin + "-" + strconv.FormatUint(b.batches.Add(1), 10)
 	defer enc.endBatch()
@@ -160,8 +180,6 @@ func (b *Bridge) publishAtomic(ctx context.Context, enc *encoder, ms []*pubsub.M
 			return fmt.Errorf("atomic batch: unreadable answer %q: %w", resp.Data, err)
 		}
 		switch {
-		case ack.Error != nil && ack.Error.ErrorCode == errAtomicDuplicate:
-			return nil
 		case ack.Error != nil:
 			return ack.Error
 		case ack.Count != len(ms):

@@ -443,21 +443,34 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 	}
 	enc := newEncoder(b.prefix, b.origin)
 	var batch []*pubsub.Message
-	for {
+	for failures := 0; ; {
 		m, err := ch.Next(ctx)
 		if err != nil {
 			if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
 				continue // set aside and logged by the home
 			}
-			break
+			if ctx.Err() != nil || errors.Is(err, pubsub.ErrClosed) {
+				break
+			}
+			// A passing failure (out of descriptors or memory): the
+			// message stays in the channel for the next call.
+			if failures == 0 || failures%10 == 0 {
+				b.log.Warn("bridge: cannot read the export channel; retrying with backoff", "channel", ch.Topic(), "err", err)
+			}
+			if !sleep(ctx, backoff(failures)) {
+				break
+			}
+			failures++
+			continue
 		}
+		failures = 0
 		if !b.jetStream() {
 			if !b.export1(ctx, enc, i, m) {
 				break
 			}
 			continue
 		}
-		batch = gather(ch, append(batch[:0], m))
+		batch, _ = gather(ch, append(batch[:0], m))
 		if n := b.exportMany(ctx, enc, i, batch); n < len(batch) {
 			batch = batch[n:] // ctx ended: these go first when draining
 			break
@@ -469,15 +482,27 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 	defer cancel()
 	left := 0
 	for {
+		var err error
 		if b.jetStream() {
-			batch = gather(ch, batch)
-		} else if m, err := ch.Fetch(); err == nil {
-			batch = append(batch, m)
-		} else if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
-			continue
+			batch, err = gather(ch, batch)
+		} else {
+			var m *pubsub.Message
+			if m, err = ch.Fetch(); err == nil {
+				batch = append(batch, m)
+			} else if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
+				continue
+			}
 		}
 		if len(batch) == 0 {
-			break
+			if errors.Is(err, pubsub.ErrNoMessage) || errors.Is(err, pubsub.ErrClosed) {
+				break
+			}
+			if dctx.Err() != nil {
+				b.log.Error("bridge: stopped before it could read every pending message", "channel", ch.Topic(), "err", err)
+				break
+			}
+			sleep(dctx, 10*time.Millisecond) // a passing failure to read: again
+			continue
 		}
 		n := 0
 		if dctx.Err() == nil {

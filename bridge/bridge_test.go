@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"net"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sys/unix"
 
 	"github.com/pubsub-go/pubsub"
 	"github.com/pubsub-go/pubsub/bridge"
@@ -422,6 +424,57 @@ func TestCoreRestart(t *testing.T) {
 	}
 }
 
+// TestExportReadFailure: a passing failure to read the export channel
+// (the bridge out of file descriptors as a file message comes) is retried
+// with backoff, not the end of exporting: once descriptors are free
+// again, the message goes.
+func TestExportReadFailure(t *testing.T) {
+	srv := startNATS(t)
+	a, b := newHome(t), newHome(t)
+	ba := startBridge(t, a, "--nats", srv.url, "--export", "rf.+")
+	bb := startBridge(t, b, "--nats", srv.url, "--import", "rf.+")
+	sub := collect(t, b, "rf.+")
+	// The bridge may open no more files: the limit is its lowest free
+	// descriptor number.
+	pid := ba.Cmd.Process.Pid
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]bool{}
+	for _, fd := range fds {
+		open[fd.Name()] = true
+	}
+	free := 0
+	for open[strconv.Itoa(free)] {
+		free++
+	}
+	var old unix.Rlimit
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: uint64(free), Max: old.Max}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Over 4 KiB, so a file the bridge must open.
+	content := bytes.Repeat([]byte("f"), 8<<10)
+	if _, err := a.Publish("rf.t", content, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the bridge to report the failure", func() bool {
+		return strings.Contains(ba.StderrText(), "cannot read the export channel; retrying with backoff")
+	})
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &old, nil); err != nil {
+		t.Fatal(err)
+	}
+	sub.waitCount(1)
+	ba.stop()
+	bb.stop()
+	if got := sub.close(); len(got) != 1 || !bytes.Equal(got[0].Content, content) {
+		t.Errorf("got %d messages", len(got))
+	}
+}
+
 // TestJetStream: in JetStream mode a stream of messages from a publisher
 // on A reaches a subscriber on B whole, in order and once each, across a
 // restart of the NATS server, a restart of B's bridge (B catches up on
@@ -517,6 +570,142 @@ func TestJetStreamWithoutAtomic(t *testing.T) {
 	if !strings.Contains(ba.StderrText(), "does not allow atomic batches") {
 		t.Errorf("A's bridge did not say why it sends one at a time; stderr:\n%s", ba.StderrText())
 	}
+}
+
+// TestJetStreamBatchWithDuplicate: a batch holding a message the stream
+// already has (the drain after a stop sends a message whose ack was in
+// doubt together with newer ones) is refused whole; its messages then go
+// one at a time, and every one is stored once.
+func TestJetStreamBatchWithDuplicate(t *testing.T) {
+	srv := startNATS(t)
+	a := newHome(t)
+	ba := startBridge(t, a, "--nats", srv.url, "--durable", "host-a", "--export", "bd.+")
+	origin, err := bridge.Origin(a.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	msgs := make([]*pubsub.Message, n)
+	for i := range msgs {
+		msgs[i] = &pubsub.Message{ID: uint64(1_000_000 + i), Timestamp: int64(1_700_000_000_000_000 + i), Topic: "bd.t", Content: []byte(strconv.Itoa(i))}
+	}
+	// The stream has message 50 already, as if an earlier attempt stored it.
+	nc := natsConn(t, srv.url)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dup := &nats.Msg{Subject: "pubsub.bd.t", Data: msgs[50].Content, Header: nats.Header{}}
+	if _, err := js.PublishMsg(ctx, dup, jetstream.WithMsgID(bridge.MsgID(origin, msgs[50]))); err != nil {
+		t.Fatal(err)
+	}
+	publishWhileStopped(t, ba, func() {
+		for _, m := range msgs {
+			if _, err := a.PublishMessage(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	waitFor(t, "the stream to hold every message", func() bool { return streamMsgs(t, srv.url) >= n })
+	s := ba.stop()
+	if got := streamMsgs(t, srv.url); got != n {
+		t.Errorf("the stream holds %d messages, want %d", got, n)
+	}
+	if s["exported"] != n || s["in atomic batches"] != 0 {
+		t.Errorf("A: %v; want %d exported, one at a time", s, n)
+	}
+	if !strings.Contains(ba.StderrText(), "atomic batch refused; exporting its messages one at a time") {
+		t.Errorf("A's bridge did not say it went one at a time; stderr:\n%s", ba.StderrText())
+	}
+}
+
+// TestJetStreamBatchTooLarge: a message over the stream's max_msg_size
+// (under the server's max_payload) is refused by the stream without a
+// word inside a batch. Whether the limit was known when the bridge
+// started or lowered since, the batch goes one message at a time: the
+// large one is reported, the others are stored.
+func TestJetStreamBatchTooLarge(t *testing.T) {
+	for _, lowered := range []bool{false, true} {
+		t.Run(map[bool]string{false: "known", true: "lowered"}[lowered], func(t *testing.T) {
+			srv := startNATS(t)
+			nc := natsConn(t, srv.url)
+			js, err := jetstream.New(nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cfg := jetstream.StreamConfig{Name: "PUBSUB", Subjects: []string{"pubsub.>"}, AllowAtomicPublish: true, Duplicates: 2 * time.Minute}
+			if !lowered {
+				cfg.MaxMsgSize = 1000
+			}
+			if _, err := js.CreateStream(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			a := newHome(t)
+			ba := startBridge(t, a, "--nats", srv.url, "--durable", "host-a", "--export", "tl.+")
+			if lowered {
+				cfg.MaxMsgSize = 1000
+				if _, err := js.UpdateStream(ctx, cfg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const n = 40
+			publishWhileStopped(t, ba, func() {
+				for i := range n {
+					content := []byte(strconv.Itoa(i))
+					if i == 5 {
+						content = bytes.Repeat([]byte("x"), 2000)
+					}
+					if _, err := a.Publish("tl.t", content, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+			waitFor(t, "the stream to hold every message but the large one", func() bool { return streamMsgs(t, srv.url) >= n-1 })
+			s := ba.stop()
+			if s["too large"] != 1 || s["exported"] != n-1 || s["in atomic batches"] != 0 {
+				t.Errorf("A: %v; want %d exported one at a time and 1 too large", s, n-1)
+			}
+			if !strings.Contains(ba.StderrText(), "atomic batch refused") != !lowered {
+				t.Errorf("A's bridge (limit lowered: %v) said:\n%s", lowered, ba.StderrText())
+			}
+		})
+	}
+}
+
+// publishWhileStopped runs publish with b stopped by SIGSTOP, so that
+// when it goes on with SIGCONT its channel holds all of it at once: one
+// batch to send.
+func publishWhileStopped(t *testing.T, b *bridgeProc, publish func()) {
+	t.Helper()
+	b.Signal(syscall.SIGSTOP)
+	// kill returns before every thread has stopped.
+	waitFor(t, "the bridge to stop", func() bool { return allStopped(t, b.Cmd.Process.Pid) })
+	publish()
+	b.Signal(syscall.SIGCONT)
+}
+
+// allStopped reports whether every thread of process pid is stopped
+// (state T in /proc).
+func allStopped(t *testing.T, pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false // a thread just gone
+		}
+		s := string(stat)
+		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) == 0 || f[0] != "T" {
+			return false
+		}
+	}
+	return true
 }
 
 // TestJetStreamKilled: B's bridge is killed (SIGKILL) in the middle of a
