@@ -525,50 +525,54 @@ func TestJetStream(t *testing.T) {
 	t.Logf("A (second run): %v; B (second run): %v", sa, sb)
 }
 
-// TestJetStreamWithoutAtomic: a stream that does not take atomic batches,
-// or stops taking them, gets the messages one at a time, all of them, in
-// order.
+// TestJetStreamWithoutAtomic: a stream that does not take atomic batches
+// when the bridge starts, or stops taking them since, gets the messages
+// one at a time, all of them, in order, and the bridge says why.
 func TestJetStreamWithoutAtomic(t *testing.T) {
-	srv := startNATS(t)
-	nc := natsConn(t, srv.url)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cfg := jetstream.StreamConfig{Name: "PUBSUB", Subjects: []string{"pubsub.>"}, AllowAtomicPublish: true}
-	if _, err := js.CreateStream(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	a, b := newHome(t), newHome(t)
-	ba := startBridge(t, a, "--nats", srv.url, "--durable", "host-a", "--export", "na.+")
-	bb := startBridge(t, b, "--nats", srv.url, "--durable", "host-b", "--import", "na.+")
-	sub := collect(t, b, "na.t")
-	// The stream stops taking batches after A's bridge looked at it; a
-	// backlog builds while the server is away, so A has a batch to send.
-	cfg.AllowAtomicPublish = false
-	if _, err := js.UpdateStream(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	nc.Close()
-	srv.stop()
-	const n = 500
-	for i := range n {
-		if _, err := a.Publish("na.t", []byte(strconv.Itoa(i)), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv.start()
-	sub.waitCount(n)
-	sa := ba.stop()
-	bb.stop()
-	checkSequence(t, sub.close(), 0, n)
-	if sa["in atomic batches"] != 0 || sa["exported"] != n {
-		t.Errorf("A: %v; want %d exported one at a time", sa, n)
-	}
-	if !strings.Contains(ba.StderrText(), "does not allow atomic batches") {
-		t.Errorf("A's bridge did not say why it sends one at a time; stderr:\n%s", ba.StderrText())
+	for _, since := range []bool{false, true} {
+		t.Run(map[bool]string{false: "at start", true: "since"}[since], func(t *testing.T) {
+			srv := startNATS(t)
+			nc := natsConn(t, srv.url)
+			js, err := jetstream.New(nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cfg := jetstream.StreamConfig{Name: "PUBSUB", Subjects: []string{"pubsub.>"}, AllowAtomicPublish: since}
+			if _, err := js.CreateStream(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			a, b := newHome(t), newHome(t)
+			ba := startBridge(t, a, "--nats", srv.url, "--durable", "host-a", "--export", "na.+")
+			bb := startBridge(t, b, "--nats", srv.url, "--durable", "host-b", "--import", "na.+")
+			sub := collect(t, b, "na.t")
+			if since {
+				// After A's bridge looked at the stream.
+				cfg.AllowAtomicPublish = false
+				if _, err := js.UpdateStream(ctx, cfg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const n = 500
+			publishWhileStopped(t, ba, func() {
+				for i := range n {
+					if _, err := a.Publish("na.t", []byte(strconv.Itoa(i)), nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+			sub.waitCount(n)
+			sa := ba.stop()
+			bb.stop()
+			checkSequence(t, sub.close(), 0, n)
+			if sa["in atomic batches"] != 0 || sa["exported"] != n {
+				t.Errorf("A: %v; want %d exported one at a time", sa, n)
+			}
+			if strings.Count(ba.StderrText(), "does not allow atomic batches") != 1 {
+				t.Errorf("A's bridge did not say once why it sends one at a time; stderr:\n%s", ba.StderrText())
+			}
+		})
 	}
 }
 

@@ -61,7 +61,7 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 	if info := s.CachedInfo(); info != nil {
 		b.atomicOK.Store(info.Config.AllowAtomicPublish)
 		if !info.Config.AllowAtomicPublish && len(b.export) > 0 {
-			b.log.Info("bridge: the stream does not allow atomic batches (allow_atomic); exporting one message at a time",
+			b.log.Warn("bridge: the stream does not allow atomic batches (allow_atomic); exporting one message at a time",
 				"stream", b.stream, "server", b.nc.ConnectedServerVersion())
 		}
 	}

@@ -42,6 +42,11 @@ func TestMeasure(t *testing.T) {
 	size := envInt("PUBSUB_BRIDGE_BENCH_SIZE", 256)
 	runs := envInt("PUBSUB_BRIDGE_BENCH_RUNS", 3)
 	profile := os.Getenv("PUBSUB_BRIDGE_BENCH_PROFILE")
+	if profile != "" {
+		if err := os.MkdirAll(profile, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv := startNATS(t)
 	t.Logf("%d CPUs, GOMAXPROCS %d, %s; %d messages of %d B, medians of %d runs",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), count, size, runs)

@@ -14,11 +14,14 @@
 # CPU. Environment: PUBSUB_BRIDGE_BENCH_COUNT (messages per throughput run,
 # default 200000), PUBSUB_BRIDGE_BENCH_SIZE (bytes, default 256),
 # PUBSUB_BRIDGE_BENCH_RUNS (runs, and pairs, default 5),
-# PUBSUB_BRIDGE_BENCH_PROFILE=DIR for CPU profiles of the bridges.
+# PUBSUB_BRIDGE_BENCH_PROFILE=DIR for CPU profiles of the bridges (made if
+# missing). The local 1to1 gets the same count and size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${PUBSUB_BRIDGE_BENCH_RUNS:-5}
-export PUBSUB_BRIDGE_BENCH=1
+count=${PUBSUB_BRIDGE_BENCH_COUNT:-200000}
+size=${PUBSUB_BRIDGE_BENCH_SIZE:-256}
+export PUBSUB_BRIDGE_BENCH=1 PUBSUB_BRIDGE_BENCH_COUNT=$count PUBSUB_BRIDGE_BENCH_SIZE=$size
 
 measure() { # MODES RUNS
 	PUBSUB_BRIDGE_BENCH_MODES=$1 PUBSUB_BRIDGE_BENCH_RUNS=$2 go test -count=1 -run '^TestMeasure$' -v -timeout 30m ./bridge/ |
@@ -33,7 +36,7 @@ echo "== the target: core NATS through the bridge against the local 1to1, in alt
 ratios=()
 for k in $(seq "$runs"); do
 	c=$(measure core 1 | awk '/RESULT bridge core/ {print $4}')
-	l=$("$bin/pubsub" bench --runs 1 1to1 | awk '$1 == "1to1" {gsub(",", "", $6); print $6}')
+	l=$("$bin/pubsub" bench --runs 1 --count "$count" --size "$size" 1to1 | awk '$1 == "1to1" {gsub(",", "", $6); print $6}')
 	r=$(awk -v c="$c" -v l="$l" 'BEGIN {printf "%.3f", c / l}')
 	ratios+=("$r")
 	echo "pair $k: bridge core $c msgs/s, local 1to1 $l msgs/s, ratio $r"
@@ -43,6 +46,6 @@ printf '%s\n' "${ratios[@]}" | sort -n | awk '{r[NR] = $1} END {printf "median r
 echo "== core NATS through the bridge"
 measure core "$runs"
 echo "== the local bus, publisher and subscriber in two processes"
-"$bin/pubsub" bench --runs "$runs" 1to1 latency
+"$bin/pubsub" bench --runs "$runs" --count "$count" --size "$size" 1to1 latency
 echo "== JetStream through the bridge, bare NATS, the local bus in one process"
 measure "jetstream bare local" "$runs"

@@ -104,8 +104,9 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 	}
 	if os.Getenv("GOGC") == "" {
 		// A bridge keeps little and allocates some per message: with the
-		// default GOGC=100 it collected every few MiB and spent about a
-		// sixth of its CPU on it (docs/PERFORMANCE.md). GOGC overrides.
+		// default GOGC=100 it collected every few MiB, and the collector
+		// and malloc took a fifth of its CPU (docs/PERFORMANCE.md). GOGC
+		// overrides.
 		debug.SetGCPercent(bridgeGOGC)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
