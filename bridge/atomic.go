@@ -39,9 +39,9 @@ const (
 )
 
 // gather appends to batch what else ch holds right now, within the
-// batch limits. err is what ended it: nil at a limit, else what Fetch
+// batch limits, and what ended it: nil at a limit, else what Fetch
 // said (ErrNoMessage when the channel ran dry).
-func gather(ch *pubsub.Channel, batch []*pubsub.Message) (_ []*pubsub.Message, err error) {
+func gather(ch *pubsub.Channel, batch []*pubsub.Message) ([]*pubsub.Message, error) {
 	size := 0
 	for _, m := range batch {
 		size += len(m.Content)
