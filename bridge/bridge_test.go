@@ -532,13 +532,7 @@ func TestJetStreamWithoutAtomic(t *testing.T) {
 	for _, since := range []bool{false, true} {
 		t.Run(map[bool]string{false: "at start", true: "since"}[since], func(t *testing.T) {
 			srv := startNATS(t)
-			nc := natsConn(t, srv.url)
-			js, err := jetstream.New(nc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
+			js, ctx := jetStreamClient(t, srv.url)
 			cfg := jetstream.StreamConfig{Name: "PUBSUB", Subjects: []string{"pubsub.>"}, AllowAtomicPublish: since}
 			if _, err := js.CreateStream(ctx, cfg); err != nil {
 				t.Fatal(err)
@@ -594,13 +588,7 @@ func TestJetStreamBatchWithDuplicate(t *testing.T) {
 		msgs[i] = &pubsub.Message{ID: uint64(1_000_000 + i), Timestamp: int64(1_700_000_000_000_000 + i), Topic: "bd.t", Content: []byte(strconv.Itoa(i))}
 	}
 	// The stream has message 50 already, as if an earlier attempt stored it.
-	nc := natsConn(t, srv.url)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	js, ctx := jetStreamClient(t, srv.url)
 	dup := &nats.Msg{Subject: "pubsub.bd.t", Data: msgs[50].Content, Header: nats.Header{}}
 	if _, err := js.PublishMsg(ctx, dup, jetstream.WithMsgID(bridge.MsgID(origin, msgs[50]))); err != nil {
 		t.Fatal(err)
@@ -634,13 +622,7 @@ func TestJetStreamBatchTooLarge(t *testing.T) {
 	for _, lowered := range []bool{false, true} {
 		t.Run(map[bool]string{false: "known", true: "lowered"}[lowered], func(t *testing.T) {
 			srv := startNATS(t)
-			nc := natsConn(t, srv.url)
-			js, err := jetstream.New(nc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
+			js, ctx := jetStreamClient(t, srv.url)
 			cfg := jetstream.StreamConfig{Name: "PUBSUB", Subjects: []string{"pubsub.>"}, AllowAtomicPublish: true, Duplicates: 2 * time.Minute}
 			if !lowered {
 				cfg.MaxMsgSize = 1000

@@ -113,6 +113,20 @@ func (s *natsServer) stop() {
 	_ = s.proc.Wait()
 }
 
+// jetStreamClient connects to the server at url for the test's own
+// JetStream calls (streams made or changed under the bridge), each bounded
+// by the returned context; both end with the test.
+func jetStreamClient(t *testing.T, url string) (jetstream.JetStream, context.Context) {
+	t.Helper()
+	js, err := jetstream.New(natsConn(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return js, ctx
+}
+
 // waitFor polls cond until it holds, failing the test after waitLimit.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
