@@ -88,17 +88,7 @@ func TestFIFOEnds(t *testing.T) {
 	if _, err := OpenFIFOWriter(fd, "queue"); !errors.Is(err, unix.ENXIO) {
 		t.Fatalf("writer without reader: %v, want ENXIO", err)
 	}
-	r, keep, err := OpenFIFOReader(fd, "queue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer Close(keep)
-	w, err := OpenFIFOWriter(fd, "queue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer Close(w)
+	_, w := openFIFOEnds(t, fd, "queue")
 	if err := WriteID(w, []byte("12345678")); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +103,22 @@ func TestFIFOEnds(t *testing.T) {
 	}
 }
 
+// openFIFOEnds opens the reader, then a writer, of the FIFO name in the
+// directory fd, closed when the test ends.
+func openFIFOEnds(t *testing.T, fd int, name string) (r *os.File, w int) {
+	t.Helper()
+	r, keep, err := OpenFIFOReader(fd, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); Close(keep) })
+	if w, err = OpenFIFOWriter(fd, name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Close(w) })
+	return r, w
+}
+
 func TestProcessAlive(t *testing.T) {
 	if !ProcessAlive(os.Getpid()) || ProcessAlive(0) || ProcessAlive(-1) {
 		t.Fatal("ProcessAlive is wrong about ourselves or invalid pids")
@@ -124,17 +130,7 @@ func TestWaitWritable(t *testing.T) {
 	if err := Mkfifo(fd, "queue", 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, keep, err := OpenFIFOReader(fd, "queue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer Close(keep)
-	w, err := OpenFIFOWriter(fd, "queue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer Close(w)
+	r, w := openFIFOEnds(t, fd, "queue")
 	if !WaitWritable(w, time.Millisecond) {
 		t.Fatal("an empty FIFO has no room")
 	}
