@@ -59,13 +59,7 @@ func TestPrivateHomeModes(t *testing.T) {
 	publish(t, h, "private", "secret", nil)
 	wantMode(t, home, 0o700)
 	wantMode(t, filepath.Join(home, "tmp"), 0o700)
-	wantMode(t, ch.Dir(), 0o700)
-	wantMode(t, filepath.Join(ch.Dir(), "queue"), 0o600)
-	files := pendingFiles(t, ch.Dir())
-	if len(files) != 1 {
-		t.Fatalf("message files %v, want 1", files)
-	}
-	wantMode(t, filepath.Join(ch.Dir(), files[0]), 0o600)
+	wantChannelModes(t, ch, 0o700, 0o600)
 }
 
 // A home shared with a group (group-writable and setgid) gives the group
@@ -85,13 +79,20 @@ func TestSharedHomeModes(t *testing.T) {
 	ch := newChannel(t, h, "shared")
 	publish(t, h, "shared", "for the group", nil)
 	wantMode(t, filepath.Join(home, "tmp"), 0o770|fs.ModeSetgid)
-	wantMode(t, ch.Dir(), 0o770|fs.ModeSetgid)
-	wantMode(t, filepath.Join(ch.Dir(), "queue"), 0o660)
+	wantChannelModes(t, ch, 0o770|fs.ModeSetgid, 0o660)
+}
+
+// wantChannelModes checks the modes of ch's directory, its FIFO and the
+// one message file it holds.
+func wantChannelModes(t *testing.T, ch *pubsub.Channel, dir, file fs.FileMode) {
+	t.Helper()
+	wantMode(t, ch.Dir(), dir)
+	wantMode(t, filepath.Join(ch.Dir(), "queue"), file)
 	files := pendingFiles(t, ch.Dir())
 	if len(files) != 1 {
 		t.Fatalf("message files %v, want 1", files)
 	}
-	wantMode(t, filepath.Join(ch.Dir(), files[0]), 0o660)
+	wantMode(t, filepath.Join(ch.Dir(), files[0]), file)
 }
 
 // A home anyone could have planted or tampered with is refused, with the
