@@ -155,11 +155,7 @@ func (a *app) benchWorker(ctx context.Context, o workerOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if perr := stopProfile(); perr != nil && err == nil {
-			err = perr
-		}
-	}()
+	defer keepFirst(&err, stopProfile)
 	w := &worker{a: a, o: o, clock: newMonoClock()}
 	var res workerResult
 	switch o.role {

@@ -115,11 +115,7 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if perr := stopProfile(); perr != nil && err == nil {
-			err = perr
-		}
-	}()
+	defer keepFirst(&err, stopProfile)
 
 	h, err := a.openHome()
 	if err != nil {

@@ -102,11 +102,7 @@ func (a *app) demo(ctx context.Context) (err error) {
 		}
 		// However this ends, the subscribers are stopped (SIGTERM: they
 		// close their channels) and waited for.
-		defer func() {
-			if werr := s.wait(); werr != nil && err == nil {
-				err = werr
-			}
-		}()
+		defer keepFirst(&err, s.wait)
 		defer cancel()
 		fmt.Fprintf(tw, "  %s\tpubsub %s\t%s\n", s.name, shellJoin(s.args), s.why)
 	}

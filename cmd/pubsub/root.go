@@ -321,3 +321,11 @@ func isTerminal(r any) bool {
 	})
 	return tty
 }
+
+// keepFirst runs f, typically deferred at the end of a command, and makes
+// its error the command's unless the command failed already.
+func keepFirst(err *error, f func() error) {
+	if ferr := f(); ferr != nil && *err == nil {
+		*err = ferr
+	}
+}

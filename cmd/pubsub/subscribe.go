@@ -129,11 +129,7 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := ch.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
+	defer keepFirst(&err, ch.Close)
 	fmt.Fprintf(a.stderr, "pubsub: subscribed to %q (channel %s)\n", ch.Topic(), ch.Dir())
 
 	ctx, cancel := context.WithCancelCause(ctx)
