@@ -18,21 +18,6 @@ import (
 	"github.com/pubsub-go/pubsub/internal/proctest"
 )
 
-// homeDir makes an empty directory where a home may be created.
-func homeDir(t *testing.T) string {
-	t.Helper()
-	base := "/dev/shm"
-	if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
-		base = ""
-	}
-	dir, err := os.MkdirTemp(base, "pubsub-access-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 func wantMode(t *testing.T, path string, want fs.FileMode) {
 	t.Helper()
 	fi, err := os.Lstat(path)

@@ -36,8 +36,9 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// newHome opens a fresh home under /dev/shm, removed when the test ends.
-func newHome(t testing.TB) (*pubsub.Home, *logBuffer) {
+// homeDir makes an empty directory where a home may be created, under
+// /dev/shm when there is one, removed when the test ends.
+func homeDir(t testing.TB) string {
 	t.Helper()
 	base := "/dev/shm"
 	if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
@@ -48,6 +49,13 @@ func newHome(t testing.TB) (*pubsub.Home, *logBuffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// newHome opens a fresh home under /dev/shm, removed when the test ends.
+func newHome(t testing.TB) (*pubsub.Home, *logBuffer) {
+	t.Helper()
+	dir := homeDir(t)
 	logs := &logBuffer{}
 	h, err := pubsub.Open(dir, pubsub.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
