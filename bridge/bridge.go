@@ -100,10 +100,10 @@ type Bridge struct {
 	stats    struct {
 		exported, batched, imported, echoes, duplicates, tooLarge, rejected, partial atomic.Uint64
 	}
-	attempts atomic.Int64   // failed connection attempts in a row
-	origins  map[string]any // see originValue
-	atomicOK atomic.Bool    // the stream takes atomic batches (atomic.go)
-	batches  atomic.Uint64  // atomic batches sent, for their ids
+	attempts atomic.Int64              // failed connection attempts in a row
+	origins  map[string]pubsub.Headers // see originHeaders
+	atomicOK atomic.Bool               // the stream takes atomic batches (atomic.go)
+	batches  atomic.Uint64             // atomic batches sent, for their ids
 }
 
 var durableName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -745,25 +745,28 @@ func (b *Bridge) prepare(msg *nats.Msg) *pubsub.Message {
 	if origin == "" {
 		origin = "nats" // published by a NATS client, not a bridge
 	}
+	hs := b.originHeaders(origin)
 	if m.Headers == nil {
-		m.Headers = make(pubsub.Headers, 1)
+		m.Headers = hs // shared: the home only reads a message's headers
+	} else {
+		m.Headers[OriginHeader] = hs[OriginHeader]
 	}
-	m.Headers[OriginHeader] = b.originValue(origin)
 	return m
 }
 
-// originValue returns origin as a header value, boxed once per origin
-// rather than once per message. Called by the import goroutine only.
-func (b *Bridge) originValue(origin string) any {
-	v, ok := b.origins[origin]
+// originHeaders returns the headers of an imported message that had none:
+// the origin header alone, made once per origin rather than once per
+// message, and not to be modified. Called by the import goroutine only.
+func (b *Bridge) originHeaders(origin string) pubsub.Headers {
+	hs, ok := b.origins[origin]
 	if !ok {
 		if b.origins == nil || len(b.origins) >= 1024 {
-			b.origins = map[string]any{}
+			b.origins = map[string]pubsub.Headers{}
 		}
-		v = origin
-		b.origins[origin] = v
+		hs = pubsub.Headers{OriginHeader: origin}
+		b.origins[origin] = hs
 	}
-	return v
+	return hs
 }
 
 // import1 publishes one NATS message into the home. It returns false only
