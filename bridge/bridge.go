@@ -601,10 +601,7 @@ func tooLarge(err error) bool {
 // a retry of a message it already stored.
 func (b *Bridge) publish(ctx context.Context, msg *nats.Msg, m *pubsub.Message) error {
 	if !b.jetStream() {
-		if int64(natsSize(msg)) > b.nc.MaxPayload() && b.nc.MaxPayload() > 0 {
-			return nats.ErrMaxPayload
-		}
-		return b.nc.PublishMsg(msg)
+		return b.nc.PublishMsg(msg) // ErrMaxPayload above the server's max_payload
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
