@@ -151,7 +151,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 			targets = routes
 		}
 		for j := range b.pending {
-			if p := &b.pending[j]; p.rt != nil && inline {
+			if p := &b.pending[j]; p.rt != nil && inline && !p.rt.refuses(m.msg.Headers) {
 				if len(p.buf)+size > batchWrite {
 					b.flush(p)
 				}

@@ -53,6 +53,7 @@ type Channel struct {
 	home    *Home
 	topic   string
 	pattern topic.Pattern
+	without []string // headers of the messages it refuses (WithoutHeader)
 	name    string
 	dir     string
 
@@ -97,7 +98,7 @@ type Channel struct {
 // every message published after NewChannel returns reaches it. Call
 // [Channel.Close] when done, which deletes the channel and its unread
 // messages.
-func (h *Home) NewChannel(topicPattern string) (*Channel, error) {
+func (h *Home) NewChannel(topicPattern string, opts ...ChannelOption) (*Channel, error) {
 	if err := h.use(); err != nil {
 		return nil, err
 	}
@@ -106,12 +107,16 @@ func (h *Home) NewChannel(topicPattern string) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := newChannelConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	if len(topicPattern) > maxChannelTopic {
 		return nil, &TopicError{Topic: topicPattern, Pattern: true,
 			Reason: fmt.Sprintf("longer than %d bytes, the most a channel directory name leaves room for", maxChannelTopic)}
 	}
 	for range 8 {
-		c, err := h.createChannel(topicPattern, p)
+		c, err := h.createChannel(topicPattern, p, cfg)
 		if errors.Is(err, unix.EEXIST) {
 			continue // 62^12 names: only a broken random source gets here twice
 		}
@@ -123,14 +128,14 @@ func (h *Home) NewChannel(topicPattern string) (*Channel, error) {
 // createChannel builds the channel inside tmp/ and renames it into the
 // home only once its FIFO has a reader, so no publisher ever sees a Go
 // channel that is not reading yet.
-func (h *Home) createChannel(pattern string, p topic.Pattern) (*Channel, error) {
+func (h *Home) createChannel(pattern string, p topic.Pattern, cfg channelConfig) (*Channel, error) {
 	name := pattern + "_" + randomWord(12) + "_" + strconv.Itoa(os.Getpid())
 	staging := filepath.Join(h.dir, "tmp", name)
 	if err := unix.Mkdirat(h.tmpFD, name, h.access.dirMode); err != nil {
 		return nil, fmt.Errorf("pubsub: create channel: %w", &fs.PathError{Op: "mkdir", Path: staging, Err: err})
 	}
 	c := &Channel{
-		home: h, topic: pattern, pattern: p, name: name, dir: filepath.Join(h.dir, name),
+		home: h, topic: pattern, pattern: p, without: cfg.without, name: name, dir: filepath.Join(h.dir, name),
 		dirFD: -1, lockFD: -1, keepFD: -1,
 		sem: make(chan struct{}, 1), done: make(chan struct{}),
 	}
@@ -156,7 +161,7 @@ func (c *Channel) build(staging string) (err error) {
 	if c.lockFD, err = fsys.Lock(c.dirFD, lockName, h.access.fileMode); err != nil {
 		return err
 	}
-	if _, err = unix.Pwrite(c.lockFD, []byte(lockText), 0); err != nil {
+	if _, err = unix.Pwrite(c.lockFD, []byte(lockLine(c.without)), 0); err != nil {
 		return &fs.PathError{Op: "write", Path: lockName, Err: err}
 	}
 	if err = fsys.Mkfifo(c.dirFD, "queue", h.access.fileMode); err != nil {
@@ -385,9 +390,7 @@ func (c *Channel) fromFrame(b []byte) (*Message, error) {
 		c.home.log.Warn("pubsub: bad inline message skipped", "channel", c.dir, "err", err)
 		return nil, merr
 	}
-	if !c.pattern.Match(w.Topic) {
-		c.home.log.Info("pubsub: dropped a message whose topic does not match the channel",
-			"channel", c.dir, "topic", w.Topic, "id", w.ID)
+	if !c.takes(&w) {
 		return nil, errNotForUs
 	}
 	return fromWire(&w), nil
@@ -513,12 +516,31 @@ func (h *idHeap) Pop() any {
 	return x
 }
 
+// takes reports whether the channel is for w, and logs why not: a topic
+// its pattern does not match, or a header it refuses (WithoutHeader),
+// which only a publisher that does not read lock files sends.
+func (c *Channel) takes(w *wire.Message) bool {
+	if !c.pattern.Match(w.Topic) {
+		c.home.log.Info("pubsub: dropped a message whose topic does not match the channel",
+			"channel", c.dir, "topic", w.Topic, "id", w.ID)
+		return false
+	}
+	for _, name := range c.without {
+		if _, ok := w.Headers[name]; ok {
+			c.home.log.Debug("pubsub: dropped a message with a header the channel refuses",
+				"channel", c.dir, "header", name, "id", w.ID)
+			return false
+		}
+	}
+	return true
+}
+
 // errNotForUs is what take says of a message whose topic the channel's
-// pattern does not match. formix-pubsub publishers route by a regular
-// expression that matches more than the documented word semantics
-// ("a.b" reaches "axb", "logs.+" reaches "logs."), and a Go channel keeps
-// to the documentation on its side too.
-var errNotForUs = errors.New("topic does not match the channel")
+// pattern does not match, or that has a header it refuses. formix-pubsub
+// publishers route by a regular expression that matches more than the
+// documented word semantics ("a.b" reaches "axb", "logs.+" reaches
+// "logs."), and a Go channel keeps to the documentation on its side too.
+var errNotForUs = errors.New("message is not for the channel")
 
 // take reads, decodes and removes the message file named id. It returns
 // an error wrapping fs.ErrNotExist when there is no such file.
@@ -535,9 +557,7 @@ func (c *Channel) take(id uint64) (*Message, error) {
 				// Gone meanwhile: someone else consumed it.
 				return nil, &fs.PathError{Op: "unlink", Path: name, Err: err}
 			}
-			if !c.pattern.Match(w.Topic) {
-				c.home.log.Info("pubsub: dropped a message whose topic does not match the channel",
-					"channel", c.dir, "topic", w.Topic, "id", id)
+			if !c.takes(&w) {
 				return nil, errNotForUs
 			}
 			return fromWire(&w), nil

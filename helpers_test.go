@@ -65,9 +65,9 @@ func newHome(t testing.TB) (*pubsub.Home, *logBuffer) {
 	return h, logs
 }
 
-func newChannel(t testing.TB, h *pubsub.Home, topic string) *pubsub.Channel {
+func newChannel(t testing.TB, h *pubsub.Home, topic string, opts ...pubsub.ChannelOption) *pubsub.Channel {
 	t.Helper()
-	ch, err := h.NewChannel(topic)
+	ch, err := h.NewChannel(topic, opts...)
 	if err != nil {
 		t.Fatalf("NewChannel(%q): %v", topic, err)
 	}

@@ -206,10 +206,10 @@ func Publish(topic string, content []byte, headers Headers) (int, error) {
 }
 
 // NewChannel opens a channel on the [Default] home. See [Home.NewChannel].
-func NewChannel(topic string) (*Channel, error) {
+func NewChannel(topic string, opts ...ChannelOption) (*Channel, error) {
 	h, err := Default()
 	if err != nil {
 		return nil, err
 	}
-	return h.NewChannel(topic)
+	return h.NewChannel(topic, opts...)
 }

@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 )
@@ -46,4 +47,61 @@ func newConfig(opts []Option) config {
 // channel's directory.
 func WithFilesOnly() Option {
 	return optionFunc(func(c *config) { c.filesOnly = true })
+}
+
+// ChannelOption configures a [Channel] made by [Home.NewChannel].
+type ChannelOption interface{ applyChannel(*channelConfig) }
+
+type channelConfig struct {
+	without []string
+}
+
+type channelOptionFunc func(*channelConfig)
+
+func (f channelOptionFunc) applyChannel(c *channelConfig) { f(c) }
+
+// WithoutHeader makes the channel take no message that carries the header
+// name. Go publishers leave such a message out of the channel (it does not
+// count among the deliveries Publish returns); one that arrives anyway,
+// from a formix-pubsub publisher or an older one, is dropped when read.
+// A name is 1 to 128 printable ASCII characters, no spaces: it is written
+// in the channel's lock file for publishers to read.
+//
+// A bridge's export channels use it to refuse the messages bridges bring
+// in, which they would only read to drop.
+func WithoutHeader(name string) ChannelOption {
+	return channelOptionFunc(func(c *channelConfig) { c.without = append(c.without, name) })
+}
+
+// maxExcludedHeader bounds a WithoutHeader name, and so the lock file.
+const maxExcludedHeader = 128
+
+func newChannelConfig(opts []ChannelOption) (channelConfig, error) {
+	var c channelConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyChannel(&c)
+		}
+	}
+	if len(c.without) > 8 {
+		return c, fmt.Errorf("pubsub: %d WithoutHeader options; a channel takes at most 8", len(c.without))
+	}
+	for _, name := range c.without {
+		if !validExcludedHeader(name) {
+			return c, &HeaderError{Key: name, Reason: fmt.Sprintf("WithoutHeader takes 1 to %d printable ASCII characters, no spaces", maxExcludedHeader)}
+		}
+	}
+	return c, nil
+}
+
+func validExcludedHeader(name string) bool {
+	if name == "" || len(name) > maxExcludedHeader {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] <= ' ' || name[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

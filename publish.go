@@ -156,6 +156,9 @@ func (h *Home) publishTo(routes []*route, msg *wire.Message, prefix, content []b
 	}()
 	var missed []Miss
 	for _, rt := range routes {
+		if rt.refuses(msg.Headers) {
+			continue
+		}
 		var ok bool
 		var err error
 		spill := !rt.inline || frame == nil

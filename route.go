@@ -16,13 +16,44 @@ import (
 )
 
 // lockName is the file a Go channel keeps locked while its owner lives.
-// formix-pubsub ignores it, and removes it with the directory. Its text
-// says what the channel's reader understands beyond the formix-pubsub
-// protocol: "inline" means wire frames in its FIFO.
+// formix-pubsub ignores it, and removes it with the directory. Its one
+// line of words says what the channel's reader understands beyond the
+// formix-pubsub protocol: "inline" means wire frames in its FIFO, and
+// "without=NAME" that it takes no message with the header NAME
+// ([WithoutHeader]).
 const (
-	lockName = "lock"
-	lockText = "pubsub-go 1 inline\n"
+	lockName  = "lock"
+	lockWords = "pubsub-go 1 inline"
+	lockMax   = 2048 // read at most this much of a lock file
 )
+
+// lockLine returns the text of a Go channel's lock file.
+func lockLine(without []string) string {
+	var b strings.Builder
+	b.WriteString(lockWords)
+	for _, name := range without {
+		b.WriteString(" without=")
+		b.WriteString(name)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// parseLock reads a lock file's text, which another process wrote and may
+// be anything: whether the channel takes inline frames, and the headers
+// of the messages it refuses.
+func parseLock(text []byte) (inline bool, without []string) {
+	line, _, _ := bytes.Cut(text, []byte{'\n'})
+	for _, w := range strings.Fields(string(line)) {
+		switch name, ok := strings.CutPrefix(w, "without="); {
+		case w == "inline":
+			inline = true
+		case ok && validExcludedHeader(name):
+			without = append(without, name)
+		}
+	}
+	return inline, without
+}
 
 // tickSlack bounds the granularity of directory timestamps. tmpfs stamps
 // times from the coarse clock (one scheduler tick, at most 10 ms), so two
@@ -52,8 +83,9 @@ type route struct {
 	name    string
 	pattern topic.Pattern
 	pid     int
-	goChan  bool // has a lock file: liveness by flock, not by pid
-	inline  bool // its reader takes small messages whole in the FIFO
+	goChan  bool     // has a lock file: liveness by flock, not by pid
+	inline  bool     // its reader takes small messages whole in the FIFO
+	without []string // headers of the messages it refuses
 	dirFD   int  // O_PATH-like handle on the channel directory
 
 	mu     sync.Mutex
@@ -248,8 +280,8 @@ func (h *Home) openRoute(name string) (*route, liveness) {
 	}
 	rt := &route{name: name, pattern: p, pid: pid, goChan: goChan, dirFD: dirFD, fifoFD: -1}
 	if goChan {
-		text, _ := fsys.ReadSmall(dirFD, lockName, 64)
-		rt.inline = bytes.Contains(text, []byte(" inline"))
+		text, _ := fsys.ReadSmall(dirFD, lockName, lockMax)
+		rt.inline, rt.without = parseLock(text)
 	}
 	return rt, liveOwner
 }
@@ -261,6 +293,16 @@ func ownerAlive(dirFD, pid int) (goChan, alive bool) {
 		return true, held
 	}
 	return false, fsys.ProcessAlive(pid)
+}
+
+// refuses reports whether the channel takes no message with headers h.
+func (rt *route) refuses(h map[string]any) bool {
+	for _, name := range rt.without {
+		if _, ok := h[name]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // writer returns the route's FIFO write end, opening it on first use.

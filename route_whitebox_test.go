@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +50,52 @@ func FuzzParseChannelName(f *testing.F) {
 		last, err := strconv.Atoi(name[strings.LastIndexByte(name, '_')+1:])
 		if !strings.HasPrefix(name, p+"_") || err != nil || last != pid {
 			t.Fatalf("parseChannelName(%q) = %q, %d: not the first and last parts", name, p, pid)
+		}
+	})
+}
+
+func TestParseLock(t *testing.T) {
+	cases := []struct {
+		text    string
+		inline  bool
+		without []string
+	}{
+		{lockLine(nil), true, nil},
+		{"pubsub-go 1 inline\n", true, nil}, // as every version writes it
+		{lockLine([]string{"pubsub-origin", "X-Y"}), true, []string{"pubsub-origin", "X-Y"}},
+		{"pubsub-go 1\n", false, nil},
+		{"pubsub-go 1 inline without= without=a\x01b without=ok\n", true, []string{"ok"}},
+		{"pubsub-go 1\nwithout=next-line inline\n", false, nil},
+		{"pubsub-go 1 inline without=cut", true, []string{"cut"}}, // no newline: a short read
+		{"", false, nil},
+	}
+	for _, c := range cases {
+		inline, without := parseLock([]byte(c.text))
+		if inline != c.inline || !slices.Equal(without, c.without) {
+			t.Errorf("parseLock(%q) = %v, %q; want %v, %q", c.text, inline, without, c.inline, c.without)
+		}
+	}
+}
+
+// FuzzParseLock: a lock file is written by another process, and may be
+// anything. Each name parseLock returns is one WithoutHeader accepts, and
+// what lockLine writes reads back the same.
+func FuzzParseLock(f *testing.F) {
+	f.Add([]byte(lockLine([]string{"pubsub-origin"})))
+	f.Add([]byte("pubsub-go 1 inline without=a without=b\n"))
+	f.Add([]byte("without=\xff inline"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		_, without := parseLock(text)
+		for _, name := range without {
+			if !validExcludedHeader(name) {
+				t.Fatalf("parseLock(%q) returned the name %q, which WithoutHeader refuses", text, name)
+			}
+		}
+		if len(without) <= 8 {
+			inline, again := parseLock([]byte(lockLine(without)))
+			if !inline || !slices.Equal(again, without) {
+				t.Fatalf("lockLine(%q) reads back as %v, %q", without, inline, again)
+			}
 		}
 	})
 }
