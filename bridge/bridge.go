@@ -260,7 +260,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 	}()
 	for _, p := range b.export {
-		ch, err := home.NewChannel(p.String())
+		// A message a bridge brought in goes no further: Go publishers
+		// (importing bridges among them) leave it out of the channel.
+		ch, err := home.NewChannel(p.String(), pubsub.WithoutHeader(OriginHeader))
 		if err != nil {
 			return fmt.Errorf("bridge: export %s: %w", p, err)
 		}
@@ -521,12 +523,9 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 }
 
 // exports reports whether m, taken from export channel i, is this
-// channel's to export: not brought by a bridge, and in no channel before
-// it.
+// channel's to export: in no channel before it. (The channels take no
+// message a bridge brought in.)
 func (b *Bridge) exports(i int, m *pubsub.Message) bool {
-	if _, imported := m.Headers[OriginHeader]; imported {
-		return false // a bridge brought it here; it goes no further
-	}
 	for j := range i {
 		if b.export[j].Match(m.Topic) {
 			return false // channel j has it too
