@@ -49,7 +49,7 @@ FUZZTIME ?= 10m
 FUZZ_TARGETS := \
 	./internal/wire:FuzzDecode ./internal/wire:FuzzDecodeHeaders ./internal/wire:FuzzEncodeHeaders \
 	./internal/wire:FuzzNextRecord ./internal/topic:FuzzMatch ./internal/topic:FuzzValidate \
-	.:FuzzParseChannelName .:FuzzChannelQueue ./cmd/pubsub:FuzzParseHeader
+	.:FuzzParseChannelName .:FuzzParseLock .:FuzzChannelQueue ./cmd/pubsub:FuzzParseHeader
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \
