@@ -8,7 +8,9 @@
 # The target is the ratio of the core bridge to the local 1to1. On a shared
 # machine either moves by 10% from one minute to the next, so the script
 # first measures them in alternation, one run each, and gives the median
-# of the ratios of the pairs.
+# of the ratios: for bridges that each carry one way (A exports, B
+# imports), and for bridges that each carry both ways, as in the README's
+# two-host example.
 #
 # Run it on an otherwise idle machine: every process of the chain needs a
 # CPU. Environment: PUBSUB_BRIDGE_BENCH_COUNT (messages per throughput run,
@@ -33,18 +35,23 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/pubsub" ./cmd/pubsub
 
 echo "== the target: core NATS through the bridge against the local 1to1, in alternation"
-ratios=()
+echo "   (core: bridge A only exports, bridge B only imports; both: each does both)"
+core=() both=()
 for k in $(seq "$runs"); do
 	c=$(measure core 1 | awk '/RESULT bridge core/ {print $4}')
+	b=$(measure both 1 | awk '/RESULT bridge both/ {print $4}')
 	l=$("$bin/pubsub" bench --runs 1 --count "$count" --size "$size" 1to1 | awk '$1 == "1to1" {gsub(",", "", $6); print $6}')
-	r=$(awk -v c="$c" -v l="$l" 'BEGIN {printf "%.3f", c / l}')
-	ratios+=("$r")
-	echo "pair $k: bridge core $c msgs/s, local 1to1 $l msgs/s, ratio $r"
+	rc=$(awk -v c="$c" -v l="$l" 'BEGIN {printf "%.3f", c / l}')
+	rb=$(awk -v c="$b" -v l="$l" 'BEGIN {printf "%.3f", c / l}')
+	core+=("$rc") both+=("$rb")
+	echo "round $k: local 1to1 $l msgs/s; bridge core $c msgs/s, ratio $rc; both ways $b msgs/s, ratio $rb"
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{r[NR] = $1} END {printf "median ratio of %d pairs: %s (from %s to %s)\n", NR, r[int((NR + 1) / 2)], r[1], r[NR]}'
+median() { printf '%s\n' "$@" | sort -n | awk '{r[NR] = $1} END {printf "median of %d: %s (from %s to %s)\n", NR, r[int((NR + 1) / 2)], r[1], r[NR]}'; }
+echo "core ratio, $(median "${core[@]}")"
+echo "both ways ratio, $(median "${both[@]}")"
 
-echo "== core NATS through the bridge"
-measure core "$runs"
+echo "== core NATS through the bridge, one way and both ways"
+measure "core both" "$runs"
 echo "== the local bus, publisher and subscriber in two processes"
 "$bin/pubsub" bench --runs "$runs" --count "$count" --size "$size" 1to1 latency
 echo "== JetStream through the bridge, bare NATS, the local bus in one process"
