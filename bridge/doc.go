@@ -22,7 +22,9 @@
 //
 // Each home has an origin ([Origin]). A bridge drops NATS messages that
 // came from its own home, and never exports a message that carries
-// [OriginHeader], that is one a bridge brought in: a message crosses from
+// [OriginHeader], that is one a bridge brought in (its export channels are
+// made with [pubsub.WithoutHeader], so Go publishers, importing bridges
+// among them, leave such messages out of them): a message crosses from
 // the home it was published in to every other home, once, and no further.
 // Export patterns may overlap: a message that matches several is exported
 // once, as is one that matches several import patterns. One bridge per home
@@ -65,6 +67,13 @@
 // message the home refuses is logged, counted in [Stats].Rejected, and
 // dropped; a home with no matching channel drops a message, as a local
 // publish does.
+//
+// # Threads
+//
+// The package leaves GOMAXPROCS and the garbage collector to its host
+// program. The pubsub command runs a bridge that only exports on one
+// thread, which cuts the CPU of the chain by a seventh, and with GOGC=400
+// (docs/PERFORMANCE.md).
 //
 // # What the bridge does not do
 //
