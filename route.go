@@ -86,7 +86,7 @@ type route struct {
 	goChan  bool     // has a lock file: liveness by flock, not by pid
 	inline  bool     // its reader takes small messages whole in the FIFO
 	without []string // headers of the messages it refuses
-	dirFD   int  // O_PATH-like handle on the channel directory
+	dirFD   int      // O_PATH-like handle on the channel directory
 
 	mu     sync.Mutex
 	fifoFD int // write end, opened on first delivery; -1 until then
