@@ -54,15 +54,7 @@ func TestPublishBatch(t *testing.T) {
 			exact := newChannel(t, sub, "batch.x")
 			wild := newChannel(t, sub, "batch.+")
 			py, pyFD := fakePythonChannel(t, sub, "batch.x", true)
-			var opts []pubsub.Option
-			if filesOnly {
-				opts = append(opts, pubsub.WithFilesOnly())
-			}
-			h, err := pubsub.Open(sub.Dir(), opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close()
+			h := publisherOn(t, sub, filesOnly)
 			contents := batchContents(100, 200)
 			n, err := h.PublishBatch("batch.x", contents, pubsub.Headers{"k": "v"})
 			if err != nil || n != 3*len(contents) {

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pubsub-go/pubsub"
 	"github.com/pubsub-go/pubsub/internal/proctest"
+	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -104,4 +108,39 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// publisherOn opens a second Home on h's directory, sending every message
+// as a file when filesOnly.
+func publisherOn(t testing.TB, h *pubsub.Home, filesOnly bool) *pubsub.Home {
+	t.Helper()
+	var opts []pubsub.Option
+	if filesOnly {
+		opts = append(opts, pubsub.WithFilesOnly())
+	}
+	p, err := pubsub.Open(h.Dir(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// writeQueue writes data into ch's FIFO in one write, as another process
+// could.
+func writeQueue(t testing.TB, ch *pubsub.Channel, data []byte) {
+	t.Helper()
+	fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// frameOf returns msg as an inline FIFO frame (see wire.NextRecord).
+func frameOf(msg []byte) []byte {
+	return wire.AppendPadding(append(wire.AppendFrame(nil, len(msg)), msg...), len(msg))
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,7 +78,7 @@ func FuzzChannelQueue(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	frame := wire.AppendPadding(append(wire.AppendFrame(nil, len(msg)), msg...), len(msg))
+	frame := frameOf(msg)
 	var id [8]byte
 	binary.BigEndian.PutUint64(id[:], 12345)
 	f.Add(frame)
@@ -93,15 +92,7 @@ func FuzzChannelQueue(f *testing.F) {
 		}
 		ch := newChannel(t, h, "fz")
 		defer ch.Close()
-		fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = unix.Write(fd, data)
-		unix.Close(fd)
-		if err != nil {
-			t.Fatal(err)
-		}
+		writeQueue(t, ch, data)
 		for range len(data)/8 + 2 {
 			m, err := ch.Fetch()
 			if errors.Is(err, pubsub.ErrNoMessage) {
@@ -144,18 +135,13 @@ func TestBadInlineFrame(t *testing.T) {
 		junk []byte
 		want error
 	}{
-		{"junk", wire.AppendPadding(append(wire.AppendFrame(nil, 5), "junk!"...), 5), pubsub.ErrBadMagic},
+		{"junk", frameOf([]byte("junk!")), pubsub.ErrBadMagic},
 		{"empty", wire.AppendFrame(nil, 0), pubsub.ErrTruncated},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h, _ := newHome(t)
 			ch := newChannel(t, h, "bad")
-			fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			unix.Write(fd, c.junk)
-			unix.Close(fd)
+			writeQueue(t, ch, c.junk)
 			publish(t, h, "bad", "after the junk", nil)
 			if _, err := ch.Fetch(); !errors.Is(err, c.want) {
 				t.Fatalf("%s frame: %v, want %v", c.name, err, c.want)

@@ -148,15 +148,9 @@ func TestDuplicateAnnouncementDeliversOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(ch.Dir(), "77"), b, 0o644)
-	fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rec [8]byte
 	binary.BigEndian.PutUint64(rec[:], 77)
-	unix.Write(fd, rec[:])
-	unix.Write(fd, rec[:])
-	unix.Close(fd)
+	writeQueue(t, ch, append(rec[:], rec[:]...))
 	if m := fetch(t, ch); string(m.Content) != "only once" {
 		t.Fatalf("got %q", m.Content)
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/pubsub-go/pubsub"
 	"github.com/pubsub-go/pubsub/internal/wire"
 )
@@ -24,15 +22,7 @@ func TestWithoutHeader(t *testing.T) {
 			sub, _ := newHome(t)
 			refusing := newChannel(t, sub, "w.+", pubsub.WithoutHeader("origin"))
 			plain := newChannel(t, sub, "w.+")
-			var opts []pubsub.Option
-			if filesOnly {
-				opts = append(opts, pubsub.WithFilesOnly())
-			}
-			h, err := pubsub.Open(sub.Dir(), opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close()
+			h := publisherOn(t, sub, filesOnly)
 			marked := pubsub.Headers{"origin": "elsewhere", "k": 1}
 			large := strings.Repeat("L", wire.MaxInline)
 			var want []string // what the refusing channel gets
@@ -115,17 +105,9 @@ func TestWithoutHeaderFromOtherPublishers(t *testing.T) {
 			headers = map[string]any{"origin": "old"}
 		}
 		msg := encode(uint64(10+id), content, headers)
-		frames = append(frames, wire.AppendPadding(append(wire.AppendFrame(nil, len(msg)), msg...), len(msg))...)
+		frames = append(frames, frameOf(msg)...)
 	}
-	fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = unix.Write(fd, frames)
-	unix.Close(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeQueue(t, ch, frames)
 	for _, want := range []string{"frame", "file"} {
 		if m := fetch(t, ch); string(m.Content) != want {
 			t.Fatalf("got %q, want %q", m.Content, want)
