@@ -1,6 +1,6 @@
 # The two commands a newcomer needs:
 #   make demo   processes exchanging messages on the default home
-#   make test   every test: vet, the race detector, fuzz corpora, the fault
+#   make test   every test: gofmt, vet, the race detector, fuzz corpora, the fault
 #               suite, the NATS bridge, interop with Python
 GO     ?= go
 PYTHON ?= python3
@@ -15,6 +15,8 @@ demo:
 test: vet lint unit interop
 
 vet:
+	@unformatted=$$(gofmt -l . | grep -v '^$(VENV)/'); \
+		if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
