@@ -3,6 +3,7 @@
 package interop
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -113,4 +114,30 @@ func TestNonFiniteFloatsFromPython(t *testing.T) {
 		{"nan", "float", "NaN"}, {"inf", "float", "+Inf"}, {"ninf", "float", "-Inf"},
 	})
 	expectExit(t, sub)
+}
+
+// A Go channel made WithoutHeader drops what a Python publisher, which
+// reads no lock file, sends with that header anyway, and gets the rest in
+// order.
+func TestWithoutHeaderFromPython(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	topic := "without.py"
+	sub := start(t, home, goSide, nil, "sub", "-n", "2", "-without", "pubsub-origin", topic)
+	live(t, sub)
+	msgs := []msg{
+		{Topic: topic, Headers: [][3]string{{"what", "str", "first"}}, Content: []byte("first")},
+		{Topic: topic, Headers: [][3]string{{"pubsub-origin", "str", "elsewhere"}}, Content: []byte("refused")},
+		{Topic: topic, Content: []byte("last")},
+	}
+	res, log := publish(t, home, pySide, nil, msgs)
+	expectCounts(t, pySide, res, log, 1) // Python delivers all three
+	recs := readRecords(t, sub, 2)
+	expectLine(t, sub, "done 2 nil")
+	expectExit(t, sub)
+	for i, want := range []string{"first", "last"} {
+		if c := recs[i].Content; c == nil || *c != base64.StdEncoding.EncodeToString([]byte(want)) {
+			t.Errorf("message %d: %+v (content in base64), want %q", i+1, recs[i], want)
+		}
+	}
 }

@@ -248,6 +248,7 @@ func sub(home *pubsub.Home, args []string) error {
 	fs := flag.NewFlagSet("sub", flag.ContinueOnError)
 	limit := fs.Int("n", 0, "end after this many messages in all (0: on SIGTERM)")
 	mode := fs.String("mode", "next", "next, subscribe or wait")
+	without := fs.String("without", "", "make the channels refuse messages with this header (WithoutHeader)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -265,9 +266,13 @@ func sub(home *pubsub.Home, args []string) error {
 	if *mode == "wait" {
 		signal.Notify(usr1, syscall.SIGUSR1)
 	}
+	var opts []pubsub.ChannelOption
+	if *without != "" {
+		opts = append(opts, pubsub.WithoutHeader(*without))
+	}
 	var chans []*pubsub.Channel
 	for _, t := range fs.Args() {
-		ch, err := home.NewChannel(t)
+		ch, err := home.NewChannel(t, opts...)
 		if err != nil {
 			say("refused", err)
 			chans = append(chans, nil)
