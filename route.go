@@ -43,9 +43,17 @@ func lockLine(without []string) string {
 // be anything: whether the channel takes inline frames, and the headers
 // of the messages it refuses.
 func parseLock(text []byte) (inline bool, without []string) {
-	line, _, _ := bytes.Cut(text, []byte{'\n'})
-	for _, w := range strings.Fields(string(line)) {
-		switch name, ok := strings.CutPrefix(w, "without="); {
+	line, _, whole := bytes.Cut(text, []byte{'\n'})
+	words := strings.Fields(string(line))
+	if len(words) < 2 || words[0] != "pubsub-go" || words[1] != "1" {
+		return false, nil // not a lock file this version wrote
+	}
+	for _, w := range words[2:] {
+		name, ok := strings.CutPrefix(w, "without=")
+		if ok && !whole {
+			continue // no end of line: the read may have cut this name short
+		}
+		switch {
 		case w == "inline":
 			inline = true
 		case ok && validExcludedHeader(name):
@@ -280,7 +288,13 @@ func (h *Home) openRoute(name string) (*route, liveness) {
 	}
 	rt := &route{name: name, pattern: p, pid: pid, goChan: goChan, dirFD: dirFD, fifoFD: -1}
 	if goChan {
-		text, _ := fsys.ReadSmall(dirFD, lockName, lockMax)
+		text, err := fsys.ReadSmall(dirFD, lockName, lockMax)
+		if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) || errors.Is(err, unix.ENOMEM) {
+			// The lock file was open a moment ago: a passing failure.
+			// Look again next time rather than miss what it refuses.
+			fsys.Close(dirFD)
+			return nil, unknown
+		}
 		rt.inline, rt.without = parseLock(text)
 	}
 	return rt, liveOwner
