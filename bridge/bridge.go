@@ -523,9 +523,14 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 }
 
 // exports reports whether m, taken from export channel i, is this
-// channel's to export: in no channel before it. (The channels take no
-// message a bridge brought in.)
+// channel's to export: not brought by a bridge, and in no channel before
+// it.
 func (b *Bridge) exports(i int, m *pubsub.Message) bool {
+	if _, imported := m.Headers[OriginHeader]; imported {
+		// The channel refuses these (WithoutHeader); a second guard, as a
+		// loop between homes would not stop by itself.
+		return false
+	}
 	for j := range i {
 		if b.export[j].Match(m.Topic) {
 			return false // channel j has it too
