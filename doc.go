@@ -27,7 +27,8 @@
 // # Guarantees
 //
 //   - A message reaches every channel that matched and was live when it
-//     was published, once; Publish returns how many, and a
+//     was published, once, save those that refuse one of its headers
+//     ([WithoutHeader]); Publish returns how many, and a
 //     *[DeliveryError] names every matching channel it could not reach.
 //   - A channel never sees a partial message file: files are written with
 //     no name (O_TMPFILE) and linked into channels complete.

@@ -65,7 +65,8 @@ func (f channelOptionFunc) applyChannel(c *channelConfig) { f(c) }
 // count among the deliveries Publish returns); one that arrives anyway,
 // from a formix-pubsub publisher or an older one, is dropped when read.
 // A name is 1 to 128 printable ASCII characters, no spaces: it is written
-// in the channel's lock file for publishers to read.
+// in the channel's lock file for publishers to read. A channel refuses at
+// most 8 headers.
 //
 // A bridge's export channels use it to refuse the messages bridges bring
 // in, which they would only read to drop.

@@ -23,7 +23,9 @@ import (
 const maxIDRetries = 16
 
 // Publish writes a message on topic to every live channel whose topic
-// matches, and returns how many channels it reached.
+// matches, and returns how many channels it reached. A channel that
+// refuses one of the message's headers ([WithoutHeader]) is left out and
+// not counted.
 //
 // The topic is concrete: words of [A-Za-z0-9-] separated by '.', without
 // wildcards; anything else is a *[TopicError]. A header that is not a JSON
