@@ -25,23 +25,7 @@ func BenchmarkExportEncode(b *testing.B) {
 // BenchmarkImport measures publishing NATS messages into a home with a
 // channel, 64 to a batch, as the core importer does, per message.
 func BenchmarkImport(b *testing.B) {
-	dir := b.TempDir()
-	h, err := pubsub.Open(dir, pubsub.WithLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
-	ch, err := h.NewChannel("m.+")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ch.Close()
-	br, err := New(Config{Home: h, URL: "nats://localhost", Import: []string{"m.+"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	br.origin = "here"
-	sub := &nats.Subscription{Subject: "pubsub.m.>"}
+	br, ch, sub := newImporter(b)
 	e := newEncoder(br.prefix, "there")
 	batch := make([]*nats.Msg, 64)
 	for i := range batch {

@@ -25,22 +25,7 @@ func FuzzImport(f *testing.F) {
 	f.Add("pubsub.m.t.u", "18446744073709551615", "-1", `{"k": NaN, "l": [1, {"a": null}]}`, "here", []byte{0})
 	f.Add("pubsub.m..t", "0x10", "1e3", "{", "", []byte("z"))
 	f.Add("other.m.t", "1", "1", "{}", "x", []byte("z"))
-	h, err := pubsub.Open(f.TempDir(), pubsub.WithLogger(nil))
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer h.Close()
-	ch, err := h.NewChannel("m.+")
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer ch.Close()
-	br, err := New(Config{Home: h, URL: "nats://localhost", Import: []string{"m.+"}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	br.origin = "here"
-	sub := &nats.Subscription{Subject: "pubsub.m.>"}
+	br, ch, sub := newImporter(f)
 	f.Fuzz(func(t *testing.T, subject, id, ts, headers, origin string, data []byte) {
 		hdr := nats.Header{}
 		for k, v := range map[string]string{HeaderID: id, HeaderTimestamp: ts, HeaderHeaders: headers, HeaderOrigin: origin} {
@@ -90,4 +75,26 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("one message imported, the channel holds more: %v", err)
 		}
 	})
+}
+
+// newImporter returns a bridge, never connected, that imports m.+ into a
+// home of its own with origin "here": its importMany takes NATS messages
+// made by hand as sub would deliver them, and ch, a channel for m.+ in
+// the home, gets what it publishes.
+func newImporter(tb testing.TB) (br *Bridge, ch *pubsub.Channel, sub *nats.Subscription) {
+	tb.Helper()
+	h, err := pubsub.Open(tb.TempDir(), pubsub.WithLogger(nil))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { h.Close() })
+	if ch, err = h.NewChannel("m.+"); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ch.Close() })
+	if br, err = New(Config{Home: h, URL: "nats://localhost", Import: []string{"m.+"}}); err != nil {
+		tb.Fatal(err)
+	}
+	br.origin = "here"
+	return br, ch, &nats.Subscription{Subject: "pubsub.m.>"}
 }
