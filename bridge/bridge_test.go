@@ -600,9 +600,9 @@ func TestJetStreamBatchWithDuplicate(t *testing.T) {
 			}
 		}
 	})
-	waitFor(t, "the stream to hold every message", func() bool { return streamMsgs(t, srv.url) >= n })
+	waitFor(t, "the stream to hold every message", func() bool { return streamMsgs(js) >= n })
 	s := ba.stop()
-	if got := streamMsgs(t, srv.url); got != n {
+	if got := streamMsgs(js); got != n {
 		t.Errorf("the stream holds %d messages, want %d", got, n)
 	}
 	if s["exported"] != n || s["in atomic batches"] != 0 {
@@ -650,7 +650,7 @@ func TestJetStreamBatchTooLarge(t *testing.T) {
 					}
 				}
 			})
-			waitFor(t, "the stream to hold every message but the large one", func() bool { return streamMsgs(t, srv.url) >= n-1 })
+			waitFor(t, "the stream to hold every message but the large one", func() bool { return streamMsgs(js) >= n-1 })
 			s := ba.stop()
 			if s["too large"] != 1 || s["exported"] != n-1 || s["in atomic batches"] != 0 {
 				t.Errorf("A: %v; want %d exported one at a time and 1 too large", s, n-1)
@@ -752,7 +752,8 @@ func TestJetStreamNewHost(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the stream to hold the old messages", func() bool { return streamMsgs(t, srv.url) >= 3 })
+	js, _ := jetStreamClient(t, srv.url)
+	waitFor(t, "the stream to hold the old messages", func() bool { return streamMsgs(js) >= 3 })
 	bb := startBridge(t, b, "--nats", srv.url, "--durable", "host-b", "--import", "nh.+")
 	sub := collect(t, b, "nh.+")
 	if _, err := a.Publish("nh.new", []byte("new"), nil); err != nil {
@@ -771,16 +772,7 @@ func TestJetStreamNewHost(t *testing.T) {
 }
 
 // streamMsgs returns how many messages the PUBSUB stream holds.
-func streamMsgs(t *testing.T, url string) uint64 {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+func streamMsgs(js jetstream.JetStream) uint64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, "PUBSUB")
