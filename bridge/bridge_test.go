@@ -172,11 +172,8 @@ func testRoundTrip(t *testing.T, flagsA, flagsB []string) {
 // TestOrder: one publisher on A, one subscriber on B: every message, in
 // the order published.
 func TestOrder(t *testing.T) {
-	srv := startNATS(t)
-	a, b := newHome(t), newHome(t)
-	ba := startBridge(t, a, "--nats", srv.url, "--export", "ord.+")
-	bb := startBridge(t, b, "--nats", srv.url, "--import", "ord.+")
-	sub := collect(t, b, "ord.t")
+	ow := startOneWay(t, "ord.+", "ord.t", nil, nil)
+	a, ba, bb, sub := ow.a, ow.ba, ow.bb, ow.sub
 	const n = 10000
 	w, finish := publishLines(t, a, "ord.t")
 	for i := range n {
@@ -260,11 +257,8 @@ func startBridgeNoWait(t *testing.T, h *pubsub.Home, args ...string) *bridgeProc
 // TestTooLarge: a message over the server's max_payload cannot ever be
 // sent; the exporter says so, naming the limit, and goes on.
 func TestTooLarge(t *testing.T) {
-	srv := startNATS(t)
-	a, b := newHome(t), newHome(t)
-	ba := startBridge(t, a, "--nats", srv.url, "--export", "big.+")
-	bb := startBridge(t, b, "--nats", srv.url, "--import", "big.+")
-	sub := collect(t, b, "big.+")
+	ow := startOneWay(t, "big.+", "big.+", nil, nil)
+	a, ba, bb, sub := ow.a, ow.ba, ow.bb, ow.sub
 	if _, err := a.Publish("big.over", make([]byte, 33<<20), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -398,11 +392,8 @@ func TestBadURL(t *testing.T) {
 // restarts, and messages flow again (what was sent during the outage may
 // be lost: at most once).
 func TestCoreRestart(t *testing.T) {
-	srv := startNATS(t)
-	a, b := newHome(t), newHome(t)
-	ba := startBridge(t, a, "--nats", srv.url, "--export", "cr.+")
-	bb := startBridge(t, b, "--nats", srv.url, "--import", "cr.+")
-	sub := collect(t, b, "cr.+")
+	ow := startOneWay(t, "cr.+", "cr.+", nil, nil)
+	srv, a, ba, bb, sub := ow.srv, ow.a, ow.ba, ow.bb, ow.sub
 	if _, err := a.Publish("cr.before", nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -429,11 +420,8 @@ func TestCoreRestart(t *testing.T) {
 // with backoff, not the end of exporting: once descriptors are free
 // again, the message goes.
 func TestExportReadFailure(t *testing.T) {
-	srv := startNATS(t)
-	a, b := newHome(t), newHome(t)
-	ba := startBridge(t, a, "--nats", srv.url, "--export", "rf.+")
-	bb := startBridge(t, b, "--nats", srv.url, "--import", "rf.+")
-	sub := collect(t, b, "rf.+")
+	ow := startOneWay(t, "rf.+", "rf.+", nil, nil)
+	a, ba, bb, sub := ow.a, ow.ba, ow.bb, ow.sub
 	// The bridge may open no more files: the limit is its lowest free
 	// descriptor number.
 	pid := ba.Cmd.Process.Pid
@@ -480,11 +468,8 @@ func TestExportReadFailure(t *testing.T) {
 // restart of the NATS server, a restart of B's bridge (B catches up on
 // what was published while it was down), and a restart of A's bridge.
 func TestJetStream(t *testing.T) {
-	srv := startNATS(t)
-	a, b := newHome(t), newHome(t)
-	ba := startBridge(t, a, "--nats", srv.url, "--durable", "host-a", "--export", "js.+")
-	bb := startBridge(t, b, "--nats", srv.url, "--durable", "host-b", "--import", "js.+")
-	sub := collect(t, b, "js.t")
+	ow := startOneWay(t, "js.+", "js.t", []string{"--durable", "host-a"}, []string{"--durable", "host-b"})
+	srv, a, ba, bb, sub := ow.srv, ow.a, ow.ba, ow.bb, ow.sub
 	w, finish := publishLines(t, a, "js.t")
 	next := 0
 	send := func(n int) {
@@ -700,11 +685,8 @@ func allStopped(t *testing.T, pid int) bool {
 // published twice (the sequence it keeps in the home), save the one
 // message it may have been killed in the middle of.
 func TestJetStreamKilled(t *testing.T) {
-	srv := startNATS(t)
-	a, b := newHome(t), newHome(t)
-	ba := startBridge(t, a, "--nats", srv.url, "--durable", "host-a", "--export", "jk.+")
-	bb := startBridge(t, b, "--nats", srv.url, "--durable", "host-b", "--ack-wait", "1s", "--import", "jk.+")
-	sub := collect(t, b, "jk.t")
+	ow := startOneWay(t, "jk.+", "jk.t", []string{"--durable", "host-a"}, []string{"--durable", "host-b", "--ack-wait", "1s"})
+	a, ba, bb, sub := ow.a, ow.ba, ow.bb, ow.sub
 	const n = 5000
 	w, finish := publishLines(t, a, "jk.t")
 	for i := range n {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,6 +190,27 @@ func startBridgeIn(t *testing.T, wrap []string, h *pubsub.Home, args ...string) 
 	b := &bridgeProc{t: t, home: h.Dir(), args: args, wrap: wrap}
 	b.start()
 	return b
+}
+
+// oneWay is the usual set-up of a test: a NATS server, home A whose
+// bridge exports a pattern, home B whose bridge imports it, and a
+// collector on B.
+type oneWay struct {
+	srv    *natsServer
+	a, b   *pubsub.Home
+	ba, bb *bridgeProc
+	sub    *collector
+}
+
+// startOneWay starts a oneWay for pattern, collecting subPattern on B;
+// flagsA and flagsB go to the bridges after --nats URL.
+func startOneWay(t *testing.T, pattern, subPattern string, flagsA, flagsB []string) oneWay {
+	t.Helper()
+	w := oneWay{srv: startNATS(t), a: newHome(t), b: newHome(t)}
+	w.ba = startBridge(t, w.a, slices.Concat([]string{"--nats", w.srv.url}, flagsA, []string{"--export", pattern})...)
+	w.bb = startBridge(t, w.b, slices.Concat([]string{"--nats", w.srv.url}, flagsB, []string{"--import", pattern})...)
+	w.sub = collect(t, w.b, subPattern)
+	return w
 }
 
 func (b *bridgeProc) start() {
