@@ -51,7 +51,7 @@ FUZZTIME ?= 10m
 FUZZ_TARGETS := \
 	./internal/wire:FuzzDecode ./internal/wire:FuzzDecodeHeaders ./internal/wire:FuzzEncodeHeaders \
 	./internal/wire:FuzzNextRecord ./internal/topic:FuzzMatch ./internal/topic:FuzzValidate \
-	.:FuzzParseChannelName .:FuzzParseLock .:FuzzChannelQueue ./cmd/pubsub:FuzzParseHeader \
+	./internal/engine:FuzzParseChannelName ./internal/engine:FuzzParseLock .:FuzzChannelQueue ./cmd/pubsub:FuzzParseHeader \
 	./bridge:FuzzImport
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

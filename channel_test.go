@@ -393,7 +393,7 @@ func TestSubscribe(t *testing.T) {
 			}()
 		}
 		return nil
-	}, pubsub.Timeout(300*time.Millisecond), pubsub.IgnoreSignals())
+	}, pubsub.WithTimeout(300*time.Millisecond), pubsub.WithoutSignalHandling())
 	if err != nil || n != 6 {
 		t.Fatalf("Subscribe = %d, %v; want 6, nil after the timeout", n, err)
 	}
@@ -411,7 +411,7 @@ func TestSubscribeContextCause(t *testing.T) {
 	publish(t, h, "t", "y", nil)
 	ctx, cancel := context.WithCancelCause(t.Context())
 	cause := errors.New("shutting down")
-	n, err := ch.Subscribe(ctx, func(*pubsub.Message) error { cancel(cause); return nil }, pubsub.IgnoreSignals())
+	n, err := ch.Subscribe(ctx, func(*pubsub.Message) error { cancel(cause); return nil }, pubsub.WithoutSignalHandling())
 	if err != cause || n != 1 {
 		t.Fatalf("Subscribe = %d, %v; want 1 and the cause", n, err)
 	}

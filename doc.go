@@ -31,7 +31,8 @@
 //     ([WithoutHeader]); Publish returns how many, and a
 //     *[DeliveryError] names every matching channel it could not reach.
 //   - A channel never sees a partial message file: files are written with
-//     no name (O_TMPFILE) and linked into channels complete.
+//     no name (O_TMPFILE), or under a staging name in HOME/tmp, and linked
+//     into channels complete.
 //   - Messages from one publishing process reach a Go channel in the
 //     order they were published, also when its FIFO overflows: the ids
 //     that did not fit are announced, oldest first, before anything newer,
@@ -44,6 +45,11 @@
 //   - Nothing is made durable: tmpfs lives in memory, and a reboot empties
 //     it. fsync would buy nothing there, and is not called.
 //
+// A plain channel delivers at most once: a message taken from it is gone,
+// whatever its handler then does, and what a channel holds (files, and
+// inline messages in its FIFO) is lost with it when it is closed or its
+// process dies.
+//
 // # Liveness
 //
 // A Go channel holds an flock on the file lock in its directory for its
@@ -51,6 +57,16 @@
 // cannot keep a dead Go channel alive. Other channels are judged by their
 // pid; a pid owned by another user (kill gives EPERM) is alive. Publishers
 // remove dead channels they meet; [Home.Cleanup] removes them all.
+//
+// # Platforms
+//
+// Linux runs the bus as described. macOS and the BSDs run it through a
+// portable backend: message files are staged under a name in HOME/tmp and
+// then linked (there is no O_TMPFILE), and PIPE_BUF is 512 bytes, so only
+// messages of up to 504 bytes, encoded, go inline; larger ones are files.
+// The default home is /dev/shm/pubsub where /dev/shm is a directory, else
+// pubsub in the system's temp directory. Where there are no FIFOs
+// (Windows), the package compiles and [Open] returns [ErrUnsupported].
 //
 // # Linux notes
 //
@@ -61,5 +77,8 @@
 // [ErrFIFOFull] in the *DeliveryError, and the file is taken back.
 // /proc/sys/fs/pipe-max-size bounds what a FIFO can hold.
 //
-// The package works on Linux only.
+// # Examples
+//
+// The examples in example_test.go show on pkg.go.dev, and run with
+// go test -v -run Example.
 package pubsub

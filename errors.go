@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pubsub-go/pubsub/internal/engine"
 	"github.com/pubsub-go/pubsub/internal/topic"
 	"github.com/pubsub-go/pubsub/internal/wire"
 )
@@ -14,11 +15,11 @@ import (
 var (
 	// ErrNoMessage is returned by [Channel.Fetch] when nothing is queued.
 	// It is not a failure; it plays the part of io.EOF.
-	ErrNoMessage = errors.New("pubsub: no message")
+	ErrNoMessage = engine.ErrNoMessage
 
 	// ErrClosed is returned by every method of a [Channel] or [Home] after
 	// Close, and by a [Channel.Next] that Close interrupted.
-	ErrClosed = errors.New("pubsub: closed")
+	ErrClosed = engine.ErrClosed
 
 	// ErrInvalidTopic is wrapped by the *TopicError returned for a topic
 	// that is not words of [A-Za-z0-9-] separated by '.', or a channel
@@ -32,7 +33,7 @@ var (
 	// ErrInvalidID is wrapped by the error PublishMessage returns for an
 	// id whose top byte is 0xFF, which a Go channel's FIFO would read as
 	// the start of an inline frame.
-	ErrInvalidID = errors.New("pubsub: invalid message id")
+	ErrInvalidID = engine.ErrInvalidID
 
 	// ErrNotDelivered is wrapped by the *DeliveryError that Publish returns
 	// when a matching channel could not be given the message.
@@ -53,14 +54,16 @@ var (
 
 	// ErrNotRegular is wrapped by the *MessageError for a message name
 	// that is a symbolic link, a FIFO or anything but a regular file.
-	ErrNotRegular = errors.New("pubsub: message is not a regular file")
+	ErrNotRegular = engine.ErrNotRegular
 
 	// ErrTooLarge is wrapped by the *MessageError for a message file
 	// larger than the format allows.
-	ErrTooLarge = errors.New("pubsub: message file too large")
+	ErrTooLarge = engine.ErrTooLarge
 
-	// ErrUnsupported is returned by Open on platforms other than Linux.
-	ErrUnsupported = errors.New("pubsub: not supported on this platform (Linux only)")
+	// ErrUnsupported is returned by Open where the bus cannot run: on
+	// systems without FIFOs and flock, such as Windows. Linux, macOS and
+	// the BSDs run it.
+	ErrUnsupported = engine.ErrUnsupported
 )
 
 // TopicError reports an invalid topic; it unwraps to [ErrInvalidTopic].
@@ -85,6 +88,15 @@ func (e *MessageError) Error() string {
 
 func (e *MessageError) Unwrap() error { return e.Err }
 
+// messageError turns the engine's report of a bad message into a
+// *MessageError; other errors pass as they are.
+func messageError(err error) error {
+	if bm, ok := err.(*engine.BadMessage); ok {
+		return &MessageError{Path: bm.Path, ID: bm.ID, Err: bm.Err}
+	}
+	return err
+}
+
 // Miss is one channel that Publish matched but could not deliver to.
 type Miss struct {
 	Channel string // the channel directory
@@ -95,11 +107,11 @@ var (
 	// ErrFIFOFull: the channel's FIFO holds 65,536 bytes (8,192 ids) unread
 	// and the channel cannot be relied on to find the file without its id
 	// (a formix-pubsub subscriber). Go channels are never missed for this.
-	ErrFIFOFull = errors.New("FIFO full: the subscriber is not keeping up")
+	ErrFIFOFull = engine.ErrFIFOFull
 
 	// ErrNotReading: the channel's owner is alive but has no reader on the
 	// FIFO, like a formix-pubsub Channel that was created but not opened.
-	ErrNotReading = errors.New("no reader on the FIFO: the channel is not open yet")
+	ErrNotReading = engine.ErrNotReading
 )
 
 // DeliveryError lists the matching channels that did not get a message.

@@ -125,7 +125,7 @@ func ExampleChannel_Subscribe() {
 	n, err := ch.Subscribe(context.Background(), func(m *pubsub.Message) error {
 		fmt.Println(m.Topic, string(m.Content))
 		return nil
-	}, pubsub.Timeout(100*time.Millisecond))
+	}, pubsub.WithTimeout(100*time.Millisecond))
 	fmt.Println("handled", n, err)
 	// Output:
 	// metrics.cpu 0.42

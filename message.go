@@ -9,10 +9,13 @@ import (
 // Message is one published message, as a channel receives it.
 type Message struct {
 	// ID is the publisher's id for the message. Python publishers draw
-	// it from the clock and 16 random bits; Go publishers make it strictly
-	// increasing per process (see the README). Two message files pending
-	// in one channel never share an id; two publishing processes may
-	// still draw the same id for messages sent inline.
+	// it from the clock and 16 random bits, so their ids repeat over a
+	// long stream: do not use them as unique keys. Go publishers make it
+	// strictly increasing per process (see docs/DESIGN.md#publishing).
+	// Two message files pending in one channel never share an id: a
+	// channel that met a collision got the message under a fresh id,
+	// which PublishID did not return. Two publishing processes may still
+	// draw the same id for messages sent inline.
 	ID uint64
 	// Timestamp is when the message was published, in microseconds since
 	// the Unix epoch.
@@ -40,9 +43,14 @@ func (m *Message) Time() time.Time { return time.UnixMicro(m.Timestamp) }
 //   - bool, and nil for JSON null
 //
 // A Python publisher may also send lists or objects; they arrive as
-// json.RawMessage and cannot be published again.
+// json.RawMessage, which Publish refuses and [Home.PublishMessage] writes
+// back as they came.
 type Headers map[string]any
 
 func fromWire(w *wire.Message) *Message {
 	return &Message{ID: w.ID, Timestamp: w.Timestamp, Topic: w.Topic, Headers: Headers(w.Headers), Content: w.Content}
+}
+
+func toWire(m *Message) wire.Message {
+	return wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers, Content: m.Content}
 }

@@ -4,10 +4,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
+
+	"github.com/pubsub-go/pubsub/internal/engine"
 )
 
-// Option configures a [Home]. The set is closed: only this package
-// defines options.
+// Every option is made by a With... or Without... function named after
+// what it sets; each option type is sealed: only this package defines
+// options, so the set can grow without breaking callers. A nil option is
+// ignored.
+
+// Option configures a [Home], in [Open].
 type Option interface{ apply(*config) }
 
 type config struct {
@@ -31,6 +38,14 @@ func WithLogger(l *slog.Logger) Option {
 	})
 }
 
+// WithFilesOnly makes Publish send every message as a file, as
+// formix-pubsub does, never inline in a Go channel's FIFO. Slower; for
+// comparisons, and where every pending message must be visible in the
+// channel's directory.
+func WithFilesOnly() Option {
+	return optionFunc(func(c *config) { c.filesOnly = true })
+}
+
 func newConfig(opts []Option) config {
 	c := config{logger: slog.Default()}
 	for _, o := range opts {
@@ -41,15 +56,7 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// WithFilesOnly makes Publish send every message as a file, as
-// formix-pubsub does, never inline in a Go channel's FIFO. Slower; for
-// comparisons, and where every pending message must be visible in the
-// channel's directory.
-func WithFilesOnly() Option {
-	return optionFunc(func(c *config) { c.filesOnly = true })
-}
-
-// ChannelOption configures a [Channel] made by [Home.NewChannel].
+// ChannelOption configures a [Channel], in [Home.NewChannel].
 type ChannelOption interface{ applyChannel(*channelConfig) }
 
 type channelConfig struct {
@@ -74,9 +81,6 @@ func WithoutHeader(name string) ChannelOption {
 	return channelOptionFunc(func(c *channelConfig) { c.without = append(c.without, name) })
 }
 
-// maxExcludedHeader bounds a WithoutHeader name, and so the lock file.
-const maxExcludedHeader = 128
-
 func newChannelConfig(opts []ChannelOption) (channelConfig, error) {
 	var c channelConfig
 	for _, o := range opts {
@@ -84,25 +88,37 @@ func newChannelConfig(opts []ChannelOption) (channelConfig, error) {
 			o.applyChannel(&c)
 		}
 	}
-	if len(c.without) > 8 {
-		return c, fmt.Errorf("pubsub: %d WithoutHeader options; a channel takes at most 8", len(c.without))
+	if len(c.without) > engine.MaxRefusedHeaders {
+		return c, fmt.Errorf("pubsub: %d WithoutHeader options; a channel takes at most %d", len(c.without), engine.MaxRefusedHeaders)
 	}
 	for _, name := range c.without {
-		if !validExcludedHeader(name) {
-			return c, &HeaderError{Key: name, Reason: fmt.Sprintf("WithoutHeader takes 1 to %d printable ASCII characters, no spaces", maxExcludedHeader)}
+		if !engine.ValidRefusedHeader(name) {
+			return c, &HeaderError{Key: name, Reason: "WithoutHeader takes " + engine.RefusedHeaderRule}
 		}
 	}
 	return c, nil
 }
 
-func validExcludedHeader(name string) bool {
-	if name == "" || len(name) > maxExcludedHeader {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] <= ' ' || name[i] > '~' {
-			return false
-		}
-	}
-	return true
+// SubscribeOption configures [Channel.Subscribe].
+type SubscribeOption interface{ applySub(*subConfig) }
+
+type subConfig struct {
+	timeout       time.Duration
+	ignoreSignals bool
+}
+
+type subOptionFunc func(*subConfig)
+
+func (f subOptionFunc) applySub(c *subConfig) { f(c) }
+
+// WithTimeout ends a subscription after d; Subscribe then returns its
+// count and a nil error. Zero means no timeout; a negative d is an error.
+func WithTimeout(d time.Duration) SubscribeOption {
+	return subOptionFunc(func(c *subConfig) { c.timeout = d })
+}
+
+// WithoutSignalHandling leaves SIGINT and SIGTERM alone: Subscribe neither
+// stops on them nor keeps them from their default action.
+func WithoutSignalHandling() SubscribeOption {
+	return subOptionFunc(func(c *subConfig) { c.ignoreSignals = true })
 }

@@ -1,8 +1,21 @@
-// Package fsys holds the Linux system calls under the bus: FIFOs opened
-// through the runtime poller, staging files that are never visible half
-// written, liveness tests for channel owners, and directory helpers that do
-// not follow symbolic links out of the home.
+// Package fsys is the only place where the bus touches the operating
+// system: FIFOs opened through the runtime poller, staging files that are
+// never visible half written, flock and pid liveness, and directory helpers
+// that do not follow symbolic links out of the home.
 //
-// Every function returns errors wrapped in *fs.PathError or *os.LinkError,
-// so callers can test the errno with errors.Is.
+// It has one backend per OS family, chosen by build constraints:
+//
+//   - fsys_linux.go: Linux. Staging files have no name (O_TMPFILE) until
+//     linked, a tmpfs directory's size counts its entries, PIPE_BUF is
+//     4096 bytes.
+//   - fsys_portable.go: macOS and the BSDs. Staging files are named and
+//     linked, FIFOs are made by path, PIPE_BUF is 512 bytes. On Linux the
+//     build tag pubsub_portable selects it, so that its tests run there.
+//   - fsys_other.go: systems without FIFOs (Windows, Plan 9, wasm): the
+//     package compiles, [Supported] is false and every call fails with
+//     [ErrUnsupported].
+//
+// What every Unix shares is in the *_unix.go files. Every function returns
+// errors wrapped in *fs.PathError or *os.LinkError, so callers can test the
+// errno with errors.Is against the Err* values declared here.
 package fsys

@@ -1,62 +1,23 @@
+//go:build !pubsub_portable
+
 package fsys
 
 import (
 	"errors"
-	"io"
-	"io/fs"
 	"os"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// Supported reports whether this platform can run the bus.
-const Supported = true
+// Backend names the backend this build uses.
+const Backend = "linux"
 
-// retry runs f until it stops failing with EINTR.
-func retry(f func() error) error {
-	for {
-		if err := f(); err != unix.EINTR {
-			return err
-		}
-	}
-}
-
-func pathErr(op, path string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &fs.PathError{Op: op, Path: path, Err: err}
-}
-
-// OpenDir opens a directory for use as a base of *at calls. The last
-// element of path must not be a symbolic link.
-func OpenDir(path string) (int, error) {
-	var fd int
-	err := retry(func() (err error) {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		return err
-	})
-	return fd, pathErr("open", path, err)
-}
-
-// OpenDirAt opens the directory name inside dirfd, refusing symbolic links.
-func OpenDirAt(dirfd int, name string) (int, error) {
-	var fd int
-	err := retry(func() (err error) {
-		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		return err
-	})
-	return fd, pathErr("open", name, err)
-}
-
-// Close closes a raw descriptor, ignoring EINTR as Linux always releases it.
-func Close(fd int) {
-	if fd >= 0 {
-		_ = unix.Close(fd)
-	}
-}
+// PipeBuf is PIPE_BUF: a write of at most this many bytes to a FIFO is
+// whole or fails, never interleaved with another.
+const PipeBuf = 4096
 
 // EntryCount returns how many names a tmpfs directory holds, read from its
 // size: tmpfs counts 20 bytes per entry plus 40 for "." and "..", which
@@ -71,82 +32,71 @@ func EntryCount(dirfd int) (n int, ok bool) {
 	return int(st.Size/20) - 2, true
 }
 
-// IsTmpfs reports whether dirfd lives on tmpfs.
+// IsTmpfs reports whether dirfd lives on tmpfs, where EntryCount holds.
 func IsTmpfs(dirfd int) bool {
 	var sfs unix.Statfs_t
 	return unix.Fstatfs(dirfd, &sfs) == nil && sfs.Type == unix.TMPFS_MAGIC
 }
 
-// DirState is what changes when names are added to or removed from a
-// directory. Timestamps on tmpfs are as coarse as a clock tick, so a change
-// within the tick of an earlier one can leave Mtime equal: callers must not
-// trust an unchanged state whose Mtime is recent.
-type DirState struct {
-	Ino, Size, Nlink uint64
-	Mtime, Ctime     unix.Timespec
+// Mkfifo makes a FIFO called name in dirfd (the directory dir) with mode
+// less the umask. To set exact modes, fchmod a descriptor of it: a chmod
+// by name follows a symbolic link that someone may have swapped in.
+func Mkfifo(dirfd int, dir, name string, mode uint32) error {
+	return pathErr("mkfifo", name, retry(func() error { return unix.Mkfifoat(dirfd, name, mode) }))
 }
 
-// StatDir returns the state of an open directory.
-func StatDir(dirfd int) (DirState, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(dirfd, &st); err != nil {
-		return DirState{}, pathErr("fstat", "", err)
-	}
-	return DirState{Ino: st.Ino, Size: uint64(st.Size), Nlink: uint64(st.Nlink), Mtime: st.Mtim, Ctime: st.Ctim}, nil
-}
-
-// ReadDirNames lists the names in the directory at dirfd.
-func ReadDirNames(dirfd int) ([]string, error) {
-	fd, err := OpenDirAt(dirfd, ".")
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), ".")
-	defer f.Close()
-	return f.Readdirnames(-1)
-}
-
-// EachName calls f for every name in the directory at dirfd, reading the
-// directory a batch at a time, so a directory of a million entries costs
-// a batch of names in memory, not all of them.
-func EachName(dirfd int, f func(name string)) error {
-	fd, err := OpenDirAt(dirfd, ".")
-	if err != nil {
-		return err
-	}
-	d := os.NewFile(uintptr(fd), ".")
-	defer d.Close()
+// WaitWritable waits up to d for room in the FIFO open for writing on fd,
+// and reports whether there is some.
+func WaitWritable(fd int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
 	for {
-		names, err := d.Readdirnames(1024)
-		for _, name := range names {
-			f(name)
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
 		}
-		if err == io.EOF {
-			return nil
+		ts := unix.NsecToTimespec(left.Nanoseconds())
+		n, err := unix.Ppoll(fds, &ts, nil)
+		if err == unix.EINTR {
+			continue
 		}
-		if err != nil {
-			return err
-		}
+		return err == nil && n > 0 && fds[0].Revents&unix.POLLOUT != 0
 	}
 }
 
-// Pending returns the bytes waiting in a FIFO.
-func Pending(fd int) int {
-	n, err := unix.IoctlGetInt(fd, unix.TIOCINQ) // FIONREAD
+// RenameNoReplace moves oldname in olddirfd to newname in newdirfd, and
+// fails with ErrExist rather than replace anything.
+func RenameNoReplace(olddirfd int, oldname string, newdirfd int, newname string) error {
+	err := retry(func() error {
+		return unix.Renameat2(olddirfd, oldname, newdirfd, newname, unix.RENAME_NOREPLACE)
+	})
 	if err != nil {
-		return 0
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
 	}
-	return n
+	return nil
+}
+
+// Created returns a directory's birth time where the file system keeps
+// one, else its change time.
+func Created(dirfd int) time.Time {
+	var stx unix.Statx_t
+	if unix.Statx(dirfd, "", unix.AT_EMPTY_PATH, unix.STATX_BTIME|unix.STATX_CTIME, &stx) != nil {
+		return time.Time{}
+	}
+	if stx.Mask&unix.STATX_BTIME != 0 {
+		return time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec))
+	}
+	return time.Unix(stx.Ctime.Sec, int64(stx.Ctime.Nsec))
 }
 
 // emptyPathLink records whether linkat(AT_EMPTY_PATH) works for us; it
 // needs CAP_DAC_READ_SEARCH on older kernels, and /proc/self/fd does not.
 var emptyPathLink atomic.Int32 // 0 unknown, 1 works, 2 refused
 
-// ProbeLinkFD finds out once, with a throwaway file in dirfd, whether
-// LinkFD can use AT_EMPTY_PATH, so that a real link's failure is never
-// mistaken for the capability missing.
-func ProbeLinkFD(dirfd int) {
+// ProbeLinkFD finds out once, with a throwaway file called name in dirfd,
+// whether LinkFD can use AT_EMPTY_PATH, so that a real link's failure is
+// never mistaken for the capability missing.
+func ProbeLinkFD(dirfd int, name string) {
 	if emptyPathLink.Load() != 0 {
 		return
 	}
@@ -155,7 +105,6 @@ func ProbeLinkFD(dirfd int) {
 		return
 	}
 	defer Close(fd)
-	name := ".probe." + strconv.Itoa(os.Getpid())
 	if unix.Linkat(fd, "", dirfd, name, unix.AT_EMPTY_PATH) == nil {
 		_ = unix.Unlinkat(dirfd, name, 0)
 		emptyPathLink.Store(1)
@@ -165,7 +114,7 @@ func ProbeLinkFD(dirfd int) {
 }
 
 // LinkFD gives the open file fd the name newname inside newdirfd. The file
-// must never have had a name (O_TMPFILE).
+// must never have had a name (CreateUnnamed).
 func LinkFD(fd, newdirfd int, newname string) error {
 	if emptyPathLink.Load() == 1 {
 		err := retry(func() error { return unix.Linkat(fd, "", newdirfd, newname, unix.AT_EMPTY_PATH) })
@@ -184,7 +133,8 @@ func LinkFD(fd, newdirfd int, newname string) error {
 
 // CreateUnnamed opens a new, nameless file in dirfd for writing. Nothing
 // can see it until LinkFD names it, and the kernel frees it if the process
-// dies first, so a crash leaves no staging file behind.
+// dies first, so a crash leaves no staging file behind. NoTmpfile tells
+// its error when the file system cannot.
 func CreateUnnamed(dirfd int, mode uint32) (int, error) {
 	var fd int
 	err := retry(func() (err error) {
@@ -195,7 +145,7 @@ func CreateUnnamed(dirfd int, mode uint32) (int, error) {
 }
 
 // NoTmpfile reports whether err from CreateUnnamed means that the file
-// system has no O_TMPFILE.
+// system has no O_TMPFILE: stage the file under a name instead.
 func NoTmpfile(err error) bool {
 	return errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EINVAL)
 }

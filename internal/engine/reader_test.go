@@ -1,4 +1,4 @@
-package pubsub
+package engine
 
 import (
 	"errors"
@@ -22,12 +22,12 @@ func TestScanInPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	h, err := Open(dir)
+	h, err := Open(dir, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	ch, err := h.NewChannel("backlog")
+	ch, err := h.NewChannel("backlog", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,8 +44,8 @@ func TestScanInPasses(t *testing.T) {
 		}
 	}
 	for i := range total {
-		m, err := ch.Fetch()
-		if err != nil {
+		var m wire.Message
+		if err := ch.Fetch(&m); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
 		if m.ID != uint64(1000+i) {
@@ -55,7 +55,7 @@ func TestScanInPasses(t *testing.T) {
 			t.Fatalf("%d ids held, more than a listing takes", len(ch.scanned))
 		}
 	}
-	if _, err := ch.Fetch(); !errors.Is(err, ErrNoMessage) {
+	if err := ch.Fetch(new(wire.Message)); !errors.Is(err, ErrNoMessage) {
 		t.Fatal(err)
 	}
 }

@@ -1,67 +1,16 @@
-package pubsub
+package engine
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
-	"strconv"
-	"strings"
+	"io/fs"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/topic"
 )
-
-// lockName is the file a Go channel keeps locked while its owner lives.
-// formix-pubsub ignores it, and removes it with the directory. Its one
-// line of words says what the channel's reader understands beyond the
-// formix-pubsub protocol: "inline" means wire frames in its FIFO, and
-// "without=NAME" that it takes no message with the header NAME
-// ([WithoutHeader]).
-const (
-	lockName  = "lock"
-	lockWords = "pubsub-go 1 inline"
-	lockMax   = 2048 // read at most this much of a lock file
-)
-
-// lockLine returns the text of a Go channel's lock file.
-func lockLine(without []string) string {
-	var b strings.Builder
-	b.WriteString(lockWords)
-	for _, name := range without {
-		b.WriteString(" without=")
-		b.WriteString(name)
-	}
-	b.WriteByte('\n')
-	return b.String()
-}
-
-// parseLock reads a lock file's text, which another process wrote and may
-// be anything: whether the channel takes inline frames, and the headers
-// of the messages it refuses.
-func parseLock(text []byte) (inline bool, without []string) {
-	line, _, whole := bytes.Cut(text, []byte{'\n'})
-	words := strings.Fields(string(line))
-	if len(words) < 2 || words[0] != "pubsub-go" || words[1] != "1" {
-		return false, nil // not a lock file this version wrote
-	}
-	for _, w := range words[2:] {
-		name, ok := strings.CutPrefix(w, "without=")
-		if ok && !whole {
-			continue // no end of line: the read may have cut this name short
-		}
-		switch {
-		case w == "inline":
-			inline = true
-		case ok && validExcludedHeader(name):
-			without = append(without, name)
-		}
-	}
-	return inline, without
-}
 
 // tickSlack bounds the granularity of directory timestamps. tmpfs stamps
 // times from the coarse clock (one scheduler tick, at most 10 ms), so two
@@ -77,13 +26,30 @@ type router struct {
 	h *Home
 
 	mu       sync.RWMutex // write-held while the table is rebuilt
-	state    fsys.DirState
+	state    dirState
 	listedAt time.Time
 	byName   map[string]*route
 	dirty    atomic.Bool
 
 	memoMu sync.Mutex
 	memo   map[string][]*route // publish topic -> matching routes
+}
+
+// dirState is what changes when names are added to or removed from a
+// directory. Timestamps on tmpfs are as coarse as a clock tick, so a change
+// within the tick of an earlier one can leave mtime equal: an unchanged
+// state whose mtime is recent is not trusted (tickSlack).
+type dirState struct {
+	ino, size, nlink uint64
+	mtime, ctime     int64
+}
+
+func statDir(fd int) (dirState, error) {
+	st, err := fsys.Fstat(fd)
+	if err != nil {
+		return dirState{}, err
+	}
+	return dirState{ino: st.Ino, size: uint64(st.Size), nlink: st.Nlink, mtime: st.Mtime, ctime: st.Ctime}, nil
 }
 
 // route is one channel as a publisher sees it.
@@ -94,7 +60,7 @@ type route struct {
 	goChan  bool     // has a lock file: liveness by flock, not by pid
 	inline  bool     // its reader takes small messages whole in the FIFO
 	without []string // headers of the messages it refuses
-	dirFD   int      // O_PATH-like handle on the channel directory
+	dirFD   int      // the channel directory
 
 	mu     sync.Mutex
 	fifoFD int // write end, opened on first delivery; -1 until then
@@ -111,22 +77,6 @@ func (r *router) init(h *Home) {
 	r.byName = map[string]*route{}
 	r.memo = map[string][]*route{}
 	r.dirty.Store(true)
-}
-
-// parseChannelName splits HOME/{topic}_{random}_{pid} as formix-pubsub
-// does (first and last of the '_'-separated parts). ok is false for names
-// that are not channels.
-func parseChannelName(name string) (pattern string, pid int, ok bool) {
-	first := strings.IndexByte(name, '_')
-	last := strings.LastIndexByte(name, '_')
-	if first <= 0 || first == last {
-		return "", 0, false
-	}
-	pid, err := strconv.Atoi(name[last+1:])
-	if err != nil || pid <= 0 || name[last+1] == '+' {
-		return "", 0, false
-	}
-	return name[:first], pid, true
 }
 
 // match returns the live channels whose topic matches t, with the table
@@ -166,12 +116,11 @@ func (r *router) stale() bool {
 
 // changed reports whether the home may have changed since it was listed.
 func (r *router) changed() bool {
-	st, err := fsys.StatDir(r.h.homeFD)
+	st, err := statDir(r.h.homeFD)
 	if err != nil || st != r.state {
 		return true
 	}
-	mtime := time.Unix(st.Mtime.Unix())
-	return r.listedAt.Sub(mtime) < tickSlack
+	return r.listedAt.Sub(time.Unix(0, st.mtime)) < tickSlack
 }
 
 // refresh reads the home again, keeping the routes of channels it already
@@ -184,7 +133,7 @@ func (r *router) refresh() {
 	}
 	r.dirty.Store(false)
 	listedAt := time.Now()
-	st, err := fsys.StatDir(r.h.homeFD)
+	st, err := statDir(r.h.homeFD)
 	if err != nil {
 		r.dirty.Store(true)
 		return
@@ -233,7 +182,7 @@ func (r *router) refresh() {
 	clear(r.memo)
 	r.memoMu.Unlock()
 	for _, name := range dead {
-		r.h.reclaim(name)
+		_ = r.h.reclaim(name)
 	}
 }
 
@@ -246,35 +195,25 @@ func (r *router) close() {
 	}
 }
 
-type liveness int
-
-const (
-	notChannel liveness = iota
-	liveOwner
-	deadOwner
-	unknown // could not tell this time
-)
-
 // openRoute turns a home entry into a route, or says why not.
 func (h *Home) openRoute(name string) (*route, liveness) {
-	pattern, pid, ok := parseChannelName(name)
+	pattern, pid, ok := ParseChannelName(name)
 	if !ok {
 		return nil, notChannel
 	}
 	dirFD, err := fsys.OpenDirAt(h.homeFD, name)
 	switch {
-	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.EACCES):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fsys.ErrLoop), errors.Is(err, fsys.ErrNotDir), errors.Is(err, fsys.ErrAccess):
 		return nil, notChannel // gone, a symlink, a file, or not ours to read
 	case err != nil:
 		return nil, unknown
 	}
-	var st unix.Stat_t
-	if unix.Fstat(dirFD, &st) != nil || !h.access.trusts(&st) {
+	if st, err := fsys.Fstat(dirFD); err != nil || !h.access.trusts(&st) {
 		// Planted by someone this home is not shared with.
 		fsys.Close(dirFD)
 		return nil, notChannel
 	}
-	goChan, alive := ownerAlive(dirFD, pid)
+	goChan, alive := channelOwner(dirFD, pid)
 	if !alive {
 		fsys.Close(dirFD)
 		return nil, deadOwner
@@ -289,24 +228,15 @@ func (h *Home) openRoute(name string) (*route, liveness) {
 	rt := &route{name: name, pattern: p, pid: pid, goChan: goChan, dirFD: dirFD, fifoFD: -1}
 	if goChan {
 		text, err := fsys.ReadSmall(dirFD, lockName, lockMax)
-		if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) || errors.Is(err, unix.ENOMEM) {
+		if fsys.OutOfResources(err) {
 			// The lock file was open a moment ago: a passing failure.
 			// Look again next time rather than miss what it refuses.
 			fsys.Close(dirFD)
 			return nil, unknown
 		}
-		rt.inline, rt.without = parseLock(text)
+		rt.inline, rt.without = ParseLock(text)
 	}
 	return rt, liveOwner
-}
-
-// ownerAlive judges a channel directory: a Go channel by the flock its
-// owner holds (a reused pid cannot fake it), anything else by its pid.
-func ownerAlive(dirFD, pid int) (goChan, alive bool) {
-	if held, ok := fsys.LockHeld(dirFD, lockName); ok {
-		return true, held
-	}
-	return false, fsys.ProcessAlive(pid)
 }
 
 // refuses reports whether the channel takes no message with headers h.
@@ -326,7 +256,7 @@ func (rt *route) writer() (int, error) {
 	if rt.fifoFD >= 0 {
 		return rt.fifoFD, nil
 	}
-	fd, err := fsys.OpenFIFOWriter(rt.dirFD, "queue")
+	fd, err := fsys.OpenFIFOWriter(rt.dirFD, queueName)
 	if err != nil {
 		return -1, err
 	}
@@ -340,4 +270,113 @@ func (rt *route) close() {
 	fsys.Close(rt.fifoFD)
 	fsys.Close(rt.dirFD)
 	rt.fifoFD, rt.dirFD = -1, -1
+}
+
+// fifoWait bounds how long a publisher waits for room in a Go channel's
+// full FIFO before it goes the file path: a subscriber that is reading
+// frees room within microseconds, and a message kept whole costs it a
+// fraction of a file's price.
+const fifoWait = time.Millisecond
+
+// write writes rec (ids or frames, up to PIPE_BUF) whole into the Go
+// channel's FIFO on fd, waiting up to fifoWait for room. Called with rt.mu
+// held.
+//
+// A stalled subscriber costs a wait per message only while ids still fit
+// in the FIFO's last page (at most 512 messages): once an id does not,
+// it is queued and later messages spill without waiting until the FIFO
+// drains. Skipping waits sooner was tried, and it cut eight publishers
+// into one subscriber from about 280,000 to 48,000 messages/s: a
+// subscriber busy with files looks stalled for milliseconds at a time.
+func (rt *route) write(fd int, rec []byte) error {
+	err := fsys.WriteRecord(fd, rec)
+	if err != fsys.ErrWouldBlock {
+		return err
+	}
+	// Other publishers may take the room first: wait again until the
+	// deadline, not just once.
+	deadline := time.Now().Add(fifoWait)
+	for left := fifoWait; left > 0; left = time.Until(deadline) {
+		if fsys.WaitWritable(fd, left) {
+			if err = fsys.WriteRecord(fd, rec); err != fsys.ErrWouldBlock {
+				return err
+			}
+		}
+	}
+	return err
+}
+
+// sendInline writes buf, whole frames, into the Go channel's FIFO after
+// the ids still waiting to be announced. ErrWouldBlock means the FIFO is
+// full or older messages still wait: the frames go the file path instead.
+func (rt *route) sendInline(buf []byte) error {
+	fd, err := rt.writer()
+	if err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if err := rt.flushUnannounced(fd); err != nil {
+		return err
+	}
+	if len(rt.unannounced) > 0 {
+		return fsys.ErrWouldBlock // go after them
+	}
+	return rt.write(fd, buf)
+}
+
+// announce writes id, a message file linked into the channel, into its
+// FIFO. For a Go channel whose FIFO is full, the id waits in the
+// publisher to be announced later (the file is in the channel, and the
+// subscriber finds it meanwhile). The error is the raw write error.
+func (rt *route) announce(id uint64) error {
+	var rec [8]byte
+	binary.BigEndian.PutUint64(rec[:], id)
+	fd, err := rt.writer()
+	if err != nil {
+		return err
+	}
+	if !rt.goChan {
+		return fsys.WriteRecord(fd, rec[:])
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	err = rt.flushUnannounced(fd)
+	if err == nil && len(rt.unannounced) == 0 {
+		err = rt.write(fd, rec[:])
+	} else if err == nil {
+		err = fsys.ErrWouldBlock
+	}
+	if err == fsys.ErrWouldBlock {
+		// The file is in the channel; its id follows the older ones.
+		rt.queueUnannounced(id)
+		err = nil
+	}
+	return err
+}
+
+// flushUnannounced writes the ids of files linked while the FIFO was full,
+// oldest first, until the FIFO is full again. Called with rt.mu held.
+func (rt *route) flushUnannounced(fd int) error {
+	var rec [8]byte
+	for len(rt.unannounced) > 0 {
+		binary.BigEndian.PutUint64(rec[:], rt.unannounced[0])
+		if err := fsys.WriteRecord(fd, rec[:]); err != nil {
+			if err == fsys.ErrWouldBlock {
+				return nil
+			}
+			return err
+		}
+		rt.unannounced = rt.unannounced[1:]
+	}
+	rt.unannounced = nil
+	return nil
+}
+
+// queueUnannounced keeps id to announce once the FIFO has room. Called
+// with rt.mu held. The queue is not bounded: dropping an id would let a
+// newer one overtake its message, and each id costs 8 bytes here against
+// a page of tmpfs for its file, which runs out long before.
+func (rt *route) queueUnannounced(id uint64) {
+	rt.unannounced = append(rt.unannounced, id)
 }

@@ -1,10 +1,12 @@
-package pubsub
+package engine
 
 import (
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
 // Two publishers that draw the same id (as formix-pubsub's do, once in
@@ -19,19 +21,19 @@ func TestIDCollisionLosesNothing(t *testing.T) {
 	}
 	defer os.RemoveAll(dir)
 	// Collisions matter for message files; inline messages have no name.
-	a, err := Open(dir, WithFilesOnly())
+	a, err := Open(dir, Config{FilesOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := Open(dir, WithFilesOnly())
+	b, err := Open(dir, Config{FilesOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	saved := lastID.Load()
 	defer lastID.Store(saved) // back to clock-based ids for the other tests
-	ch, err := a.NewChannel("t")
+	ch, err := a.NewChannel("t", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,16 +43,15 @@ func TestIDCollisionLosesNothing(t *testing.T) {
 		body string
 	}{{a, "from a"}, {b, "from b"}} {
 		lastID.Store(1 << 62) // the same next id for both
-		if n, err := p.h.Publish("t", []byte(p.body), nil); n != 1 || err != nil {
-			t.Fatalf("Publish %q = %d, %v", p.body, n, err)
+		if _, n, missed, err := p.h.Publish("t", []byte(p.body), nil); n != 1 || missed != nil || err != nil {
+			t.Fatalf("Publish %q = %d, %v, %v", p.body, n, missed, err)
 		}
 	}
-	first, err := ch.Fetch()
-	if err != nil {
+	var first, second wire.Message
+	if err := ch.Fetch(&first); err != nil {
 		t.Fatal(err)
 	}
-	second, err := ch.Fetch()
-	if err != nil {
+	if err := ch.Fetch(&second); err != nil {
 		t.Fatal(err)
 	}
 	if string(first.Content) != "from a" || string(second.Content) != "from b" {
@@ -69,12 +70,12 @@ func TestCollisionSkipsARunOfPendingIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	h, err := Open(dir, WithFilesOnly())
+	h, err := Open(dir, Config{FilesOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	ch, err := h.NewChannel("t")
+	ch, err := h.NewChannel("t", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestCollisionSkipsARunOfPendingIDs(t *testing.T) {
 		}
 	}
 	lastID.Store(base)
-	if n, err := h.Publish("t", []byte("past the run"), nil); n != 1 || err != nil {
-		t.Fatalf("Publish = %d, %v", n, err)
+	if _, n, missed, err := h.Publish("t", []byte("past the run"), nil); n != 1 || missed != nil || err != nil {
+		t.Fatalf("Publish = %d, %v, %v", n, missed, err)
 	}
 }

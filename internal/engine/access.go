@@ -1,14 +1,13 @@
-package pubsub
+package engine
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"os/user"
 	"slices"
 	"strconv"
 
-	"golang.org/x/sys/unix"
+	"github.com/pubsub-go/pubsub/internal/fsys"
 )
 
 // The security model: a home belongs to one user and is private to that
@@ -16,8 +15,8 @@ import (
 // group-writable and setgid (chmod 2770, chgrp GROUP), so that everything
 // created in it belongs to the group. What this package creates follows
 // the home: private homes get 0700 directories and 0600 files, shared
-// homes 2770 (setgid, so the group passes down) and 0660. formix-pubsub running as the same user reads and
-// writes both.
+// homes 2770 (setgid, so the group passes down) and 0660. formix-pubsub
+// running as the same user reads and writes both.
 //
 // /dev/shm is writable by every user, so anyone can create
 // /dev/shm/pubsub first, as a directory of their own or as a symbolic
@@ -39,10 +38,10 @@ func sharedAccess(gid uint32) access {
 	return access{shared: true, dirMode: 0o2770, fileMode: 0o660, uid: uint32(os.Geteuid()), gid: gid}
 }
 
-// trusts reports whether a channel directory with this lstat belongs to
+// trusts reports whether a channel directory with this stat belongs to
 // someone this home shares with: a directory anyone else planted (in a
 // home others may write) must not receive our messages.
-func (a access) trusts(st *unix.Stat_t) bool {
+func (a access) trusts(st *fsys.Stat) bool {
 	if a.shared {
 		return st.Gid == a.gid
 	}
@@ -50,18 +49,19 @@ func (a access) trusts(st *unix.Stat_t) bool {
 }
 
 // checkHome decides whether this process may use the home at path, whose
-// lstat is st, and how. Its errors say what is wrong and how to fix it.
-func checkHome(path string, st *unix.Stat_t) (access, error) {
-	mode := st.Mode & 0o7777
+// stat (not following a symbolic link) is st, and how. Its errors say what
+// is wrong and how to fix it.
+func checkHome(path string, st *fsys.Stat) (access, error) {
+	mode := st.Perm()
 	switch {
-	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+	case st.IsSymlink():
 		return access{}, fmt.Errorf("pubsub: home %s is a symbolic link, which is not followed: anyone can plant one where homes live; set PUBSUB_HOME to the directory it points to", path)
-	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+	case !st.IsDir():
 		return access{}, fmt.Errorf("pubsub: home %s is not a directory; remove it or set PUBSUB_HOME to a directory", path)
-	case mode&0o002 != 0 && mode&unix.S_ISVTX == 0:
+	case mode&0o002 != 0 && mode&fsys.ModeSticky == 0:
 		return access{}, fmt.Errorf("pubsub: home %s is writable by every user (mode %04o) without the sticky bit, so any user could remove or replace its channels; run chmod o-w %s, or set PUBSUB_HOME to a directory of your own", path, mode, path)
 	}
-	shared := mode&0o020 != 0 && mode&unix.S_ISGID != 0
+	shared := mode&0o020 != 0 && mode&fsys.ModeSetgid != 0
 	switch {
 	case shared && inGroup(int(st.Gid)):
 		return sharedAccess(st.Gid), nil
@@ -77,9 +77,9 @@ func checkHome(path string, st *unix.Stat_t) (access, error) {
 // must be this user's in a private home, and the group's, setgid, in a
 // shared one. It mends a shared home's tmp/ that this user owns.
 func checkStaging(fd int, path string, acc access) error {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return &fs.PathError{Op: "fstat", Path: path, Err: err}
+	st, err := fsys.Fstat(fd)
+	if err != nil {
+		return fmt.Errorf("pubsub: staging directory %s: %w", path, err)
 	}
 	if !acc.shared {
 		if st.Uid != acc.uid {
@@ -87,27 +87,26 @@ func checkStaging(fd int, path string, acc access) error {
 		}
 		return nil
 	}
-	if st.Gid == acc.gid && st.Mode&0o2070 == 0o2070 {
+	if st.Gid == acc.gid && st.Perm()&0o2070 == 0o2070 {
 		return nil
 	}
 	if st.Uid == acc.uid {
 		// A home shared after it was made: share its tmp/ too.
-		if err := unix.Fchown(fd, -1, int(acc.gid)); err != nil {
-			return fmt.Errorf("pubsub: share staging directory: %w", &fs.PathError{Op: "chown", Path: path, Err: err})
+		if err := fsys.Fchown(fd, -1, int(acc.gid)); err != nil {
+			return fmt.Errorf("pubsub: share staging directory %s: %w", path, err)
 		}
-		if err := unix.Fchmod(fd, acc.dirMode); err != nil {
-			return fmt.Errorf("pubsub: share staging directory: %w", &fs.PathError{Op: "chmod", Path: path, Err: err})
+		if err := fsys.Fchmod(fd, acc.dirMode); err != nil {
+			return fmt.Errorf("pubsub: share staging directory %s: %w", path, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("pubsub: the home is shared with group %s, but its staging directory %s is not (group %s, mode %04o): run chgrp %s %s; chmod 2770 %s", groupName(int(acc.gid)), path, groupName(int(st.Gid)), st.Mode&0o7777, groupName(int(acc.gid)), path, path)
+	return fmt.Errorf("pubsub: the home is shared with group %s, but its staging directory %s is not (group %s, mode %04o): run chgrp %s %s; chmod 2770 %s", groupName(int(acc.gid)), path, groupName(int(st.Gid)), st.Perm(), groupName(int(acc.gid)), path, path)
 }
 
 // explainHome replaces err, a failure to create or open the home at path,
 // with the reason checkHome finds, when it finds one.
 func explainHome(path string, err error) error {
-	var st unix.Stat_t
-	if unix.Lstat(path, &st) == nil {
+	if st, lerr := fsys.Lstat(path); lerr == nil {
 		if _, why := checkHome(path, &st); why != nil {
 			return why
 		}
@@ -126,7 +125,7 @@ func inGroup(gid int) bool {
 	return err == nil && slices.Contains(groups, gid)
 }
 
-// userName names a uid for messages: "alice (uid 1000)".
+// userName names a uid for messages: "user alice (uid 1000)".
 func userName(uid int) string {
 	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
 		return fmt.Sprintf("user %s (uid %d)", u.Username, uid)

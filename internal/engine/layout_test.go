@@ -1,4 +1,4 @@
-package pubsub
+package engine
 
 import (
 	"slices"
@@ -27,9 +27,9 @@ func TestParseChannelName(t *testing.T) {
 		{"", "", 0, false},
 	}
 	for _, c := range cases {
-		p, pid, ok := parseChannelName(c.name)
+		p, pid, ok := ParseChannelName(c.name)
 		if p != c.pattern || pid != c.pid || ok != c.ok {
-			t.Errorf("parseChannelName(%q) = %q, %d, %v; want %q, %d, %v", c.name, p, pid, ok, c.pattern, c.pid, c.ok)
+			t.Errorf("ParseChannelName(%q) = %q, %d, %v; want %q, %d, %v", c.name, p, pid, ok, c.pattern, c.pid, c.ok)
 		}
 	}
 }
@@ -40,16 +40,16 @@ func FuzzParseChannelName(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		p, pid, ok := parseChannelName(name)
+		p, pid, ok := ParseChannelName(name)
 		if !ok {
 			return
 		}
 		if pid <= 0 || p == "" || strings.Contains(p, "_") || strings.Count(name, "_") < 2 {
-			t.Fatalf("parseChannelName(%q) = %q, %d", name, p, pid)
+			t.Fatalf("ParseChannelName(%q) = %q, %d", name, p, pid)
 		}
 		last, err := strconv.Atoi(name[strings.LastIndexByte(name, '_')+1:])
 		if !strings.HasPrefix(name, p+"_") || err != nil || last != pid {
-			t.Fatalf("parseChannelName(%q) = %q, %d: not the first and last parts", name, p, pid)
+			t.Fatalf("ParseChannelName(%q) = %q, %d: not the first and last parts", name, p, pid)
 		}
 	})
 }
@@ -60,9 +60,9 @@ func TestParseLock(t *testing.T) {
 		inline  bool
 		without []string
 	}{
-		{lockLine(nil), true, nil},
+		{LockLine(nil), true, nil},
 		{"pubsub-go 1 inline\n", true, nil}, // as every version writes it
-		{lockLine([]string{"pubsub-origin", "X-Y"}), true, []string{"pubsub-origin", "X-Y"}},
+		{LockLine([]string{"pubsub-origin", "X-Y"}), true, []string{"pubsub-origin", "X-Y"}},
 		{"pubsub-go 1\n", false, nil},
 		{"pubsub-go 1 inline without= without=a\x01b without=ok\n", true, []string{"ok"}},
 		{"pubsub-go 1\nwithout=next-line inline\n", false, nil},
@@ -72,9 +72,9 @@ func TestParseLock(t *testing.T) {
 		{"", false, nil},
 	}
 	for _, c := range cases {
-		inline, without := parseLock([]byte(c.text))
+		inline, without := ParseLock([]byte(c.text))
 		if inline != c.inline || !slices.Equal(without, c.without) {
-			t.Errorf("parseLock(%q) = %v, %q; want %v, %q", c.text, inline, without, c.inline, c.without)
+			t.Errorf("ParseLock(%q) = %v, %q; want %v, %q", c.text, inline, without, c.inline, c.without)
 		}
 	}
 }
@@ -83,20 +83,20 @@ func TestParseLock(t *testing.T) {
 // anything. Each name parseLock returns is one WithoutHeader accepts, and
 // what lockLine writes reads back the same.
 func FuzzParseLock(f *testing.F) {
-	f.Add([]byte(lockLine([]string{"pubsub-origin"})))
+	f.Add([]byte(LockLine([]string{"pubsub-origin"})))
 	f.Add([]byte("pubsub-go 1 inline without=a without=b\n"))
 	f.Add([]byte("without=\xff inline"))
 	f.Fuzz(func(t *testing.T, text []byte) {
-		_, without := parseLock(text)
+		_, without := ParseLock(text)
 		for _, name := range without {
-			if !validExcludedHeader(name) {
-				t.Fatalf("parseLock(%q) returned the name %q, which WithoutHeader refuses", text, name)
+			if !ValidRefusedHeader(name) {
+				t.Fatalf("ParseLock(%q) returned the name %q, which WithoutHeader refuses", text, name)
 			}
 		}
 		if len(without) <= 8 {
-			inline, again := parseLock([]byte(lockLine(without)))
+			inline, again := ParseLock([]byte(LockLine(without)))
 			if !inline || !slices.Equal(again, without) {
-				t.Fatalf("lockLine(%q) reads back as %v, %q", without, inline, again)
+				t.Fatalf("LockLine(%q) reads back as %v, %q", without, inline, again)
 			}
 		}
 	})

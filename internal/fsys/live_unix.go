@@ -1,3 +1,5 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
 package fsys
 
 import (
@@ -22,13 +24,9 @@ func ProcessAlive(pid int) bool {
 // drops the lock when the process dies, which, unlike a pid, cannot be
 // inherited by an unrelated process that reuses the number.
 func Lock(dirfd int, name string, mode uint32) (int, error) {
-	var fd int
-	err := retry(func() (err error) {
-		fd, err = unix.Openat(dirfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
-		return err
-	})
+	fd, err := openat(dirfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW, mode)
 	if err != nil {
-		return -1, pathErr("open", name, err)
+		return -1, err
 	}
 	// Liveness probes (LockHeld) hold a shared lock for the length of a
 	// system call: try again rather than fail for one of them.
@@ -51,17 +49,12 @@ func Lock(dirfd int, name string, mode uint32) (int, error) {
 // name in dirfd. ok is false when that cannot be told (no such file, or
 // not readable by us), and the caller falls back to the pid.
 func LockHeld(dirfd int, name string) (held, ok bool) {
-	var fd int
-	err := retry(func() (err error) {
-		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		return err
-	})
+	fd, err := openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return false, false
 	}
 	defer Close(fd)
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if st, err := Fstat(fd); err != nil || !st.IsRegular() {
 		return false, false
 	}
 	err = retry(func() error { return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) })
@@ -77,17 +70,13 @@ func LockHeld(dirfd int, name string) (held, ok bool) {
 // ReadSmall returns up to max bytes from the start of the regular file name
 // in dirfd, without following a symbolic link or blocking on a FIFO.
 func ReadSmall(dirfd int, name string, max int) ([]byte, error) {
-	var fd int
-	err := retry(func() (err error) {
-		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		return err
-	})
+	fd, err := OpenFile(dirfd, name)
 	if err != nil {
-		return nil, pathErr("open", name, err)
+		return nil, err
 	}
 	defer Close(fd)
 	b := make([]byte, max)
-	n, err := unix.Pread(fd, b, 0)
+	n, err := Pread(fd, b, 0)
 	if err != nil {
 		return nil, pathErr("read", name, err)
 	}

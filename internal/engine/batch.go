@@ -1,90 +1,70 @@
-package pubsub
+package engine
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/topic"
 	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
 // batchWrite is the most a batch writes to a FIFO at once: PIPE_BUF, so
 // the kernel writes it whole or not at all and frames are never torn.
-const batchWrite = 4096
+const batchWrite = fsys.PipeBuf
 
 // PublishBatch publishes every content in turn on topicName with the same
-// headers, as that many calls of [Home.Publish] would, and returns the
-// deliveries made (a message that reached 3 channels counts 3).
-//
-// Between Go processes it packs small messages for a channel into one
-// FIFO write of up to 4 KiB, which the kernel keeps whole: publisher and
-// subscriber pay one system call and one wake-up for a dozen messages of
-// 256 bytes instead of one each. To formix-pubsub channels, and for large
-// messages, it does what Publish does. Each channel gets the messages in
-// order.
-//
-// A channel that a message could not reach is named in a *[DeliveryError]
-// for that message; the errors of several messages are joined. Any other
-// error (an invalid topic or header, a full file system) stops the batch:
-// every message before the first that failed was published to every
-// channel; from that one on, some channels may have got some of them (the
-// count includes those deliveries) and the others none.
-func (h *Home) PublishBatch(topicName string, contents [][]byte, headers Headers) (int, error) {
+// headers, and returns the deliveries made and, for each message that
+// missed a channel, the channels it missed. err stops the batch: see the
+// root package's PublishBatch for what was sent by then.
+func (h *Home) PublishBatch(topicName string, contents [][]byte, headers map[string]any) (int, []Missed, error) {
 	if err := h.use(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer h.done()
 	if err := topic.ValidateTopic(topicName); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	// One set of headers for all: encoded once here, a bad one fails the
 	// call before anything is sent.
 	if _, err := encodePrefix(&wire.Message{Topic: topicName, Headers: headers}, 0); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	msgs := make([]batched, len(contents))
 	for i, content := range contents {
 		if uint64(len(content)) > wire.MaxLen {
-			return 0, fmt.Errorf("pubsub: content %d of %d bytes is over the format's limit of %d", i, len(content), uint64(wire.MaxLen))
+			return 0, nil, fmt.Errorf("pubsub: content %d of %d bytes is over the format's limit of %d", i, len(content), uint64(wire.MaxLen))
 		}
 		msgs[i].content = content
 		msgs[i].msg = wire.Message{Topic: topicName, Headers: headers}
 	}
-	return h.sendBatch(topicName, msgs)
+	reached, err := h.sendBatch(topicName, msgs)
+	return reached, missedOf(msgs), err
 }
 
-// PublishMessages publishes messages carried from elsewhere, in order,
-// each as [Home.PublishMessage] would (keeping its id and timestamp), and
-// returns the deliveries made. Consecutive messages on one topic go
-// together as [Home.PublishBatch] sends them: a bridge importing a stream
-// pays one FIFO write for a dozen small messages.
-//
-// Every message is checked (topic, id, headers, size) before any is sent:
-// an invalid one fails the call with nothing published. Delivery errors
-// are as PublishBatch's; a full file system stops the call, the messages
-// before the one that failed published.
-func (h *Home) PublishMessages(ms []*Message) (int, error) {
+// PublishCarriedBatch publishes messages carried from elsewhere, in order,
+// each keeping its id and timestamp; consecutive messages on one topic go
+// together as PublishBatch sends them. Every message is checked before
+// any is sent.
+func (h *Home) PublishCarriedBatch(ms []*wire.Message) (int, []Missed, error) {
 	if err := h.use(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer h.done()
 	var err error
 	msgs := make([]batched, len(ms))
 	for i, m := range ms {
 		b := &msgs[i]
-		if b.msg, err = h.carried(m); err != nil {
-			return 0, fmt.Errorf("message %d: %w", i, err)
+		if b.msg, err = carried(m); err != nil {
+			return 0, nil, fmt.Errorf("message %d: %w", i, err)
 		}
 		b.content = m.Content
 		if b.prefix, err = encodePrefix(&b.msg, len(b.content)); err != nil {
-			return 0, fmt.Errorf("message %d: %w", i, err)
+			return 0, nil, fmt.Errorf("message %d: %w", i, err)
 		}
 	}
 	reached := 0
-	var errs []error
+	all := msgs
 	for len(msgs) > 0 {
 		run := 1
 		for run < len(msgs) && msgs[run].msg.Topic == msgs[0].msg.Topic {
@@ -93,23 +73,27 @@ func (h *Home) PublishMessages(ms []*Message) (int, error) {
 		n, err := h.sendBatch(msgs[0].msg.Topic, msgs[:run])
 		reached += n
 		if err != nil {
-			des := DeliveryErrors(err)
-			if des == nil {
-				errs = append(errs, err)
-				break // not only missed channels: stop
-			}
-			for _, de := range des {
-				errs = append(errs, de) // flat, so DeliveryErrors reads the whole call's
-			}
+			return reached, missedOf(all), err // not only missed channels: stop
 		}
 		msgs = msgs[run:]
 	}
-	return reached, errors.Join(errs...)
+	return reached, missedOf(all), nil
 }
 
-// sendBatch delivers msgs, all on topicName, to the matching channels.
-// A message with no prefix yet gets its id, timestamp and encoding as its
-// turn comes.
+// missedOf lists the messages of a batch that missed channels, in order.
+func missedOf(msgs []batched) []Missed {
+	var out []Missed
+	for i := range msgs {
+		if len(msgs[i].missed) > 0 {
+			out = append(out, Missed{ID: msgs[i].msg.ID, Topic: msgs[i].msg.Topic, Missed: msgs[i].missed})
+		}
+	}
+	return out
+}
+
+// sendBatch delivers msgs, all on topicName, to the matching channels,
+// noting in each message the channels it missed. A message with no prefix
+// yet gets its id, timestamp and encoding as its turn comes.
 func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 	var err error
 	routes := h.routes.match(topicName)
@@ -135,7 +119,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 			// Ids are drawn in turn, as the messages go: one a collision
 			// moved up stays below the next (see jumpID), so ids keep
 			// publishing order.
-			m.msg.ID, m.msg.Timestamp = h.newID(), time.Now().UnixMicro()
+			m.msg.ID, m.msg.Timestamp = newID(), time.Now().UnixMicro()
 			if m.prefix, err = encodePrefix(&m.msg, len(m.content)); err != nil {
 				b.fatal = err
 				break
@@ -168,11 +152,10 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 		if len(targets) == 0 {
 			continue
 		}
-		n, err := h.publishTo(targets, &m.msg, m.prefix, m.content)
+		n, missed, err := h.publishTo(targets, &m.msg, m.prefix, m.content)
 		b.reached += n
-		if de, ok := errors.AsType[*DeliveryError](err); ok {
-			m.missed = append(m.missed, de.Missed...)
-		} else if err != nil {
+		m.missed = append(m.missed, missed...)
+		if err != nil {
 			b.fatal = err
 			// The failed message must not follow the others out.
 			b.unqueue(i, size)
@@ -180,16 +163,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 		}
 	}
 	b.flushAll()
-	var errs []error
-	for i := range msgs {
-		if len(msgs[i].missed) > 0 {
-			errs = append(errs, &DeliveryError{ID: msgs[i].msg.ID, Topic: topicName, Missed: msgs[i].missed})
-		}
-	}
-	if b.fatal != nil {
-		errs = append(errs, b.fatal)
-	}
-	return b.reached, errors.Join(errs...)
+	return b.reached, b.fatal
 }
 
 // batched is one message of a batch.
@@ -248,7 +222,7 @@ func (b *batch) flush(p *pendingFrames) {
 	switch {
 	case err == nil:
 		b.reached += len(p.idx)
-	case errors.Is(err, unix.EAGAIN):
+	case err == fsys.ErrWouldBlock:
 		for _, i := range p.idx {
 			if err := b.spill(rt, i); err != nil {
 				// Staging failed (the file system is full): stop.
@@ -285,13 +259,4 @@ func (b *batch) spill(rt *route, i int) error {
 		m.missed = append(m.missed, Miss{Channel: b.h.channelPath(rt.name), Err: err})
 	}
 	return nil
-}
-
-// PublishBatch publishes on the [Default] home. See [Home.PublishBatch].
-func PublishBatch(topic string, contents [][]byte, headers Headers) (int, error) {
-	h, err := Default()
-	if err != nil {
-		return 0, err
-	}
-	return h.PublishBatch(topic, contents, headers)
 }

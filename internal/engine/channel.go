@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/pubsub-go/pubsub/internal/fsys"
+	"github.com/pubsub-go/pubsub/internal/topic"
+)
+
+// rawSize is how many bytes of ids one read takes from the FIFO. It is at
+// least wire.MaxFrame, so a frame always fits once the buffer is emptied,
+// whatever the PIPE_BUF of the publisher that wrote it.
+const rawSize = 4096
+
+// Channel is a subscription: a directory HOME/{topic}_{random}_{pid} with
+// a FIFO that publishers announce message ids on, and one file per
+// pending message. Several goroutines may read it at once.
+type Channel struct {
+	home    *Home
+	topic   string
+	pattern topic.Pattern
+	without []string // headers of the messages it refuses
+	name    string
+	dir     string
+
+	dirFD  int      // the channel directory
+	lockFD int      // flock held for the channel's lifetime
+	keepFD int      // our own write end of the FIFO (see fsys.OpenFIFOReader)
+	fifo   *os.File // read end, in the runtime poller
+	rc     syscall.RawConn
+	tmpfs  bool
+
+	// sem serialises readers. A channel of size one, not a mutex, so a
+	// goroutine waiting for it can give up when its context is done.
+	sem     chan struct{}
+	waiting atomic.Bool // the holder of sem is parked on the FIFO
+
+	// Guarded by sem.
+	raw     [rawSize]byte
+	rawLen  int
+	recs    []record // read from the FIFO, not yet taken
+	scanned []uint64 // found in the directory without an announcement
+	junk    int      // names in the directory that are not messages
+	retry   []uint64 // ids whose reading failed for a passing reason
+	rescan  bool     // list the directory before reporting it empty
+
+	recBuf [rawSize / 8]record
+
+	// The function readFIFO hands the poller, made once: a closure per
+	// call would be an allocation per wake-up. Its inputs and results.
+	readFn func(fd uintptr) bool
+	rdWait bool
+	rdN    int
+	rdErr  error
+
+	done      chan struct{}
+	closeOnce sync.Once
+	leak      runtime.Cleanup
+}
+
+// NewChannel creates a channel for the pattern topicPattern, refusing
+// messages with any of the headers without. The channel reads from its
+// creation on.
+func (h *Home) NewChannel(topicPattern string, without []string) (*Channel, error) {
+	if err := h.use(); err != nil {
+		return nil, err
+	}
+	defer h.done()
+	p, err := topic.Compile(topicPattern)
+	if err != nil {
+		return nil, err
+	}
+	if len(topicPattern) > maxChannelTopic {
+		return nil, &topic.Error{Topic: topicPattern, Pattern: true,
+			Reason: fmt.Sprintf("longer than %d bytes, the most a channel directory name leaves room for", maxChannelTopic)}
+	}
+	for range 8 {
+		c, err := h.createChannel(topicPattern, p, without)
+		if errors.Is(err, fsys.ErrExist) {
+			continue // 62^12 names: only a broken random source gets here twice
+		}
+		return c, err
+	}
+	return nil, errors.New("pubsub: could not find a free channel name")
+}
+
+// createChannel builds the channel inside tmp/ and renames it into the
+// home only once its FIFO has a reader, so no publisher ever sees a Go
+// channel that is not reading yet.
+func (h *Home) createChannel(pattern string, p topic.Pattern, without []string) (*Channel, error) {
+	name := channelName(pattern)
+	staging := h.tmpPath(name)
+	if err := fsys.Mkdirat(h.tmpFD, name, h.access.dirMode); err != nil {
+		return nil, fmt.Errorf("pubsub: create channel: %w", withPath(err, staging))
+	}
+	c := &Channel{
+		home: h, topic: pattern, pattern: p, without: without, name: name, dir: h.channelPath(name),
+		dirFD: -1, lockFD: -1, keepFD: -1,
+		sem: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	if err := c.build(staging); err != nil {
+		c.release()
+		_ = os.RemoveAll(staging) // never in the home: nobody else saw it
+		return nil, fmt.Errorf("pubsub: create channel: %w", err)
+	}
+	fds := leakedChannel{home: h.dir, log: h.log, name: name, keepFD: c.keepFD, dirFD: c.dirFD, lockFD: c.lockFD}
+	c.leak = runtime.AddCleanup(c, (*leakedChannel).reclaim, &fds)
+	return c, nil
+}
+
+// build makes the channel in tmp/ and moves it into the home.
+func (c *Channel) build(staging string) (err error) {
+	h := c.home
+	if c.dirFD, err = fsys.OpenDirAt(h.tmpFD, c.name); err != nil {
+		return err
+	}
+	if err = fsys.Fchmod(c.dirFD, h.access.dirMode); err != nil {
+		return fmt.Errorf("chmod %s: %w", staging, err)
+	}
+	if c.lockFD, err = fsys.Lock(c.dirFD, lockName, h.access.fileMode); err != nil {
+		return err
+	}
+	if err = fsys.WriteAt(c.lockFD, []byte(LockLine(c.without)), 0); err != nil {
+		return fmt.Errorf("write %s: %w", lockName, err)
+	}
+	if err = fsys.Mkfifo(c.dirFD, staging, queueName, h.access.fileMode); err != nil {
+		return err
+	}
+	if c.fifo, c.keepFD, err = fsys.OpenFIFOReader(c.dirFD, queueName); err != nil {
+		return err
+	}
+	// Exact modes, whatever the umask, through descriptors, not names: in
+	// a shared home a group member could swap a name for a symbolic link.
+	if err = fsys.Fchmod(c.keepFD, h.access.fileMode); err != nil {
+		return fmt.Errorf("chmod %s: %w", queueName, err)
+	}
+	if err = fsys.Fchmod(c.lockFD, h.access.fileMode); err != nil {
+		return fmt.Errorf("chmod %s: %w", lockName, err)
+	}
+	if c.rc, err = c.fifo.SyscallConn(); err != nil {
+		return err
+	}
+	c.tmpfs = fsys.IsTmpfs(c.dirFD)
+	return fsys.RenameNoReplace(h.tmpFD, c.name, h.homeFD, c.name)
+}
+
+// leakedChannel is what a Channel garbage collected without Close still
+// holds: the cleanup removes the channel, or publishers would keep
+// finding it live (its lock held) but never read.
+type leakedChannel struct {
+	home                  string
+	log                   *slog.Logger
+	name                  string
+	keepFD, dirFD, lockFD int
+}
+
+func (l *leakedChannel) reclaim() {
+	fsys.Close(l.keepFD)
+	fsys.Close(l.dirFD)
+	_, _ = removeChannel(l.home, l.name, false)
+	fsys.Close(l.lockFD)
+	l.log.Warn("pubsub: channel garbage collected without Close; removed it", "dir", filepath.Join(l.home, l.name))
+}
+
+// Topic returns the channel's topic, wildcards included.
+func (c *Channel) Topic() string { return c.topic }
+
+// Dir returns the channel's directory.
+func (c *Channel) Dir() string { return c.dir }
+
+// Logger returns the logger of the channel's home.
+func (c *Channel) Logger() *slog.Logger { return c.home.log }
+
+func (c *Channel) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close deletes the channel: its directory, FIFO and every message not yet
+// taken. It wakes goroutines blocked in Next, which return ErrClosed.
+// Later calls return nil.
+func (c *Channel) Close() (err error) {
+	c.closeOnce.Do(func() {
+		c.leak.Stop()
+		close(c.done)
+		_ = c.fifo.Close()  // wakes a reader parked in the poller
+		c.sem <- struct{}{} // wait for a reader in the middle of a message
+		// Leave the home first, atomically, so publishers stop linking
+		// into a directory that is being emptied.
+		_, err = removeChannel(c.home.dir, c.name, false)
+		c.fifo = nil
+		c.release()
+	})
+	return err
+}
+
+// release closes the descriptors; the lock goes last, so the channel is
+// judged alive until its directory is gone.
+func (c *Channel) release() {
+	if c.fifo != nil {
+		_ = c.fifo.Close()
+	}
+	fsys.Close(c.keepFD)
+	fsys.Close(c.dirFD)
+	fsys.Close(c.lockFD)
+	c.keepFD, c.dirFD, c.lockFD = -1, -1, -1
+}

@@ -1,0 +1,324 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"time"
+
+	"github.com/pubsub-go/pubsub/internal/fsys"
+	"github.com/pubsub-go/pubsub/internal/topic"
+	"github.com/pubsub-go/pubsub/internal/wire"
+)
+
+// maxIDRetries bounds the fresh ids drawn for one channel whose directory
+// already holds a pending message with the id drawn.
+const maxIDRetries = 16
+
+// MaxInline is the largest encoded message that goes whole into a Go
+// channel's FIFO, in one write the kernel keeps whole: its frame must fit
+// PIPE_BUF (4,088 bytes on Linux, 504 on macOS and the BSDs).
+const MaxInline = min(wire.MaxInline, fsys.PipeBuf-wire.FrameHeaderSize)
+
+// Publish delivers a new message on topicName to every matching channel.
+// It returns the id drawn (0 when the call failed before one was), how
+// many channels were reached, and the channels that matched but could not
+// be reached. err is a failure of the whole call: an invalid topic or
+// header, content too large, the file system full.
+func (h *Home) Publish(topicName string, content []byte, headers map[string]any) (id uint64, reached int, missed []Miss, err error) {
+	if err := h.use(); err != nil {
+		return 0, 0, nil, err
+	}
+	defer h.done()
+	if err := topic.ValidateTopic(topicName); err != nil {
+		return 0, 0, nil, err
+	}
+	if err := checkContent(len(content)); err != nil {
+		return 0, 0, nil, err
+	}
+	msg := wire.Message{ID: newID(), Timestamp: time.Now().UnixMicro(), Topic: topicName, Headers: headers}
+	// Encode everything but the content, before any channel sees the
+	// message, so a bad header fails the call with nothing delivered.
+	prefix, err := encodePrefix(&msg, len(content))
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	reached, missed, err = h.publish(&msg, prefix, content)
+	return msg.ID, reached, missed, err
+}
+
+// PublishCarried delivers m, a message carried from elsewhere, keeping its
+// id and timestamp (drawn when zero).
+func (h *Home) PublishCarried(m *wire.Message) (reached int, missed []Miss, err error) {
+	if err := h.use(); err != nil {
+		return 0, nil, err
+	}
+	defer h.done()
+	msg, err := carried(m)
+	if err != nil {
+		return 0, nil, err
+	}
+	prefix, err := encodePrefix(&msg, len(m.Content))
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.publish(&msg, prefix, m.Content)
+}
+
+func checkContent(n int) error {
+	if uint64(n) > wire.MaxLen {
+		return fmt.Errorf("pubsub: content of %d bytes is over the format's limit of %d", n, uint64(wire.MaxLen))
+	}
+	return nil
+}
+
+// carried checks a message carried from elsewhere and returns it ready to
+// encode, without its content, with the id and timestamp drawn that it
+// lacks.
+func carried(m *wire.Message) (wire.Message, error) {
+	if err := topic.ValidateTopic(m.Topic); err != nil {
+		return wire.Message{}, err
+	}
+	if err := checkContent(len(m.Content)); err != nil {
+		return wire.Message{}, err
+	}
+	if m.ID>>56 == wire.FrameMark {
+		// A Go channel's FIFO carries inline frames whose header starts
+		// with 0xFF; an id announced there must never look like one.
+		return wire.Message{}, fmt.Errorf("%w %#x: ids are below 0xff00000000000000 (formix-pubsub and this package draw them from the clock in microseconds, shifted 16 bits)", ErrInvalidID, m.ID)
+	}
+	msg := wire.Message{ID: m.ID, Timestamp: m.Timestamp, Topic: m.Topic, Headers: m.Headers, Carried: true}
+	if msg.ID == 0 {
+		msg.ID = newID()
+	}
+	if msg.Timestamp == 0 {
+		msg.Timestamp = time.Now().UnixMicro()
+	}
+	return msg, nil
+}
+
+// encodePrefix encodes a message without its content, which follows the
+// prefix: the content is written from the caller's slice, never copied.
+func encodePrefix(msg *wire.Message, contentLen int) ([]byte, error) {
+	prefix, err := wire.AppendEncode(make([]byte, 0, 256), msg)
+	if err != nil {
+		return nil, err
+	}
+	// msg carries no content: the last field is the content length.
+	binary.BigEndian.PutUint32(prefix[len(prefix)-4:], uint32(contentLen))
+	return prefix, nil
+}
+
+// noRoutes is the result of a publish that matched no channel: nothing,
+// unless the home itself is gone.
+func (h *Home) noRoutes() error {
+	if isGone(h.homeFD) {
+		return fmt.Errorf("pubsub: home %s was removed: open it again", h.dir)
+	}
+	return nil
+}
+
+// publish delivers a validated, encoded message to every matching
+// channel.
+func (h *Home) publish(msg *wire.Message, prefix, content []byte) (reached int, missed []Miss, err error) {
+	routes := h.routes.match(msg.Topic)
+	defer h.routes.release()
+	if len(routes) == 0 {
+		return 0, nil, h.noRoutes()
+	}
+	return h.publishTo(routes, msg, prefix, content)
+}
+
+// publishTo delivers an encoded message to routes: whole in the FIFO of
+// each Go channel that takes frames when it is small enough, else as a
+// file staged once and linked into each channel.
+func (h *Home) publishTo(routes []*route, msg *wire.Message, prefix, content []byte) (reached int, missed []Miss, err error) {
+	var frame []byte
+	if h.inline {
+		frame = inlineFrame(routes, prefix, content)
+	}
+	var stage *staged
+	defer func() {
+		if stage != nil {
+			stage.discard()
+		}
+	}()
+	for _, rt := range routes {
+		if rt.refuses(msg.Headers) {
+			continue
+		}
+		var ok bool
+		var err error
+		spill := !rt.inline || frame == nil
+		if !spill {
+			ok, err, spill = h.sendFrame(rt, frame)
+		}
+		if spill {
+			if stage == nil {
+				if stage, err = h.stagePrefix(prefix, content, msg.ID, len(routes) > 1); err != nil {
+					return reached, missed, err
+				}
+			}
+			ok, err = h.deliver(rt, stage, msg, content)
+		}
+		switch {
+		case ok:
+			reached++
+		case err != nil:
+			missed = append(missed, Miss{Channel: h.channelPath(rt.name), Err: err})
+		}
+	}
+	return reached, missed, nil
+}
+
+// inlineFrame returns the message as a FIFO frame (see wire.NextRecord)
+// when it is small enough and some matching channel takes frames, else nil.
+func inlineFrame(routes []*route, prefix, content []byte) []byte {
+	if !slices.ContainsFunc(routes, func(rt *route) bool { return rt.inline }) {
+		return nil
+	}
+	return frameOf(prefix, content)
+}
+
+// frameOf returns the message as a FIFO frame, or nil when it is too
+// large to go inline.
+func frameOf(prefix, content []byte) []byte {
+	size, fits := frameSize(prefix, content)
+	if !fits {
+		return nil
+	}
+	return appendFrame(make([]byte, 0, size), prefix, content)
+}
+
+// frameSize returns the size of the message's FIFO frame, and false when
+// it is too large to go inline.
+func frameSize(prefix, content []byte) (int, bool) {
+	n := len(prefix) + len(content)
+	return wire.FrameSize(n), n <= MaxInline
+}
+
+// appendFrame appends the message as a FIFO frame to dst.
+func appendFrame(dst, prefix, content []byte) []byte {
+	n := len(prefix) + len(content)
+	dst = wire.AppendFrame(dst, n)
+	dst = append(append(dst, prefix...), content...)
+	return wire.AppendPadding(dst, n)
+}
+
+// sendFrame hands a whole message to a Go channel in one write to its FIFO,
+// which the kernel keeps whole. spill means the FIFO is full: deliver it
+// as a file instead.
+func (h *Home) sendFrame(rt *route, frame []byte) (ok bool, err error, spill bool) {
+	err = rt.sendInline(frame)
+	if err == fsys.ErrWouldBlock {
+		return false, nil, true
+	}
+	if err == nil {
+		return true, nil, false
+	}
+	ok, err = h.writeFailed(rt, "", err)
+	return ok, err, false
+}
+
+// deliver links the staged file into one channel and announces its id. ok
+// reports the channel reached; err, when not ok, why it was missed. Neither
+// means the channel is gone and does not count.
+func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) (ok bool, err error) {
+	name := messageName(s.id)
+	err = s.link(rt.dirFD, name)
+	if errors.Is(err, fsys.ErrExist) {
+		// Another publisher's pending message has this id. Give this
+		// channel its own copy under an id it does not hold yet.
+		return h.deliverFresh(rt, msg, content)
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			h.routes.dirty.Store(true) // the channel closed under us
+			return false, nil
+		}
+		return false, fmt.Errorf("link message: %w", err)
+	}
+	return h.announce(rt, name, s.id)
+}
+
+func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool, error) {
+	for range maxIDRetries {
+		fresh := *msg
+		fresh.ID = jumpID()
+		prefix, err := encodePrefix(&fresh, len(content))
+		if err != nil {
+			return false, err
+		}
+		s, err := h.stagePrefix(prefix, content, fresh.ID, false)
+		if err != nil {
+			return false, err
+		}
+		name := messageName(fresh.ID)
+		err = s.link(rt.dirFD, name)
+		s.discard()
+		if errors.Is(err, fsys.ErrExist) {
+			continue
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			h.routes.dirty.Store(true)
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("link message: %w", err)
+		}
+		return h.announce(rt, name, fresh.ID)
+	}
+	return false, fmt.Errorf("link message: %d ids in a row already pending", maxIDRetries)
+}
+
+// announce writes the id of a linked message into the channel's FIFO.
+func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
+	if err := rt.announce(id); err != nil {
+		return h.writeFailed(rt, name, err)
+	}
+	return true, nil
+}
+
+// writeFailed handles a failed write to a channel's FIFO. name is the
+// message file linked into the channel, taken back unless the channel
+// will find it; "" when the message went inline.
+func (h *Home) writeFailed(rt *route, name string, err error) (bool, error) {
+	unlink := func() {
+		if name != "" {
+			_ = fsys.Unlinkat(rt.dirFD, name)
+		}
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fsys.ErrNotFIFO):
+		// No queue FIFO: not a channel, or a formix-pubsub channel between
+		// its mkdir and its mkfifo, which is not reading yet either.
+		unlink()
+		h.log.Debug("pubsub: skipped a channel directory without a queue FIFO", "dir", h.channelPath(rt.name))
+		return false, nil
+	case errors.Is(err, fsys.ErrWouldBlock):
+		unlink()
+		return false, ErrFIFOFull
+	case errors.Is(err, fsys.ErrNoReader), errors.Is(err, fsys.ErrBrokenPipe):
+		// No reader: the owner closed the channel, died, or (formix-pubsub)
+		// has not opened it yet.
+		unlink()
+		rt.broken.Store(true)
+		h.routes.dirty.Store(true)
+		if isGone(rt.dirFD) {
+			return false, nil
+		}
+		if _, alive := channelOwner(rt.dirFD, rt.pid); !alive {
+			_ = h.reclaim(rt.name)
+			return false, nil
+		}
+		if rt.goChan {
+			return false, nil // closing: its owner is removing it
+		}
+		return false, ErrNotReading
+	default:
+		unlink()
+		return false, fmt.Errorf("announce message: %w", err)
+	}
+}

@@ -1,0 +1,205 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Every name the bus gives to something on disk, and the format of each
+// small file it writes besides messages, is in this file. A home looks
+// like this (formix-pubsub's layout, plus what Go adds: the lock file, the
+// suffixes in tmp/):
+//
+//	HOME/
+//	  tmp/                            staging: tmpDir
+//	    .{pid}.{id}.part              a Go publisher's named staging file: stagingName
+//	    {id}                          formix-pubsub's staging file
+//	    {topic}_{random}_{pid}        a Go channel being built
+//	    {channel}.closing             a channel its owner is removing: removingName
+//	    {channel}.reclaim             a dead owner's channel being removed
+//	    .probe.{pid}                  a throwaway link, made once: probeName
+//	  {topic}_{random}_{pid}/         a channel: channelName, ParseChannelName
+//	    queue                         the FIFO of ids and inline frames: queueName
+//	    lock                          a Go channel's flock and its one line: lockName, LockLine
+//	    {id}                          a pending message file: messageName, parseMessageName
+//	    {id}.bad                      a message file that did not decode: badName
+const (
+	tmpDir    = "tmp"
+	queueName = "queue"
+	lockName  = "lock"
+
+	closingSuffix = ".closing" // removed by its owner (Close, or garbage collected)
+	reclaimSuffix = ".reclaim" // removed because its owner is dead
+	partSuffix    = ".part"
+	badSuffix     = ".bad"
+)
+
+// fixedEntries are the names every Go channel directory holds besides
+// its messages: the FIFO and the lock file.
+const fixedEntries = 2
+
+// randomLen is the length of the random word in a channel's name.
+const randomLen = 12
+
+// maxChannelTopic keeps {topic}_{12}_{pid} within NAME_MAX (255), with
+// room for a 7-digit pid and the longest suffix a removal adds.
+const maxChannelTopic = 255 - len("_123456789012_1234567") - len(closingSuffix)
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// channelName returns a new channel directory name for pattern, owned by
+// this process: {topic}_{random}_{pid}, as formix-pubsub names them.
+func channelName(pattern string) string {
+	b := make([]byte, randomLen)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return pattern + "_" + string(b) + "_" + strconv.Itoa(os.Getpid())
+}
+
+// ParseChannelName splits HOME/{topic}_{random}_{pid} as formix-pubsub
+// does (first and last of the '_'-separated parts). ok is false for names
+// that are not channels.
+func ParseChannelName(name string) (pattern string, pid int, ok bool) {
+	first := strings.IndexByte(name, '_')
+	last := strings.LastIndexByte(name, '_')
+	if first <= 0 || first == last {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(name[last+1:])
+	if err != nil || pid <= 0 || name[last+1] == '+' {
+		return "", 0, false
+	}
+	return name[:first], pid, true
+}
+
+// messageName names the file of message id in a channel.
+func messageName(id uint64) string { return strconv.FormatUint(id, 10) }
+
+// parseMessageName returns the id a channel entry names, and false for
+// any entry that is not a message file (leading zeros included: no
+// publisher writes them, so such a name is not the id it spells).
+func parseMessageName(name string) (uint64, bool) {
+	id, err := strconv.ParseUint(name, 10, 64)
+	return id, err == nil && strconv.FormatUint(id, 10) == name
+}
+
+// badName is where a message file that does not decode is set aside.
+func badName(name string) string { return name + badSuffix }
+
+// stagingName names a Go publisher's staging file in tmp/: .{pid}.{id}.part,
+// so that Cleanup can tell when its publisher is gone.
+func stagingName(id uint64) string {
+	return "." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(id, 10) + partSuffix
+}
+
+// parseStagingName returns the pid in a name stagingName made.
+func parseStagingName(name string) (pid int, ok bool) {
+	if !strings.HasSuffix(name, partSuffix) {
+		return 0, false
+	}
+	fields := strings.Split(name, ".")
+	if len(fields) != 4 || fields[0] != "" {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(fields[1])
+	return pid, err == nil
+}
+
+// isFormixStaging reports whether a tmp/ entry is named as formix-pubsub
+// names its staging files: the message id, in decimal.
+func isFormixStaging(name string) bool {
+	_, err := strconv.ParseUint(name, 10, 64)
+	return err == nil
+}
+
+// removingName is what a channel directory is renamed to in tmp/ while it
+// is removed, so that no publisher links into it meanwhile.
+func removingName(channel string, ownerDead bool) string {
+	if ownerDead {
+		return channel + reclaimSuffix
+	}
+	return channel + closingSuffix
+}
+
+// isRemoving reports whether a tmp/ entry is a channel some process was
+// removing: if it is still there, that process did not finish.
+func isRemoving(name string) bool {
+	return strings.HasSuffix(name, closingSuffix) || strings.HasSuffix(name, reclaimSuffix)
+}
+
+// probeName names the throwaway file linked once, to learn whether
+// linkat(AT_EMPTY_PATH) works.
+func probeName() string { return ".probe." + strconv.Itoa(os.Getpid()) }
+
+// The lock file a Go channel keeps locked while its owner lives.
+// formix-pubsub ignores it, and removes it with the directory. Its one
+// line of words says what the channel's reader understands beyond the
+// formix-pubsub protocol: "inline" means wire frames in its FIFO, and
+// "without=NAME" that it takes no message with the header NAME.
+const (
+	lockWords = "pubsub-go 1 inline"
+	lockMax   = 2048 // read at most this much of a lock file
+
+	// MaxRefusedHeaders bounds the without= words of a lock file.
+	MaxRefusedHeaders = 8
+	// maxRefusedHeader bounds a without= name, and so the lock file.
+	maxRefusedHeader = 128
+)
+
+// LockLine returns the text of a Go channel's lock file.
+func LockLine(without []string) string {
+	var b strings.Builder
+	b.WriteString(lockWords)
+	for _, name := range without {
+		b.WriteString(" without=")
+		b.WriteString(name)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// ParseLock reads a lock file's text, which another process wrote and may
+// be anything: whether the channel takes inline frames, and the headers
+// of the messages it refuses.
+func ParseLock(text []byte) (inline bool, without []string) {
+	line, _, whole := bytes.Cut(text, []byte{'\n'})
+	words := strings.Fields(string(line))
+	if len(words) < 2 || words[0] != "pubsub-go" || words[1] != "1" {
+		return false, nil // not a lock file this version wrote
+	}
+	for _, w := range words[2:] {
+		name, ok := strings.CutPrefix(w, "without=")
+		if ok && !whole {
+			continue // no end of line: the read may have cut this name short
+		}
+		switch {
+		case w == "inline":
+			inline = true
+		case ok && ValidRefusedHeader(name):
+			without = append(without, name)
+		}
+	}
+	return inline, without
+}
+
+// ValidRefusedHeader reports whether name can be written as a without=
+// word: 1 to 128 printable ASCII characters, no spaces.
+func ValidRefusedHeader(name string) bool {
+	if name == "" || len(name) > maxRefusedHeader {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] <= ' ' || name[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// RefusedHeaderRule says what ValidRefusedHeader accepts, for errors.
+const RefusedHeaderRule = "1 to 128 printable ASCII characters, no spaces"

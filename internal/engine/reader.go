@@ -1,0 +1,444 @@
+package engine
+
+import (
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/pubsub-go/pubsub/internal/fsys"
+	"github.com/pubsub-go/pubsub/internal/wire"
+)
+
+// idleRescan is how often a parked reader lists its directory for message
+// files that no announcement named.
+const idleRescan = time.Second
+
+// Fetch takes the next message into w without waiting: ErrNoMessage when
+// none is pending, ErrClosed after Close, a *BadMessage for one that
+// cannot be decoded (set aside; the next call goes on).
+func (c *Channel) Fetch(w *wire.Message) error {
+	for acquired := false; !acquired; {
+		select {
+		case <-c.done:
+			return ErrClosed
+		case c.sem <- struct{}{}:
+			acquired = true
+		default:
+			if c.waiting.Load() {
+				// Another goroutine is parked on the FIFO: it is empty.
+				return ErrNoMessage
+			}
+			// Another reader is taking a message; it will not be long.
+			runtime.Gosched()
+		}
+	}
+	defer func() { <-c.sem }()
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.fetchLocked(w)
+}
+
+// Next waits for the next message and takes it into w. It returns the
+// context's cause when ctx is done first, ErrClosed when the channel is
+// closed, and a *BadMessage for a message that cannot be decoded.
+func (c *Channel) Next(ctx context.Context, w *wire.Message) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-c.done:
+			return ErrClosed
+		case c.sem <- struct{}{}:
+		}
+		if c.isClosed() {
+			<-c.sem
+			return ErrClosed
+		}
+		err := c.fetchLocked(w)
+		if err == ErrNoMessage {
+			err = c.waitLocked(ctx)
+			if err == nil {
+				err = c.fetchLocked(w)
+			}
+		}
+		<-c.sem
+		if err != ErrNoMessage {
+			return err
+		}
+	}
+}
+
+// fetchLocked takes the next pending message: first those announced on the
+// FIFO, in order, then files found in the directory that no announcement
+// named (a formix-pubsub publisher that met a full FIFO, a publisher killed
+// between link and announcement).
+func (c *Channel) fetchLocked(w *wire.Message) error {
+	for {
+		if len(c.recs) == 0 {
+			c.readFIFO(false)
+		}
+		var id uint64
+		switch {
+		case len(c.retry) > 0:
+			id, c.retry = c.retry[0], c.retry[1:]
+		case len(c.recs) > 0 && c.recs[0].inline != nil:
+			r := c.recs[0]
+			c.recs = c.recs[1:]
+			err := c.fromFrame(r.inline, w)
+			if err == errNotForUs {
+				continue
+			}
+			return err
+		case len(c.recs) > 0:
+			id, c.recs = c.recs[0].id, c.recs[1:]
+		case len(c.scanned) > 0:
+			id, c.scanned = c.scanned[0], c.scanned[1:]
+		case c.rescan || c.strays():
+			c.rescan = false
+			c.scan()
+			if len(c.scanned) == 0 {
+				return ErrNoMessage
+			}
+			continue
+		default:
+			return ErrNoMessage
+		}
+		err := c.take(id, w)
+		if errors.Is(err, fs.ErrNotExist) || err == errNotForUs {
+			continue // taken already (found by a scan before its id arrived), or not ours
+		}
+		return err
+	}
+}
+
+// waitLocked parks until the FIFO has data, ctx is done or the channel is
+// closed.
+func (c *Channel) waitLocked(ctx context.Context) error {
+	// Wake now and then to list the directory: a publisher killed between
+	// linking a message and announcing it leaves a file no id will name.
+	// Set before the AfterFunc below, which must be able to override it.
+	_ = c.fifo.SetReadDeadline(time.Now().Add(idleRescan))
+	defer func() { _ = c.fifo.SetReadDeadline(time.Time{}) }()
+	if ctx.Done() != nil {
+		fired := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			_ = c.fifo.SetReadDeadline(time.Unix(1, 0))
+			close(fired)
+		})
+		defer func() {
+			if !stop() {
+				<-fired
+			}
+		}()
+	}
+	c.waiting.Store(true)
+	err := c.readFIFO(true)
+	c.waiting.Store(false)
+	switch {
+	case err == nil:
+		return nil
+	case c.isClosed():
+		return ErrClosed
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.rescan = true
+		return ErrNoMessage
+	}
+	return err
+}
+
+// record is one entry of the FIFO: the id of a message file, or a whole
+// message sent inline by a Go publisher (see wire.NextRecord).
+type record struct {
+	id     uint64
+	inline []byte
+}
+
+// fromFrame decodes a message that came inline in the FIFO.
+func (c *Channel) fromFrame(b []byte, w *wire.Message) error {
+	if err := wire.DecodeTo(b, w); err != nil {
+		id, _ := wire.PeekID(b)
+		c.home.log.Warn("pubsub: bad inline message skipped", "channel", c.dir, "err", err)
+		return &BadMessage{Path: filepath.Join(c.dir, queueName), ID: id, Err: err}
+	}
+	if !c.takes(w) {
+		return errNotForUs
+	}
+	return nil
+}
+
+// readFIFO appends the records waiting in the FIFO to c.recs; with wait, it
+// parks in the poller until there is at least one.
+func (c *Channel) readFIFO(wait bool) error {
+	if c.readFn == nil {
+		c.readFn = func(fd uintptr) bool {
+			c.rdN, c.rdErr = fsys.Read(int(fd), c.raw[c.rawLen:])
+			return !c.rdWait || c.rdErr != fsys.ErrWouldBlock
+		}
+	}
+	c.rdWait = wait
+	err := c.rc.Read(c.readFn)
+	n, rerr := c.rdN, c.rdErr
+	c.rdErr = nil
+	if err != nil {
+		return err
+	}
+	if rerr != nil && rerr != fsys.ErrWouldBlock {
+		return &fs.PathError{Op: "read", Path: filepath.Join(c.dir, queueName), Err: rerr}
+	}
+	if n <= 0 {
+		return nil
+	}
+	if len(c.recs) == 0 {
+		c.recs = c.recBuf[:0]
+	}
+	c.rawLen += n
+	first := len(c.recs)
+	off, inline := 0, 0
+	for {
+		id, frame, n, ok := wire.NextRecord(c.raw[off:c.rawLen])
+		if !ok {
+			break
+		}
+		c.recs = append(c.recs, record{id: id, inline: frame})
+		inline += len(frame)
+		off += n
+	}
+	if inline > 0 {
+		// c.raw is reused: the frames move to one buffer of their own,
+		// one allocation per read rather than one per message.
+		buf := make([]byte, 0, inline)
+		for i := first; i < len(c.recs); i++ {
+			if f := c.recs[i].inline; f != nil {
+				buf = append(buf, f...)
+				c.recs[i].inline = buf[len(buf)-len(f) : len(buf) : len(buf)]
+			}
+		}
+	}
+	c.rawLen = copy(c.raw[:], c.raw[off:c.rawLen])
+	return nil
+}
+
+// strays reports whether the directory may hold messages whose ids are not
+// in the FIFO. On tmpfs the directory's size counts its entries, so this
+// costs two system calls; elsewhere the answer is always yes.
+func (c *Channel) strays() bool {
+	if !c.tmpfs {
+		return true
+	}
+	n, ok := fsys.EntryCount(c.dirFD)
+	if !ok {
+		return true
+	}
+	pending := 0
+	_ = c.rc.Control(func(fd uintptr) { pending = fsys.Pending(int(fd)) })
+	// More entries than announcements can explain: strays. Fewer than the
+	// junk counted: junk was removed, and the count is off until the next
+	// listing. (Inline frames in the FIFO make pending/8 too high, which
+	// only delays the check until the FIFO runs dry.)
+	base := fixedEntries + c.junk
+	return n > base+pending/8 || n < base
+}
+
+// scan lists the directory for message files, oldest id first.
+// It keeps the maxScan oldest ids only, so memory stays flat however long
+// the backlog: a directory of a million files is taken in passes.
+func (c *Channel) scan() {
+	oldest := idHeap(c.scanned[:0])
+	c.junk = 0
+	err := fsys.EachName(c.dirFD, func(name string) {
+		id, ok := parseMessageName(name)
+		if !ok {
+			if name != queueName && name != lockName {
+				c.junk++
+			}
+			return
+		}
+		switch {
+		case len(oldest) < maxScan:
+			heap.Push(&oldest, id)
+		case id < oldest[0]:
+			oldest[0] = id
+			heap.Fix(&oldest, 0)
+		}
+	})
+	if err != nil && !c.isClosed() && !errors.Is(err, fs.ErrNotExist) {
+		c.home.log.Warn("pubsub: list channel", "dir", c.dir, "err", err)
+	}
+	c.scanned = oldest
+	slices.Sort(c.scanned)
+}
+
+// maxScan is how many message files one listing of a channel takes on
+// (a variable for tests).
+var maxScan = 1 << 16
+
+// idHeap is a max-heap of ids: its top is the newest of the oldest kept.
+type idHeap []uint64
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idHeap) Push(x any)        { *h = append(*h, x.(uint64)) }
+func (h *idHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// takes reports whether the channel is for w, and logs why not: a topic
+// its pattern does not match, or a header it refuses, which only a
+// publisher that does not read lock files sends.
+func (c *Channel) takes(w *wire.Message) bool {
+	if !c.pattern.Match(w.Topic) {
+		c.home.log.Info("pubsub: dropped a message whose topic does not match the channel",
+			"channel", c.dir, "topic", w.Topic, "id", w.ID)
+		return false
+	}
+	for _, name := range c.without {
+		if _, ok := w.Headers[name]; ok {
+			c.home.log.Debug("pubsub: dropped a message with a header the channel refuses",
+				"channel", c.dir, "header", name, "id", w.ID)
+			return false
+		}
+	}
+	return true
+}
+
+// errNotForUs is what take says of a message whose topic the channel's
+// pattern does not match, or that has a header it refuses. formix-pubsub
+// publishers route by a regular expression that matches more than the
+// documented word semantics ("a.b" reaches "axb", "logs.+" reaches
+// "logs."), and a Go channel keeps to the documentation on its side too.
+var errNotForUs = errors.New("message is not for the channel")
+
+// take reads, decodes into w and removes the message file named id. It
+// returns an error wrapping fs.ErrNotExist when there is no such file.
+func (c *Channel) take(id uint64, w *wire.Message) error {
+	name := messageName(id)
+	data, err := readMessageFile(c.dirFD, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err == nil {
+		if err = wire.DecodeTo(data, w); err == nil {
+			if err := fsys.Unlinkat(c.dirFD, name); err != nil {
+				// Gone meanwhile: someone else consumed it.
+				return err
+			}
+			if !c.takes(w) {
+				return errNotForUs
+			}
+			return nil
+		}
+	}
+	path := filepath.Join(c.dir, name)
+	// A file this process may not read (another user's) never will be.
+	if _, bad := errors.AsType[*wire.DecodeError](err); !bad && !errors.Is(err, ErrNotRegular) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, fs.ErrPermission) {
+		// A passing failure (out of descriptors or memory): the message is
+		// fine, so keep it for the next call.
+		c.retry = append(c.retry, id)
+		return fmt.Errorf("pubsub: read message %s: %w", path, err)
+	}
+	// Set the file aside so it is reported once, and kept for a look.
+	if rerr := fsys.Renameat(c.dirFD, name, c.dirFD, badName(name)); rerr == nil {
+		c.junk++
+	}
+	c.home.log.Warn("pubsub: bad message set aside", "file", path, "err", err)
+	return &BadMessage{Path: path, ID: id, Err: err}
+}
+
+// readMessageFile reads a whole message file without following a symbolic
+// link, blocking on a FIFO, or reading more than it held when opened.
+func readMessageFile(dirFD int, name string) ([]byte, error) {
+	fd, err := fsys.OpenFile(dirFD, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fs.ErrNotExist
+	}
+	if errors.Is(err, fsys.ErrLoop) {
+		return nil, ErrNotRegular
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer fsys.Close(fd)
+	st, err := fsys.Fstat(fd)
+	if err != nil {
+		return nil, &fs.PathError{Op: "fstat", Path: name, Err: err}
+	}
+	if !st.IsRegular() {
+		return nil, ErrNotRegular
+	}
+	if uint64(st.Size) > wire.FixedSize+3*uint64(wire.MaxLen) {
+		return nil, ErrTooLarge
+	}
+	extent := st.Size
+	if extent > smallMessage {
+		extent = messageExtent(fd, st.Size)
+	}
+	data := make([]byte, extent)
+	for off := 0; off < len(data); {
+		n, err := fsys.Pread(fd, data[off:], int64(off))
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		}
+		if n == 0 {
+			data = data[:off] // shrank since fstat: decode says truncated
+			break
+		}
+		off += n
+	}
+	return data, nil
+}
+
+// smallMessage is the size up to which a message file is read whole at
+// once: one pread, and the decoder checks the lengths. Beyond it the length
+// fields are read first, so a junk file costs only what it claims.
+const smallMessage = 1 << 20
+
+// messageExtent returns how many bytes of a message file of size bytes
+// to read: what its length fields add up to, or less if the file is
+// shorter. A junk file (say a sparse one of gigabytes) costs only its first
+// bytes: a wrong magic number or version needs no more to be refused.
+func messageExtent(fd int, size int64) int64 {
+	field := func(off int64) (uint64, bool) {
+		var b [4]byte
+		if off+4 > size {
+			return 0, false
+		}
+		n, err := fsys.Pread(fd, b[:], off)
+		return uint64(binary.BigEndian.Uint32(b[:])), err == nil && n == 4
+	}
+	const topicAt = 4 + 1 + 8 + 8 // magic, version, id, timestamp
+	if size < topicAt+4 {
+		return size
+	}
+	var head [5]byte
+	if n, err := fsys.Pread(fd, head[:], 0); err != nil || n != 5 ||
+		binary.BigEndian.Uint32(head[:4]) != wire.Magic || head[4] != wire.Version {
+		return min(size, 5)
+	}
+	end := uint64(topicAt)
+	for range 3 { // topic, headers, content
+		n, ok := field(int64(end))
+		if !ok {
+			return size
+		}
+		end += 4 + n
+		if end > uint64(size) {
+			return size
+		}
+	}
+	return int64(end)
+}
