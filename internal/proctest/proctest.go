@@ -64,12 +64,15 @@ func build(t testing.TB, pkg string, race bool) string {
 		binDir = d
 	}
 	out := filepath.Join(binDir, filepath.Base(pkg))
-	args := []string{"build", "-o", out}
+	args := []string{"build"}
 	if race {
 		out += "-race"
-		args = []string{"build", "-race", "-o", out}
+		args = append(args, "-race")
 	}
-	cmd := exec.Command("go", append(args, pkg)...)
+	if buildTags != "" {
+		args = append(args, "-tags", buildTags)
+	}
+	cmd := exec.Command("go", append(args, "-o", out, pkg)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
