@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command gopeer is the Go side of the interoperability tests in package
 // interop. Its modes and output mirror the Python scripts in
 // interop/testdata, so a test can put either language on either side:
