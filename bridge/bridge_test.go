@@ -570,7 +570,7 @@ func TestJetStreamBatchWithDuplicate(t *testing.T) {
 	const n = 100
 	msgs := make([]*pubsub.Message, n)
 	for i := range msgs {
-		msgs[i] = &pubsub.Message{ID: uint64(1_000_000 + i), Timestamp: int64(1_700_000_000_000_000 + i), Topic: "bd.t", Content: []byte(strconv.Itoa(i))}
+		msgs[i] = &pubsub.Message{ID: uint64(1_000_000 + i), Timestamp: 1_700_000_000_000_000 + int64(i), Topic: "bd.t", Content: []byte(strconv.Itoa(i))}
 	}
 	// The stream has message 50 already, as if an earlier attempt stored it.
 	js, ctx := jetStreamClient(t, srv.url)
