@@ -99,8 +99,9 @@ func WithDurable(name string) Option {
 	return optionFunc(func(c *config) { c.durable = name })
 }
 
-// WithStream names the JetStream stream of the prefix. Default (or name
-// empty): the prefix upper-cased with '.' made '_' ("PUBSUB").
+// WithStream names the JetStream stream of the prefix; only JetStream
+// mode ([WithDurable]) has one. Default (or name empty): the prefix
+// upper-cased with '.' made '_' ("PUBSUB").
 func WithStream(name string) Option {
 	return optionFunc(func(c *config) { c.stream = name })
 }
@@ -147,8 +148,10 @@ func WithNATSOptions(opts ...nats.Option) Option {
 
 // WithReadyFunc has [Bridge.Run] call f once the bridge carries messages
 // both ways: its local channels are open, it is connected, and its NATS
-// subscriptions (or stream and consumer) are in place. f runs on the
-// bridge's import goroutine, before it imports anything. Default: none.
+// subscriptions (or stream and consumer) are in place. Run calls f at most
+// once, on one of its goroutines, before it imports anything (so a slow f
+// holds imports back), and not at all if its context ends first.
+// Default: none.
 func WithReadyFunc(f func()) Option {
 	return optionFunc(func(c *config) { c.ready = f })
 }
