@@ -22,51 +22,6 @@ import (
 	"github.com/pubsub-go/pubsub/internal/topic"
 )
 
-// Config says what a bridge carries, and where.
-type Config struct {
-	// Home is the local home. Required; the bridge does not close it.
-	Home *pubsub.Home
-	// URL is the NATS server's URL (nats://host:port, tls://..., or
-	// several separated by commas). Required.
-	URL string
-	// Prefix is put before every topic to make the NATS subject:
-	// topic a.b travels as PREFIX.a.b. Words of [A-Za-z0-9-] separated by
-	// '.'; DefaultPrefix when empty. Bridges that share a prefix on one
-	// NATS system form one bus.
-	Prefix string
-	// Export lists the local topic patterns whose messages go to NATS.
-	Export []string
-	// Import lists the topic patterns whose messages come from NATS into
-	// the home.
-	Import []string
-	// Durable selects JetStream mode and names this host's durable
-	// consumer, which must be unique per host: [A-Za-z0-9_-]. Empty
-	// means core NATS.
-	Durable string
-	// Stream names the JetStream stream of the prefix; by default the
-	// prefix upper-cased with '.' made '_' ("PUBSUB").
-	Stream string
-	// MaxAge bounds how long the stream the bridge creates, when there is
-	// none yet, keeps a message (so how long a host may be down and still
-	// catch up). Default 24h. An existing stream is used as it is.
-	MaxAge time.Duration
-	// AckWait is how long the JetStream server waits for this host's
-	// acknowledgement before delivering a message again, as after the
-	// bridge was killed. Default 30s.
-	AckWait time.Duration
-	// DrainTimeout bounds how long stopping may take to hand on what
-	// was already taken or is pending. Default 10s.
-	DrainTimeout time.Duration
-	// Logger gets the bridge's log records; slog.Default() when nil.
-	Logger *slog.Logger
-	// Options are added to the NATS connection's (credentials, TLS, ...).
-	Options []nats.Option
-	// Ready, when set, is called once the bridge carries messages both
-	// ways: its local channels are open, it is connected, and its NATS
-	// subscriptions (or stream and consumer) are in place.
-	Ready func()
-}
-
 // Stats counts what a bridge did.
 type Stats struct {
 	Exported   uint64 // local messages published to NATS
@@ -82,7 +37,9 @@ type Stats struct {
 // Bridge carries messages between one home and NATS. Make one with New
 // and run it with Run.
 type Bridge struct {
-	cfg      Config
+	home     *pubsub.Home
+	url      string
+	cfg      config
 	log      *slog.Logger
 	prefix   string
 	stream   string
@@ -108,32 +65,33 @@ type Bridge struct {
 
 var durableName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// New checks cfg and returns a bridge ready to Run.
-func New(cfg Config) (*Bridge, error) {
-	if cfg.Home == nil {
+// New returns a bridge between home and the NATS server at url (see
+// [ValidateURL]), ready to [Bridge.Run], or an error naming the first
+// bad value among its arguments and opts. The bridge does not close home.
+// It needs some pattern to carry: give [WithExport] or [WithImport].
+func New(home *pubsub.Home, url string, opts ...Option) (*Bridge, error) {
+	if home == nil {
 		return nil, errors.New("bridge: no home")
 	}
-	if err := ValidateURL(cfg.URL); err != nil {
+	if err := ValidateURL(url); err != nil {
 		return nil, err
 	}
-	b := &Bridge{cfg: cfg, prefix: cfg.Prefix, log: cfg.Logger, ready: make(chan struct{})}
-	if b.prefix == "" {
-		b.prefix = DefaultPrefix
-	}
+	cfg := newConfig(opts)
+	b := &Bridge{home: home, url: url, cfg: cfg, prefix: cfg.prefix, stream: cfg.stream, log: cfg.logger, ready: make(chan struct{})}
 	if err := validatePrefix(b.prefix); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	if len(cfg.Export)+len(cfg.Import) == 0 {
+	if len(cfg.export)+len(cfg.imports) == 0 {
 		return nil, errors.New("bridge: nothing to do: give at least one pattern to export or import")
 	}
-	for _, p := range cfg.Export {
+	for _, p := range cfg.export {
 		c, err := topic.Compile(p)
 		if err != nil {
 			return nil, fmt.Errorf("bridge: export pattern: %w", err)
 		}
 		b.export = append(b.export, c)
 	}
-	for _, p := range cfg.Import {
+	for _, p := range cfg.imports {
 		c, err := topic.Compile(p)
 		if err != nil {
 			return nil, fmt.Errorf("bridge: import pattern: %w", err)
@@ -145,27 +103,16 @@ func New(cfg Config) (*Bridge, error) {
 			b.subjects = append(b.subjects, s)
 		}
 	}
-	if cfg.Durable != "" && !durableName.MatchString(cfg.Durable) {
-		return nil, fmt.Errorf("bridge: invalid durable name %q: 1 to 64 of [A-Za-z0-9_-]", cfg.Durable)
-	}
-	b.stream = cfg.Stream
-	if b.stream == "" {
-		b.stream = strings.ToUpper(strings.ReplaceAll(b.prefix, ".", "_"))
-	}
-	if b.log == nil {
-		b.log = slog.Default()
-	}
-	if b.cfg.MaxAge <= 0 {
-		b.cfg.MaxAge = 24 * time.Hour
-	}
-	if b.cfg.AckWait <= 0 {
-		b.cfg.AckWait = 30 * time.Second
-	}
-	if b.cfg.DrainTimeout <= 0 {
-		b.cfg.DrainTimeout = 10 * time.Second
+	if cfg.durable != "" && !durableName.MatchString(cfg.durable) {
+		return nil, fmt.Errorf("bridge: invalid durable name %q: 1 to 64 of [A-Za-z0-9_-]", cfg.durable)
 	}
 	b.gate.ch = make(chan struct{})
 	return b, nil
+}
+
+// streamName is the default name of the JetStream stream of prefix.
+func streamName(prefix string) string {
+	return strings.ToUpper(strings.ReplaceAll(prefix, ".", "_"))
 }
 
 // ValidateURL checks a NATS URL, or a comma-separated list of them, as
@@ -225,17 +172,18 @@ func (b *Bridge) Stats() Stats {
 	}
 }
 
-func (b *Bridge) jetStream() bool { return b.cfg.Durable != "" }
+func (b *Bridge) jetStream() bool { return b.cfg.durable != "" }
 
 // Run carries messages until ctx is done, then hands on what it has
-// taken and what is pending in its channels (for at most DrainTimeout),
-// closes its channels and the connection, and returns nil. It fails at
+// taken and what is pending in its channels (for at most the time
+// [WithDrainTimeout] sets), closes its channels and the connection, and
+// returns nil. It fails at
 // once if the home cannot be used or another bridge holds it for the same
 // prefix; an unreachable NATS server is not an error: the bridge retries,
 // with backoff, for as long as ctx lasts, and exported messages wait in
 // its channels.
 func (b *Bridge) Run(ctx context.Context) error {
-	home := b.cfg.Home
+	home := b.home
 	origin, err := Origin(home.Dir())
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
@@ -269,9 +217,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		chans = append(chans, ch)
 	}
 
-	nc, err := nats.Connect(b.cfg.URL, b.natsOptions()...)
+	nc, err := nats.Connect(b.url, b.natsOptions()...)
 	if err != nil {
-		return fmt.Errorf("bridge: NATS %s: %w", b.cfg.URL, err)
+		return fmt.Errorf("bridge: NATS %s: %w", b.url, err)
 	}
 	b.nc = nc
 	defer nc.Close()
@@ -288,7 +236,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	// What the client still buffers goes out before the connection closes.
 	if nc.IsConnected() {
-		_ = nc.FlushTimeout(b.cfg.DrainTimeout)
+		_ = nc.FlushTimeout(b.cfg.drainTimeout)
 	}
 	return nil
 }
@@ -318,7 +266,7 @@ func (b *Bridge) natsOptions() []nats.Option {
 		}),
 		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
 			n := b.attempts.Add(1)
-			b.log.Warn("bridge: cannot reach NATS; retrying with backoff", "url", b.cfg.URL, "attempt", n, "err", err)
+			b.log.Warn("bridge: cannot reach NATS; retrying with backoff", "url", b.url, "attempt", n, "err", err)
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 			if sub != nil {
@@ -328,7 +276,7 @@ func (b *Bridge) natsOptions() []nats.Option {
 			b.log.Error("bridge: NATS", "err", err)
 		}),
 	}
-	return append(opts, b.cfg.Options...)
+	return append(opts, b.cfg.natsOptions...)
 }
 
 // backoff is how long to wait before attempt n+1 (n from 0): 50 ms doubling
@@ -424,8 +372,8 @@ func (b *Bridge) setupAndImport(ctx context.Context) {
 	}
 	close(b.ready)
 	b.log.Info("bridge: ready", "origin", b.origin, "prefix", b.prefix)
-	if b.cfg.Ready != nil {
-		b.cfg.Ready()
+	if b.cfg.ready != nil {
+		b.cfg.ready()
 	}
 	switch {
 	case cons != nil:
@@ -480,7 +428,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		batch = batch[:0]
 	}
 	// Stopping: what the channel holds would go with it.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.drainTimeout)
 	defer cancel()
 	left := 0
 	for {
@@ -664,7 +612,7 @@ func (b *Bridge) importCore(ctx context.Context, msgs chan *nats.Msg, subs []*na
 				_ = s.Unsubscribe()
 			}
 			// What arrived is published; nothing more comes.
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.drainTimeout)
 			defer cancel()
 			for {
 				select {
@@ -699,7 +647,7 @@ func (b *Bridge) importMany(ctx context.Context, msgs []*nats.Msg) {
 	if len(ms) == 0 {
 		return
 	}
-	_, err := b.cfg.Home.PublishMessages(ms)
+	_, err := b.home.PublishMessages(ms)
 	switch {
 	case err == nil:
 		b.stats.imported.Add(uint64(len(ms)))
@@ -786,7 +734,7 @@ func (b *Bridge) import1(ctx context.Context, msg *nats.Msg, jm jetstream.Msg) b
 // pass. It returns false only when ctx ended first.
 func (b *Bridge) publishLocal(ctx context.Context, m *pubsub.Message, jm jetstream.Msg) bool {
 	for attempt := 0; ; attempt++ {
-		_, err := b.cfg.Home.PublishMessage(m)
+		_, err := b.home.PublishMessage(m)
 		if err == nil {
 			b.stats.imported.Add(1)
 			return true

@@ -3,6 +3,10 @@
 // as before, and a bridge on each host hands messages to and from a NATS
 // system.
 //
+// [New] makes a bridge for a home and a NATS URL; its options say what it
+// carries ([WithExport], [WithImport]) and how ([WithDurable] for
+// JetStream). [Bridge.Run] carries messages until its context is done.
+//
 // # Mapping
 //
 // A local message on topic T whose topic matches an export pattern is
@@ -33,12 +37,12 @@
 //
 // # Delivery
 //
-// Core NATS (Config.Durable empty): at most once. While the connection is
+// Core NATS (without [WithDurable]): at most once. While the connection is
 // down, exported messages wait in the bridge's channels, or in the
 // client's reconnect buffer, and go out on reconnection; but what other
 // hosts' bridges publish while this one is cut off is not delivered to it.
 //
-// JetStream (Config.Durable set): a stream for the prefix and a durable
+// JetStream ([WithDurable]): a stream for the prefix and a durable
 // consumer per host. The exporter publishes each message and waits for
 // the stream's acknowledgement, retrying with the same Nats-Msg-Id (the
 // stream drops a retry it already holds). What its channel holds at once,
@@ -49,12 +53,12 @@
 // message only after it is published into the home, and keeps the stream
 // sequence of the last one in the home's tmp/ directory, so that a message
 // delivered again after a restart is not published twice. Deliveries lost
-// on the way come again only after Config.AckWait, behind newer ones; so
-// the importer resets its consumer to the ack floor when it starts and
-// whenever the consumer's delivery sequence skips, and messages reach the
-// home in stream order. A restart of a bridge or of the server loses
+// on the way come again only after the ack wait ([WithAckWait]), behind
+// newer ones; so the importer resets its consumer to the ack floor when it
+// starts and whenever the consumer's delivery sequence skips, and messages
+// reach the home in stream order. A restart of a bridge or of the server loses
 // nothing and repeats nothing, and a host that was down catches up on what
-// the stream kept (Config.MaxAge). A bridge killed (SIGKILL, a crash) in
+// the stream kept ([WithMaxAge]). A bridge killed (SIGKILL, a crash) in
 // the instant between publishing a message into the home and recording its
 // sequence publishes that one message again when it restarts. On the
 // export side a killed bridge loses what its channels held and the stream

@@ -92,7 +92,7 @@ func newImporter(tb testing.TB) (br *Bridge, ch *pubsub.Channel, sub *nats.Subsc
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { ch.Close() })
-	if br, err = New(Config{Home: h, URL: "nats://localhost", Import: []string{"m.+"}}); err != nil {
+	if br, err = New(h, "nats://localhost", WithImport("m.+")); err != nil {
 		tb.Fatal(err)
 	}
 	br.origin = "here"

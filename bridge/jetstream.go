@@ -30,7 +30,7 @@ func (b *Bridge) setupJetStream(ctx context.Context) (cons jetstream.Consumer, o
 		}
 		if attempt == 0 || attempt%10 == 0 {
 			b.log.Warn("bridge: cannot set up the JetStream stream or consumer; retrying with backoff",
-				"stream", b.stream, "durable", b.cfg.Durable, "attempt", attempt+1, "err", err)
+				"stream", b.stream, "durable", b.cfg.durable, "attempt", attempt+1, "err", err)
 		}
 		if !sleep(ctx, backoff(attempt)) {
 			return nil, false
@@ -49,7 +49,7 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 			Description: "pubsub bridge: the messages of prefix " + b.prefix,
 			Subjects:    []string{subject},
 			Storage:     jetstream.FileStorage,
-			MaxAge:      b.cfg.MaxAge,
+			MaxAge:      b.cfg.maxAge,
 			Duplicates:  2 * time.Minute,
 			// Exports go in atomic batches where the server has them.
 			AllowAtomicPublish: serverAtLeast(b.nc.ConnectedServerVersion(), 2, 12),
@@ -73,11 +73,11 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 		return nil, nil
 	}
 	cfg := jetstream.ConsumerConfig{
-		Durable:       b.cfg.Durable,
+		Durable:       b.cfg.durable,
 		Description:   "pubsub bridge of home " + b.origin,
 		DeliverPolicy: jetstream.DeliverNewPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       b.cfg.AckWait,
+		AckWait:       b.cfg.ackWait,
 		MaxAckPending: 4096,
 	}
 	if f := filterSubjects(b.prefix, b.subs); len(f) == 1 {
@@ -119,7 +119,7 @@ func (b *Bridge) importJetStream(ctx context.Context, cons jetstream.Consumer) {
 			return
 		}
 	}
-	seqs, err := openSeqFile(b.cfg.Home.Dir(), b.prefix, b.cfg.Durable, info.Created.UnixNano())
+	seqs, err := openSeqFile(b.home.Dir(), b.prefix, b.cfg.durable, info.Created.UnixNano())
 	if err != nil {
 		b.log.Error("bridge: cannot keep the last sequence; redeliveries may be published twice", "err", err)
 	} else {
@@ -148,7 +148,7 @@ func (b *Bridge) importJetStream(ctx context.Context, cons jetstream.Consumer) {
 			}
 			if reset {
 				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				_, err := b.jsStream.ResetConsumer(rctx, b.cfg.Durable)
+				_, err := b.jsStream.ResetConsumer(rctx, b.cfg.durable)
 				cancel()
 				if err != nil && !errors.Is(err, jetstream.ErrConsumerInvalidReset) {
 					if !b.retryJS(ctx, &attempt, "reset", err) {
@@ -201,7 +201,7 @@ func (b *Bridge) importJetStream(ctx context.Context, cons jetstream.Consumer) {
 		return
 	}
 	it.Drain()
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.drainTimeout)
 	defer cancel()
 	for {
 		jm, err := it.Next(jetstream.NextContext(dctx))

@@ -6,21 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Origin returns the identity of the home in dir as bridges know it: a
-// hash of the machine's boot id (/proc/sys/kernel/random/boot_id) and the
-// device and inode of the directory. Two homes on one machine differ, and
-// so do two containers that use the same path on different file systems;
-// a home keeps its origin until the machine reboots or the directory is
-// made anew, which empties it anyway.
+// hash of the machine's boot id (/proc/sys/kernel/random/boot_id on
+// Linux, the host name elsewhere) and the device and inode of the
+// directory. Two homes on one machine differ, and so do two containers
+// that use the same path on different file systems; a home keeps its
+// origin until the machine reboots or the directory is made anew, which
+// empties it anyway. On a system other than Unix it fails.
 func Origin(dir string) (string, error) {
-	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	boot, err := os.ReadFile(bootIDPath)
 	if err != nil {
 		// Without /proc, the host name stands in for the machine.
 		host, herr := os.Hostname()
@@ -29,11 +27,11 @@ func Origin(dir string) (string, error) {
 		}
 		boot = []byte(host)
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return "", fmt.Errorf("origin of %s: %w", dir, &os.PathError{Op: "stat", Path: dir, Err: err})
+	dev, ino, err := fileID(dir)
+	if err != nil {
+		return "", fmt.Errorf("origin of %s: %w", dir, err)
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", strings.TrimSpace(string(boot)), st.Dev, st.Ino))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", strings.TrimSpace(string(boot)), dev, ino))
 	return hex.EncodeToString(sum[:8]), nil
 }
 
@@ -46,29 +44,24 @@ var ErrBusy = errors.New("another bridge already runs on this home and prefix")
 // holder. Two bridges exporting the same messages would publish each
 // twice. The kernel drops the lock when the process dies.
 func lockFile(homeDir, prefix string) (*os.File, error) {
-	path := filepath.Join(homeDir, "tmp", "bridge-"+prefix+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
+	path := lockFilePath(homeDir, prefix)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	busy, err := tryLock(f)
+	if busy || err != nil {
 		defer f.Close()
-		if err == unix.EWOULDBLOCK {
-			b := make([]byte, 32)
-			n, _ := f.ReadAt(b, 0)
-			holder := strings.TrimSpace(string(b[:n]))
-			if _, perr := strconv.Atoi(holder); perr != nil {
-				holder = "unknown"
-			}
-			return nil, fmt.Errorf("%w: pid %s holds %s", ErrBusy, holder, path)
+		if err != nil {
+			return nil, err
 		}
-		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+		b := make([]byte, 32)
+		n, _ := f.ReadAt(b, 0)
+		holder := strings.TrimSpace(string(b[:n]))
+		if _, perr := strconv.Atoi(holder); perr != nil {
+			holder = "unknown"
+		}
+		return nil, fmt.Errorf("%w: pid %s holds %s", ErrBusy, holder, path)
 	}
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
@@ -89,8 +82,7 @@ type seqFile struct {
 }
 
 func openSeqFile(homeDir, prefix, durable string, consumerCreated int64) (*seqFile, error) {
-	path := filepath.Join(homeDir, "tmp", "bridge-"+prefix+"-"+durable+".seq")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
+	f, err := openNoFollow(seqFilePath(homeDir, prefix, durable))
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // DefaultPrefix is the first token of every NATS subject the bridge uses
-// when Config.Prefix is empty.
+// unless [WithPrefix] sets another.
 const DefaultPrefix = "pubsub"
 
 // validatePrefix checks that p can stand before a topic in a NATS subject:

@@ -133,22 +133,20 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 		mode = "JetStream, durable " + o.durable
 	}
 	var b *bridge.Bridge
-	b, err = bridge.New(bridge.Config{
-		Home:    h,
-		URL:     o.url,
-		Prefix:  o.prefix,
-		Export:  o.export,
-		Import:  o.imports,
-		Durable: o.durable,
-		Stream:  o.stream,
-		MaxAge:  o.maxAge,
-		AckWait: o.ackWait,
-		Logger:  slog.New(&lineHandler{w: a.stderr}),
-		Ready: func() {
+	b, err = bridge.New(h, o.url,
+		bridge.WithPrefix(o.prefix),
+		bridge.WithExport(o.export...),
+		bridge.WithImport(o.imports...),
+		bridge.WithDurable(o.durable),
+		bridge.WithStream(o.stream),
+		bridge.WithMaxAge(o.maxAge),
+		bridge.WithAckWait(o.ackWait),
+		bridge.WithLogger(slog.New(&lineHandler{w: a.stderr})),
+		bridge.WithReadyFunc(func() {
 			fmt.Fprintf(a.stderr, "pubsub: bridge ready: home %s (origin %s), NATS %s, prefix %s, %s, export %s, import %s\n",
 				h.Dir(), b.Origin(), o.url, b.Prefix(), mode, list(o.export), list(o.imports))
-		},
-	})
+		}),
+	)
 	if err != nil {
 		return usage(err)
 	}
