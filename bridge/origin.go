@@ -8,6 +8,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/pubsub-go/pubsub/internal/engine"
+	"github.com/pubsub-go/pubsub/internal/fsys"
 )
 
 // Origin returns the identity of the home in dir as bridges know it: a
@@ -18,7 +21,7 @@ import (
 // origin until the machine reboots or the directory is made anew, which
 // empties it anyway. On a system other than Unix it fails.
 func Origin(dir string) (string, error) {
-	boot, err := os.ReadFile(bootIDPath)
+	boot, err := fsys.BootID()
 	if err != nil {
 		// Without /proc, the host name stands in for the machine.
 		host, herr := os.Hostname()
@@ -27,11 +30,11 @@ func Origin(dir string) (string, error) {
 		}
 		boot = []byte(host)
 	}
-	dev, ino, err := fileID(dir)
+	st, err := fsys.StatPath(dir)
 	if err != nil {
 		return "", fmt.Errorf("origin of %s: %w", dir, err)
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", strings.TrimSpace(string(boot)), dev, ino))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", strings.TrimSpace(string(boot)), st.Dev, st.Ino))
 	return hex.EncodeToString(sum[:8]), nil
 }
 
@@ -44,12 +47,12 @@ var ErrBusy = errors.New("another bridge already runs on this home and prefix")
 // holder. Two bridges exporting the same messages would publish each
 // twice. The kernel drops the lock when the process dies.
 func lockFile(homeDir, prefix string) (*os.File, error) {
-	path := lockFilePath(homeDir, prefix)
-	f, err := openNoFollow(path)
+	path := engine.BridgeLockPath(homeDir, prefix)
+	f, err := fsys.OpenNoFollow(path, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	busy, err := tryLock(f)
+	busy, err := fsys.TryLock(f)
 	if busy || err != nil {
 		defer f.Close()
 		if err != nil {
@@ -82,7 +85,7 @@ type seqFile struct {
 }
 
 func openSeqFile(homeDir, prefix, durable string, consumerCreated int64) (*seqFile, error) {
-	f, err := openNoFollow(seqFilePath(homeDir, prefix, durable))
+	f, err := fsys.OpenNoFollow(engine.BridgeSeqPath(homeDir, prefix, durable), 0o644)
 	if err != nil {
 		return nil, err
 	}

@@ -7,24 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// TestLayout pins the names of the bridge's files in a home: another
-// version of the bridge must find them.
-func TestLayout(t *testing.T) {
-	if got, want := lockFilePath("/h", "a.b"), "/h/tmp/bridge-a.b.lock"; got != want {
-		t.Errorf("lock file %s, want %s", got, want)
-	}
-	if got, want := seqFilePath("/h", "a.b", "host-1"), "/h/tmp/bridge-a.b-host-1.seq"; got != want {
-		t.Errorf("sequence file %s, want %s", got, want)
-	}
-}
+	"github.com/pubsub-go/pubsub/internal/engine"
+)
 
 // TestLockFile: one lock per home and prefix, naming its holder; a
 // symbolic link in its place is refused, not followed.
 func TestLockFile(t *testing.T) {
 	home := t.TempDir()
-	if err := os.Mkdir(filepath.Join(home, homeTmpDir), 0o700); err != nil {
+	if err := os.Mkdir(filepath.Join(home, "tmp"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	f, err := lockFile(home, "p")
@@ -35,7 +26,7 @@ func TestLockFile(t *testing.T) {
 	// flock belongs to the open file, so a second open in this process
 	// is refused as another process's would be.
 	_, err = lockFile(home, "p")
-	if want := "pid " + strconv.Itoa(os.Getpid()) + " holds " + lockFilePath(home, "p"); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), want) {
+	if want := "pid " + strconv.Itoa(os.Getpid()) + " holds " + engine.BridgeLockPath(home, "p"); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), want) {
 		t.Errorf("second lock: %v; want ErrBusy saying %q", err, want)
 	}
 	other, err := lockFile(home, "q")
@@ -45,7 +36,7 @@ func TestLockFile(t *testing.T) {
 	other.Close()
 
 	target := filepath.Join(home, "target")
-	if err := os.Symlink(target, lockFilePath(home, "link")); err != nil {
+	if err := os.Symlink(target, engine.BridgeLockPath(home, "link")); err != nil {
 		t.Fatal(err)
 	}
 	if l, err := lockFile(home, "link"); err == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -21,6 +22,8 @@ import (
 //	    {channel}.closing             a channel its owner is removing: removingName
 //	    {channel}.reclaim             a dead owner's channel being removed
 //	    .probe.{pid}                  a throwaway link, made once: probeName
+//	    bridge-{prefix}.lock          a NATS bridge's lock: BridgeLockPath
+//	    bridge-{prefix}-{durable}.seq a JetStream importer's last sequence: BridgeSeqPath
 //	  {topic}_{random}_{pid}/         a channel: channelName, ParseChannelName
 //	    queue                         the FIFO of ids and inline frames: queueName
 //	    lock                          a Go channel's flock and its one line: lockName, LockLine
@@ -203,3 +206,23 @@ func ValidRefusedHeader(name string) bool {
 
 // RefusedHeaderRule says what ValidRefusedHeader accepts, for errors.
 const RefusedHeaderRule = "1 to 128 printable ASCII characters, no spaces"
+
+// The files of a NATS bridge (package bridge), in tmp/ as well: the lock
+// that lets one bridge run per home and prefix, naming its holder's pid,
+// and the sequence file of a JetStream importer. Cleanup leaves both
+// alone: neither is named like anything it removes.
+//
+//	HOME/tmp/bridge-{prefix}.lock
+//	HOME/tmp/bridge-{prefix}-{durable}.seq
+
+// BridgeLockPath is the path of the lock file of the bridges of prefix on
+// the home in homeDir.
+func BridgeLockPath(homeDir, prefix string) string {
+	return filepath.Join(homeDir, tmpDir, "bridge-"+prefix+".lock")
+}
+
+// BridgeSeqPath is the path of the sequence file of the JetStream importer
+// of prefix with consumer durable on the home in homeDir.
+func BridgeSeqPath(homeDir, prefix, durable string) string {
+	return filepath.Join(homeDir, tmpDir, "bridge-"+prefix+"-"+durable+".seq")
+}

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseChannelName(t *testing.T) {
@@ -100,4 +102,45 @@ func FuzzParseLock(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBridgePaths pins the names of a bridge's files in a home: another
+// version of the bridge must find them.
+func TestBridgePaths(t *testing.T) {
+	if got, want := BridgeLockPath("/h", "a.b"), "/h/tmp/bridge-a.b.lock"; got != want {
+		t.Errorf("lock file %s, want %s", got, want)
+	}
+	if got, want := BridgeSeqPath("/h", "a.b", "host-1"), "/h/tmp/bridge-a.b-host-1.seq"; got != want {
+		t.Errorf("sequence file %s, want %s", got, want)
+	}
+}
+
+// Cleanup leaves a bridge's files alone, however old, whatever the
+// durable name (which may hold '_', as channel names do).
+func TestCleanupLeavesBridgeFiles(t *testing.T) {
+	dir := t.TempDir()
+	h, err := Open(dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	old := time.Now().Add(-time.Hour)
+	paths := []string{BridgeLockPath(dir, "p"), BridgeSeqPath(dir, "p", "host_1_2"), BridgeSeqPath(dir, "a.b", "x")}
+	for _, p := range paths {
+		if err := os.WriteFile(p, []byte("1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := h.Cleanup(false)
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("Cleanup = %v, %v; want nothing removed", removed, err)
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("bridge file %s: %v", p, err)
+		}
+	}
 }

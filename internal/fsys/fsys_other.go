@@ -86,3 +86,10 @@ func LinkFD(fd, newdirfd int, newname string) error         { return ErrUnsuppor
 func CreateUnnamed(dirfd int, mode uint32) (int, error)     { return -1, ErrUnsupported }
 func NoTmpfile(err error) bool                              { return false }
 func WriteAll(fd int, bufs ...[]byte) error                 { return ErrUnsupported }
+
+func StatPath(path string) (Stat, error) { return Stat{}, ErrUnsupported }
+func OpenNoFollow(path string, mode os.FileMode) (*os.File, error) {
+	return nil, &os.PathError{Op: "open", Path: path, Err: ErrUnsupported}
+}
+func TryLock(f *os.File) (busy bool, err error) { return false, ErrUnsupported }
+func BootID() ([]byte, error)                   { return nil, ErrUnsupported }

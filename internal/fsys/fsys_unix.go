@@ -106,7 +106,7 @@ func Close(fd int) {
 func fromStat(st *unix.Stat_t) Stat {
 	return Stat{
 		Mode: uint32(st.Mode), Uid: st.Uid, Gid: st.Gid,
-		Nlink: uint64(st.Nlink), Ino: uint64(st.Ino), Size: int64(st.Size),
+		Nlink: uint64(st.Nlink), Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: int64(st.Size),
 		Mtime: int64(st.Mtim.Sec)*1e9 + int64(st.Mtim.Nsec),
 		Ctime: int64(st.Ctim.Sec)*1e9 + int64(st.Ctim.Nsec),
 	}
@@ -264,4 +264,49 @@ func Pending(fd int) int {
 		return 0
 	}
 	return n
+}
+
+// StatPath returns the state of path, following symbolic links.
+func StatPath(path string) (Stat, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return Stat{}, pathErr("stat", path, err)
+	}
+	return fromStat(&st), nil
+}
+
+// OpenNoFollow opens the regular file at path for reading and writing,
+// creating it with mode if need be, and refuses a symbolic link in its
+// place.
+func OpenNoFollow(path string, mode os.FileMode) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, mode)
+}
+
+// TryLock takes an exclusive flock on f without waiting; busy reports
+// that another open file description holds it. The lock lasts as long as
+// f stays open.
+func TryLock(f *os.File) (busy bool, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var lerr error
+	err = rc.Control(func(fd uintptr) {
+		lerr = retry(func() error { return unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB) })
+	})
+	switch {
+	case err != nil:
+		return false, err
+	case lerr == unix.EWOULDBLOCK:
+		return true, nil
+	case lerr != nil:
+		return false, pathErr("flock", f.Name(), lerr)
+	}
+	return false, nil
+}
+
+// BootID returns the machine's boot id, which changes at every boot; it
+// fails where the kernel does not give one (only Linux does, in /proc).
+func BootID() ([]byte, error) {
+	return os.ReadFile("/proc/sys/kernel/random/boot_id")
 }

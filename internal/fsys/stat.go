@@ -19,7 +19,7 @@ type Stat struct {
 	Mode         uint32 // type and permission bits (Mode* above)
 	Uid, Gid     uint32
 	Nlink        uint64
-	Ino          uint64
+	Dev, Ino     uint64
 	Size         int64
 	Mtime, Ctime int64 // nanoseconds since the Unix epoch
 }
