@@ -4,6 +4,6 @@
 // message arrives once, whole and in its publisher's order.
 //
 // The tests run at a scale that keeps the test command to a few minutes;
-// go test ./faults -long (or PUBSUB_LONG=1) runs the full sizes the
-// README's reliability section reports.
+// go test ./faults -long (or PUBSUB_LONG=1) runs the full sizes whose
+// results docs/TESTING.md reports.
 package faults

@@ -17,6 +17,7 @@
 // Without PUBSUB_PYTHON, or with an interpreter that lacks formix-pubsub
 // 1.0.0, the suite prints "interop: SKIPPED: <reason>" and passes (go test
 // shows the line with -v, and "[no tests to run]" without it), except
-// under CI=true, where it fails. TestWildcards writes the table of
-// testdata/wildcards.md when run with -update.
+// under CI=true, where it fails. TestWildcards checks the wildcard table
+// of docs/INTEROP.md against what it observes, and rewrites it when run
+// with -update.
 package interop

@@ -25,7 +25,7 @@ import (
 // pinned is the formix-pubsub release the suite runs against.
 const pinned = "1.0.0"
 
-var update = flag.Bool("update", false, "rewrite testdata/wildcards.md from what the suite observes")
+var update = flag.Bool("update", false, "rewrite the wildcard table of docs/INTEROP.md from what the suite observes")
 
 // python is the interpreter of the virtual environment holding the real
 // formix-pubsub; TestMain sets it from $PUBSUB_PYTHON.

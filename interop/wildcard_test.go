@@ -16,7 +16,13 @@ import (
 	"github.com/pubsub-go/pubsub/internal/topic"
 )
 
-const wildcardTable = "testdata/wildcards.md"
+// The observed wildcard table lives in docs/INTEROP.md, between these two
+// lines, which TestWildcards checks and, with -update, rewrites.
+const (
+	wildcardDoc   = "../docs/INTEROP.md"
+	wildcardBegin = "<!-- BEGIN TestWildcards: written by interop/wildcard_test.go; rewrite with -update -->\n"
+	wildcardEnd   = "<!-- END TestWildcards -->\n"
+)
 
 // wildcardRun is one home in which every channel topic of the table is
 // subscribed to in both languages, and one publisher publishes every
@@ -130,8 +136,8 @@ func (w *wildcardRun) cell(ch side, pattern, tp string) string {
 // publisher decides which channels a topic reaches; a Go channel then
 // drops what its own pattern does not match. So Go publishers must give
 // the "Ours" column, a Python publisher the "Python" one into a Python
-// channel and "Python and Ours" into a Go channel. The observed table is testdata/wildcards.md,
-// which the README quotes; -update rewrites it.
+// channel and "Python and Ours" into a Go channel. The observed table is
+// the one docs/INTEROP.md shows (see wildcardDoc); -update rewrites it.
 func TestWildcards(t *testing.T) {
 	t.Parallel()
 	diffs := topic.Differences()
@@ -181,18 +187,35 @@ func TestWildcards(t *testing.T) {
 		fmt.Fprintf(&b, " %s |\n", strings.ReplaceAll(d.Why, "|", `\|`))
 	}
 
-	path := filepath.FromSlash(wildcardTable)
-	if *update {
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	checkWildcardDoc(t, b.Bytes())
+}
+
+// checkWildcardDoc compares the table between the markers of docs/INTEROP.md
+// with table, or, with -update, writes table there.
+func checkWildcardDoc(t *testing.T, table []byte) {
+	t.Helper()
+	path := filepath.FromSlash(wildcardDoc)
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := bytes.Cut(doc, []byte(wildcardBegin))
+	old, _, ok2 := bytes.Cut(rest, []byte(wildcardEnd))
+	if !ok || !ok2 {
+		t.Fatalf("%s lacks the lines %q and %q around the wildcard table", path, wildcardBegin, wildcardEnd)
+	}
+	// A blank line on each side, so Markdown sees a table, not HTML.
+	want := slices.Concat([]byte("\n"), table, []byte("\n"))
+	if bytes.Equal(old, want) {
 		return
 	}
-	old, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
+	if !*update {
+		t.Errorf("the wildcard table of %s differs from what the suite observed (run with -update to rewrite it):\n%s", path, table)
+		return
 	}
-	if !bytes.Equal(old, b.Bytes()) {
-		t.Errorf("%s differs from what the suite observed (run with -update to rewrite it):\n%s", wildcardTable, b.String())
+	start := len(doc) - len(rest)
+	updated := slices.Concat(doc[:start], want, doc[start+len(old):])
+	if err := os.WriteFile(path, updated, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

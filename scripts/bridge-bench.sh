@@ -9,8 +9,8 @@
 # machine either moves by 10% from one minute to the next, so the script
 # first measures them in alternation, one run each, and gives the median
 # of the ratios: for bridges that each carry one way (A exports, B
-# imports), and for bridges that each carry both ways, as in the README's
-# two-host example.
+# imports), and for bridges that each carry both ways, as in the two-host
+# example of docs/BRIDGE.md.
 #
 # Run it on an otherwise idle machine: every process of the chain needs a
 # CPU. Environment: PUBSUB_BRIDGE_BENCH_COUNT (messages per throughput run,

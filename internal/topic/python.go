@@ -68,12 +68,13 @@ type Difference struct {
 	Topic   string
 	Ours    bool   // Match(Pattern, Topic)
 	Python  bool   // PythonMatch(Pattern, Topic): a Python publisher reaches the channel
-	Why     string // one line, for the README
+	Why     string // one line, for the wildcard table of docs/INTEROP.md
 }
 
 // Differences lists the cases that document how our matching differs from
-// formix-pubsub's, with a few where they agree for contrast. The README
-// table and the interop suite are generated from it; a test checks both
+// formix-pubsub's, with a few where they agree for contrast. The interop
+// suite (TestWildcards) tries every case in both languages and writes the
+// wildcard table of docs/INTEROP.md from what it observes; a test checks both
 // columns against [Match] and [PythonMatch]. It returns a new slice on
 // every call.
 func Differences() []Difference {

@@ -90,7 +90,7 @@ func TestPythonValid(t *testing.T) {
 }
 
 // TestDifferences recomputes both columns so the table cannot lie, and
-// checks that the cases the README relies on are there.
+// checks that the cases docs/INTEROP.md relies on are there.
 func TestDifferences(t *testing.T) {
 	ds := topic.Differences()
 	seen := map[[2]string]bool{}
