@@ -1,23 +1,34 @@
 # The two commands a newcomer needs:
 #   make demo   processes exchanging messages on the default home
-#   make test   every test: gofmt, vet, the race detector, fuzz corpora, the fault
-#               suite, the NATS bridge, interop with Python
+#   make test   every test: gofmt, vet (also for macOS, the BSDs, 32-bit and
+#               Windows), the race detector, fuzz corpora, the fault suite, the
+#               portable Unix backend, the NATS bridge, interop with Python
 GO     ?= go
 PYTHON ?= python3
 VENV   := .venv
 FORMIX := formix-pubsub==1.0.0
 
-.PHONY: demo test vet lint unit interop venv fuzz faults-long clean
+.PHONY: demo test vet cross lint unit portable interop interop-portable interop-run venv fuzz faults-long clean
 
 demo:
 	$(GO) run ./cmd/pubsub demo
 
-test: vet lint unit interop
+test: vet cross lint unit portable interop interop-portable
 
 vet:
 	@unformatted=$$(gofmt -l . | grep -v '^$(VENV)/'); \
 		if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
+
+# The module must build and vet on every Unix the bus runs on, and build
+# on 32-bit and on Windows, where Open says the bus cannot run.
+cross:
+	GOOS=darwin GOARCH=amd64 $(GO) vet ./...
+	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
+	GOOS=freebsd GOARCH=amd64 $(GO) vet ./...
+	GOOS=linux GOARCH=386 $(GO) vet ./...
+	GOOS=linux GOARCH=arm $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
@@ -26,12 +37,25 @@ lint:
 unit:
 	$(GO) test -race -count=1 ./...
 
+# The portable Unix backend (macOS, the BSDs) on Linux: the core suite, the
+# fault suite and the interop suite again with the build tag that selects it.
+PORTABLE := -tags pubsub_portable
+portable:
+	$(GO) test -race -count=1 $(PORTABLE) . ./internal/... ./faults/...
+
 # The interop suite needs the real formix-pubsub from PyPI in a virtual
 # environment inside the checkout. Without Python or PyPI it is skipped
 # with the reason, except under CI=true, where it must run.
 interop: venv
+	@$(MAKE) --no-print-directory interop-run TAGS=interop
+
+interop-portable: venv
+	@$(MAKE) --no-print-directory interop-run TAGS=interop,pubsub_portable
+
+interop-run:
 	@if [ -x $(VENV)/bin/python ]; then \
-		PUBSUB_PYTHON=$(CURDIR)/$(VENV)/bin/python $(GO) test -race -count=1 -tags interop ./interop/...; \
+		echo "go test -race -count=1 -tags $(TAGS) ./interop/..."; \
+		PUBSUB_PYTHON=$(CURDIR)/$(VENV)/bin/python $(GO) test -race -count=1 -tags $(TAGS) ./interop/...; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "interop: no Python environment with $(FORMIX); CI requires it" >&2; exit 1; \
 	else \

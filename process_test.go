@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/proctest"
 )
 
@@ -19,6 +21,18 @@ type received struct {
 	Topic   string         `json:"topic"`
 	Headers map[string]any `json:"headers"`
 	Content []byte         `json:"content"`
+}
+
+// The helper processes run the backend this test binary runs: the portable
+// suite (-tags pubsub_portable) must test it on both sides.
+func TestHelperBackend(t *testing.T) {
+	out, err := exec.Command(helperBin(t), "backend").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != fsys.Backend {
+		t.Fatalf("helper runs the %s backend, the test the %s backend", got, fsys.Backend)
+	}
 }
 
 // A subscriber in another process receives what this one publishes, and

@@ -5,6 +5,7 @@
 //	helper sub HOME TOPIC [COUNT]   prints "live DIR", then one JSON line per message, then "done N ERR"
 //	helper hold HOME TOPIC          prints "live DIR" and waits to be killed
 //	helper pub HOME TOPIC N SIZE    publishes N messages "i:<padding>" and prints "published N REACHED"
+//	helper backend                  prints the fsys backend it was built with
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/fsys"
 )
 
 type record struct {
@@ -34,6 +36,10 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) == 1 && args[0] == "backend" {
+		fmt.Println(fsys.Backend)
+		return nil
+	}
 	if len(args) < 3 {
 		return fmt.Errorf("usage: helper sub|hold|pub HOME TOPIC")
 	}
