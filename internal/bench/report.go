@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -16,6 +16,12 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// Report is what Run measured. Its JSON (WriteJSON) has every figure of
+// every run; LoadReport reads it back.
+type Report struct {
+	rep *benchReport
+}
 
 // benchReport is everything pubsub bench measured; --json prints it, and
 // --from reads it back.
@@ -46,7 +52,7 @@ type machineInfo struct {
 	HomeBaseFS string `json:"home_base_fs"`
 }
 
-func newBenchReport(o benchOptions, args []string) *benchReport {
+func newBenchReport(o Options) *benchReport {
 	m := machineInfo{
 		Date:       time.Now().UTC().Format(time.RFC3339),
 		NProc:      runtime.NumCPU(),
@@ -54,7 +60,7 @@ func newBenchReport(o benchOptions, args []string) *benchReport {
 		CPU:        cpuModel(),
 		Go:         runtime.Version(),
 		Platform:   runtime.GOOS + "/" + runtime.GOARCH,
-		HomeBase:   o.homeBase,
+		HomeBase:   o.HomeBase,
 		HomeBaseFS: "other",
 	}
 	var u unix.Utsname
@@ -62,10 +68,10 @@ func newBenchReport(o benchOptions, args []string) *benchReport {
 		m.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
 	var sfs unix.Statfs_t
-	if unix.Statfs(o.homeBase, &sfs) == nil && sfs.Type == unix.TMPFS_MAGIC {
+	if unix.Statfs(o.HomeBase, &sfs) == nil && sfs.Type == unix.TMPFS_MAGIC {
 		m.HomeBaseFS = "tmpfs"
 	}
-	return &benchReport{Command: "pubsub " + shellJoin(args), Machine: m, Runs: o.runs}
+	return &benchReport{Command: o.Command, Machine: m, Runs: o.Runs}
 }
 
 // cpuModel returns the first "model name" of /proc/cpuinfo.
@@ -84,17 +90,45 @@ func cpuModel() string {
 	return "unknown"
 }
 
-func loadBenchReport(path string) (*benchReport, error) {
+// LoadReport reads a report from the file path, as WriteJSON wrote it.
+func LoadReport(path string) (*Report, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("pubsub: bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	var rep benchReport
 	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("pubsub: bench: %s: %w", path, err)
+		return nil, fmt.Errorf("bench: %s: %w", path, err)
 	}
-	return &rep, nil
+	return &Report{&rep}, nil
 }
+
+// Err reports the messages Publish said it could not deliver, in every
+// run, or returns nil if there were none.
+func (r *Report) Err() error {
+	if lost, first := r.rep.losses(); len(lost) > 0 {
+		return fmt.Errorf("bench: Publish reported messages it could not deliver: %s; the first: %s", strings.Join(lost, ", "), first)
+	}
+	return nil
+}
+
+// WriteJSON writes the report to w as one indented JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(r.rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// WriteTables writes the report to w as tables: the scenarios, the floors
+// and the ratios, with the medians of the runs.
+func (r *Report) WriteTables(w io.Writer) error { return writeBenchTables(w, r.rep) }
+
+// WritePlot writes a latency percentile plot of the report to the file
+// path: PNG if its name ends in .png, else SVG.
+func (r *Report) WritePlot(path string) error { return writeBenchPlot(path, r.rep) }
 
 // losses describes every run in which Publish reported deliveries it
 // could not make, and gives the first report.
@@ -217,29 +251,6 @@ func benchRatios(rep *benchReport) []benchRatio {
 		out = append(out, r)
 	}
 	return out
-}
-
-// benchOutput writes the plot, then the tables or the JSON.
-func (a *app) benchOutput(rep *benchReport, o benchOptions) error {
-	if o.plot != "" {
-		if err := writeBenchPlot(o.plot, rep); err != nil {
-			return fmt.Errorf("pubsub: bench: plot: %w", err)
-		}
-	}
-	if o.json {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(a.stdout, "%s\n", b); err != nil {
-			return stdoutError(err)
-		}
-		return nil
-	}
-	if err := writeBenchTables(a.stdout, rep); err != nil {
-		return stdoutError(err)
-	}
-	return nil
 }
 
 func writeBenchTables(w io.Writer, rep *benchReport) error {

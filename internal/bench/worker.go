@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/pubsub-go/pubsub"
@@ -31,28 +30,83 @@ const (
 	benchSendAt   = 0  // CLOCK_MONOTONIC at the start of the send, ns (8 bytes)
 	benchSeq      = 8  // sequence number from 0, per publisher (8 bytes)
 	benchPub      = 16 // publisher index from 0 (4 bytes)
-	benchMinSize  = 20
 	benchIdleName = "idle"
 )
 
+// MinSize is the smallest message a run can send: the start of every
+// message says when it was sent, its sequence number and its publisher.
+const MinSize = 20
+
 var benchRoles = []string{"pub", "sub", "idle", "fifo-pub", "fifo-sub", "file-pub", "file-sub"}
 
-type workerOptions struct {
-	role       string
-	topic      string        // pub: the topic; sub: the channel's topic
-	dir        string        // floors: the directory the two processes meet in
-	size       int           // content bytes
-	count      int           // messages per publisher
-	pubs       int           // sub: how many publishers send to it
-	index      int           // pub: its index
-	interval   time.Duration // pub: one message per interval; 0: back to back
-	reach      int           // pub: channels each message must reach
-	channels   int           // idle: how many channels to hold
-	tmpfile    bool          // file-pub: stage with O_TMPFILE and link, as Publish does
-	files      bool          // pub: every message a file (pubsub.WithFilesOnly), as to a Python peer
-	batch      int           // pub: messages per PublishBatch call; 0: Publish
-	samples    string        // file to write latencies (sub) or call times (pub) to
-	cpuprofile string
+// A Worker is one process of a run: Run starts each as
+//
+//	pubsub --home HOME bench worker ROLE FLAGS...
+//
+// with the role and flags of [Worker.Args], and the command's hidden
+// worker subcommand sets the fields from them again and calls
+// [Worker.Run].
+//
+// ROLE is pub or sub (this library), idle (holds Channels channels on
+// other topics), fifo-pub and fifo-sub (the bare FIFO floor), file-pub
+// and file-sub (the minimal file-per-message floor).
+type Worker struct {
+	Role     string
+	Topic    string        // pub: the topic; sub: the channel's topic
+	Dir      string        // floors: the directory the two processes meet in
+	Size     int           // content bytes
+	Count    int           // messages per publisher
+	Pubs     int           // sub: how many publishers send to it
+	Index    int           // pub: its index
+	Interval time.Duration // pub: one message per interval; 0: back to back
+	Reach    int           // pub: channels each message must reach
+	Channels int           // idle: how many channels to hold
+	Tmpfile  bool          // file-pub: stage with O_TMPFILE and link, as Publish does
+	Files    bool          // pub: every message a file (pubsub.WithFilesOnly), as to a Python peer
+	Batch    int           // pub: messages per PublishBatch call; 0: Publish
+	Samples  string        // file to write latencies (sub) or call times (pub) to
+	// CPUProfile is a file for a CPU profile of the worker. Run does not
+	// write it: the command that runs the worker does.
+	CPUProfile string
+
+	stdin  io.Reader
+	stdout io.Writer
+	open   func(...pubsub.Option) (*pubsub.Home, error)
+	clock  *monoClock
+}
+
+// Args returns the command line of w after "pubsub bench worker": the
+// role, then a flag for every field.
+func (w *Worker) Args() []string {
+	return []string{
+		w.Role,
+		"--topic=" + w.Topic,
+		"--dir=" + w.Dir,
+		"--size=" + strconv.Itoa(w.Size),
+		"--count=" + strconv.Itoa(w.Count),
+		"--pubs=" + strconv.Itoa(w.Pubs),
+		"--index=" + strconv.Itoa(w.Index),
+		"--interval=" + w.Interval.String(),
+		"--reach=" + strconv.Itoa(w.Reach),
+		"--channels=" + strconv.Itoa(w.Channels),
+		"--tmpfile=" + strconv.FormatBool(w.Tmpfile),
+		"--files=" + strconv.FormatBool(w.Files),
+		"--batch=" + strconv.Itoa(w.Batch),
+		"--samples=" + w.Samples,
+		"--cpuprofile=" + w.CPUProfile,
+	}
+}
+
+// Check reports a Worker that cannot run: an unknown role, or messages
+// too small for what a subscriber reads from them.
+func (w *Worker) Check() error {
+	if !slices.Contains(benchRoles, w.Role) {
+		return fmt.Errorf("bench worker: unknown role %q", w.Role)
+	}
+	if w.Role != "idle" && w.Size < MinSize {
+		return fmt.Errorf("bench worker: --size %d: want at least %d", w.Size, MinSize)
+	}
+	return nil
 }
 
 // workerResult is the one JSON line a worker prints when it is done.
@@ -97,68 +151,28 @@ func cpuTime() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-func (a *app) newBenchWorkerCmd() *cobra.Command {
-	var o workerOptions
-	cmd := &cobra.Command{
-		Use:    "worker ROLE [flags]",
-		Hidden: true,
-		Short:  "One process of a pubsub bench run",
-		Long: `One process of a pubsub bench run; pubsub bench starts these, not people.
-
-ROLE is pub or sub (this library), idle (holds --channels channels on other
-topics), fifo-pub and fifo-sub (the bare FIFO floor), file-pub and file-sub
-(the minimal file-per-message floor).
-
-A worker prints "ready" on stdout once it is set up; a publisher then waits
-for a line on stdin before it sends, and an idle worker holds its channels
-until stdin ends. When done, a worker prints one JSON object on stdout and
-writes its samples (latencies, or the durations of its sends, in
-nanoseconds, 8 bytes little-endian each) to --samples.`,
-		Example: `  pubsub --home /dev/shm/b bench worker sub --topic t --size 256 --count 1000 --pubs 1 --samples /tmp/lat
-  echo go | pubsub --home /dev/shm/b bench worker pub --topic t --size 256 --count 1000 --reach 1`,
-		Args: argCount("ROLE", 1, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.role = args[0]
-			if !slices.Contains(benchRoles, o.role) {
-				return usageErrorf("bench worker: unknown role %q", o.role)
-			}
-			if o.role != "idle" && o.size < benchMinSize {
-				return usageErrorf("bench worker: --size %d: want at least %d", o.size, benchMinSize)
-			}
-			return a.benchWorker(cmd.Context(), o)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&o.topic, "topic", "", "the topic to publish to, or to open a channel on")
-	f.StringVar(&o.dir, "dir", "", "floors: the directory the processes meet in")
-	f.BoolVar(&o.files, "files", false, "pub: send every message as a file, never inline")
-	f.IntVar(&o.batch, "batch", 0, "pub: publish this many messages a PublishBatch call (0: one Publish each)")
-	f.IntVar(&o.size, "size", 256, "content bytes")
-	f.IntVar(&o.count, "count", 1000, "messages per publisher")
-	f.IntVar(&o.pubs, "pubs", 1, "sub: publishers sending to it")
-	f.IntVar(&o.index, "index", 0, "pub: its index")
-	f.DurationVar(&o.interval, "interval", 0, "pub: one message per interval (0: back to back)")
-	f.IntVar(&o.reach, "reach", 1, "pub: channels every message must reach")
-	f.IntVar(&o.channels, "channels", 1000, "idle: channels to hold")
-	f.BoolVar(&o.tmpfile, "tmpfile", false, "file-pub: stage in an O_TMPFILE and link it, as Publish does")
-	f.StringVar(&o.samples, "samples", "", "write the samples to this file")
-	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
-	return cmd
-}
-
-func (a *app) benchWorker(ctx context.Context, o workerOptions) (err error) {
-	// SIGTERM from pubsub bench (a subscriber that waited too long) ends
-	// the wait for messages; the result then says what was missing.
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
-	defer stop()
-	stopProfile, err := startCPUProfile(o.cpuprofile)
-	if err != nil {
+// Run does the worker's part of a run, reading the start line (and, for
+// a subscriber, how many messages to expect) from stdin and writing its
+// lines to stdout; open opens the run's home. It prints "ready" on
+// stdout once it is set up; a publisher then waits for a line on stdin
+// before it sends, and an idle worker holds its channels until stdin
+// ends. When done, it prints one JSON object on stdout and writes its
+// samples (latencies, or the durations of its sends, in nanoseconds, 8
+// bytes little-endian each) to w.Samples. SIGTERM ends a subscriber's
+// wait for messages; its result then says what was missing.
+//
+// Errors from writing to stdout are returned as they are, wrapped, so
+// that the caller can tell them apart by wrapping stdout.
+func (w *Worker) Run(ctx context.Context, stdin io.Reader, stdout io.Writer, open func(...pubsub.Option) (*pubsub.Home, error)) error {
+	if err := w.Check(); err != nil {
 		return err
 	}
-	defer keepFirst(&err, stopProfile)
-	w := &worker{a: a, o: o, clock: newMonoClock()}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	w.stdin, w.stdout, w.open, w.clock = stdin, stdout, open, newMonoClock()
 	var res workerResult
-	switch o.role {
+	var err error
+	switch w.Role {
 	case "pub":
 		res, err = w.pub()
 	case "sub":
@@ -175,56 +189,48 @@ func (a *app) benchWorker(ctx context.Context, o workerOptions) (err error) {
 		res, err = w.fileSub(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("pubsub: bench worker %s: %w", o.role, err)
+		return fmt.Errorf("bench worker %s: %w", w.Role, err)
 	}
-	res.Role = o.role
+	res.Role = w.Role
 	line, err := json.Marshal(res)
 	if err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(a.stdout, "%s\n", line); err != nil {
-		return stdoutError(err)
+	if _, err := fmt.Fprintf(w.stdout, "%s\n", line); err != nil {
+		return err
 	}
 	if want := res.Expected - res.Excused; res.Expected > 0 && (res.Received != want || res.Duplicates > 0 || res.Malformed > 0) {
-		return fmt.Errorf("pubsub: bench worker %s: received %d of %d messages (%d missing), %d duplicates, %d malformed",
-			o.role, res.Received, want, want-res.Received, res.Duplicates, res.Malformed)
+		return fmt.Errorf("bench worker %s: received %d of %d messages (%d missing), %d duplicates, %d malformed",
+			w.Role, res.Received, want, want-res.Received, res.Duplicates, res.Malformed)
 	}
 	return nil
-}
-
-type worker struct {
-	a     *app
-	o     workerOptions
-	clock *monoClock
 }
 
 // ready says the worker is set up: "ready", and for a subscriber of this
 // library its channel's directory.
-func (w *worker) ready(info ...string) error {
-	if _, err := fmt.Fprintln(w.a.stdout, strings.Join(append([]string{"ready"}, info...), " ")); err != nil {
-		return stdoutError(err)
-	}
-	return nil
+func (w *Worker) ready(info ...string) error {
+	_, err := fmt.Fprintln(w.stdout, strings.Join(append([]string{"ready"}, info...), " "))
+	return err
 }
 
 // waitGo waits for the line on stdin that starts the measured run.
-func (w *worker) waitGo() error {
-	if _, err := bufio.NewReader(w.a.stdin).ReadString('\n'); err != nil {
+func (w *Worker) waitGo() error {
+	if _, err := bufio.NewReader(w.stdin).ReadString('\n'); err != nil {
 		return fmt.Errorf("waiting for the start line on stdin: %w", err)
 	}
 	return nil
 }
 
 // writeSamples writes samples to the --samples file.
-func (w *worker) writeSamples(samples []int64) error {
-	if w.o.samples == "" {
+func (w *Worker) writeSamples(samples []int64) error {
+	if w.Samples == "" {
 		return nil
 	}
 	b := make([]byte, 0, 8*len(samples))
 	for _, s := range samples {
 		b = binary.LittleEndian.AppendUint64(b, uint64(s))
 	}
-	return os.WriteFile(w.o.samples, b, 0o644)
+	return os.WriteFile(w.Samples, b, 0o644)
 }
 
 // readSamples reads a file written by writeSamples.
@@ -245,28 +251,28 @@ func readSamples(path string) ([]int64, error) {
 
 // content returns a message's content: the header fields zero, padding
 // byte i equal to byte(i).
-func (w *worker) content() []byte {
-	c := make([]byte, w.o.size)
-	for i := benchMinSize; i < len(c); i++ {
+func (w *Worker) content() []byte {
+	c := make([]byte, w.Size)
+	for i := MinSize; i < len(c); i++ {
 		c[i] = byte(i)
 	}
-	binary.LittleEndian.PutUint32(c[benchPub:], uint32(w.o.index))
+	binary.LittleEndian.PutUint32(c[benchPub:], uint32(w.Index))
 	return c
 }
 
 // sender runs a publisher's loop: stamp the content, send it, time the
 // call. send is one Publish, or one floor message.
-func (w *worker) sender(content []byte, send func(seq int) error) (workerResult, error) {
+func (w *Worker) sender(content []byte, send func(seq int) error) (workerResult, error) {
 	if err := w.waitGo(); err != nil {
 		return workerResult{}, err
 	}
-	calls := make([]int64, 0, w.o.count)
+	calls := make([]int64, 0, w.Count)
 	cpu0 := cpuTime()
-	interval := int64(w.o.interval)
+	interval := int64(w.Interval)
 	start := w.clock.now()
 	next := start
 	end := start
-	for seq := range w.o.count {
+	for seq := range w.Count {
 		if interval > 0 {
 			next += interval
 			now := w.clock.now()
@@ -302,12 +308,12 @@ func (w *worker) sender(content []byte, send func(seq int) error) (workerResult,
 }
 
 // pub publishes through this library.
-func (w *worker) pub() (workerResult, error) {
+func (w *Worker) pub() (workerResult, error) {
 	var opts []pubsub.Option
-	if w.o.files {
+	if w.Files {
 		opts = append(opts, pubsub.WithFilesOnly())
 	}
-	h, err := w.a.openHome(opts...)
+	h, err := w.open(opts...)
 	if err != nil {
 		return workerResult{}, err
 	}
@@ -328,15 +334,15 @@ func (w *worker) pub() (workerResult, error) {
 	// full or the last is added: their latency includes the wait.
 	var batch [][]byte
 	publish := func(seq int) (int, error) {
-		if w.o.batch <= 0 {
-			return h.Publish(w.o.topic, content, nil)
+		if w.Batch <= 0 {
+			return h.Publish(w.Topic, content, nil)
 		}
 		batch = append(batch, slices.Clone(content))
-		if len(batch) < w.o.batch && seq < w.o.count-1 {
-			return w.o.reach, nil // checked when sent, with the last one
+		if len(batch) < w.Batch && seq < w.Count-1 {
+			return w.Reach, nil // checked when sent, with the last one
 		}
-		n, err := h.PublishBatch(w.o.topic, batch, nil)
-		n -= (len(batch) - 1) * w.o.reach // the others were taken as reached
+		n, err := h.PublishBatch(w.Topic, batch, nil)
+		n -= (len(batch) - 1) * w.Reach // the others were taken as reached
 		batch = batch[:0]
 		return n, err
 	}
@@ -358,9 +364,9 @@ func (w *worker) pub() (workerResult, error) {
 		}
 		switch {
 		case err != nil:
-		case n > w.o.reach:
-			err = fmt.Errorf("reached %d channels, want %d", n, w.o.reach)
-		case n < w.o.reach:
+		case n > w.Reach:
+			err = fmt.Errorf("reached %d channels, want %d", n, w.Reach)
+		case n < w.Reach:
 			// A subscriber can find a message's file before its id is
 			// announced; if that was its last message, it closes its
 			// channel, and the announcement then finds no reader and is
@@ -385,12 +391,12 @@ type receiver struct {
 	res         workerResult
 }
 
-func newReceiver(o workerOptions) *receiver {
-	r := &receiver{size: o.size, count: o.count, seen: make([][]uint64, o.pubs)}
+func newReceiver(o *Worker) *receiver {
+	r := &receiver{size: o.Size, count: o.Count, seen: make([][]uint64, o.Pubs)}
 	for i := range r.seen {
-		r.seen[i] = make([]uint64, (o.count+63)/64)
+		r.seen[i] = make([]uint64, (o.Count+63)/64)
 	}
-	r.res.Expected = o.pubs * o.count
+	r.res.Expected = o.Pubs * o.Count
 	r.samples = make([]int64, 0, r.res.Expected)
 	r.res.CPUNs = -cpuTime()
 	return r
@@ -406,7 +412,7 @@ func (r *receiver) finish() workerResult {
 
 // add records one message received at recv.
 func (r *receiver) add(content []byte, recv int64) {
-	if len(content) != r.size || (r.size > benchMinSize && content[r.size-1] != byte(r.size-1)) {
+	if len(content) != r.size || (r.size > MinSize && content[r.size-1] != byte(r.size-1)) {
 		r.res.Malformed++
 		return
 	}
@@ -434,25 +440,25 @@ func (r *receiver) add(content []byte, recv int64) {
 // sub receives through this library, with Channel.Next: the blocking path.
 // A line "expect N" on stdin lowers the number of messages it waits for
 // to N, when publishers were told some of theirs could not be delivered.
-func (w *worker) sub(ctx context.Context) (workerResult, error) {
-	h, err := w.a.openHome()
+func (w *Worker) sub(ctx context.Context) (workerResult, error) {
+	h, err := w.open()
 	if err != nil {
 		return workerResult{}, err
 	}
 	defer h.Close()
-	ch, err := h.NewChannel(w.o.topic)
+	ch, err := h.NewChannel(w.Topic)
 	if err != nil {
 		return workerResult{}, err
 	}
 	defer ch.Close()
-	r := newReceiver(w.o)
+	r := newReceiver(w)
 	var expected, received atomic.Int64
 	expected.Store(int64(r.res.Expected))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	errEnough := errors.New("every message expected has arrived")
 	go func() {
-		sc := bufio.NewScanner(w.a.stdin)
+		sc := bufio.NewScanner(w.stdin)
 		for sc.Scan() {
 			if n, ok := strings.CutPrefix(sc.Text(), "expect "); ok {
 				v, err := strconv.ParseInt(n, 10, 64)
@@ -486,19 +492,19 @@ func (w *worker) sub(ctx context.Context) (workerResult, error) {
 }
 
 // idle holds channels on topics nobody publishes to until stdin ends.
-func (w *worker) idle() error {
-	h, err := w.a.openHome()
+func (w *Worker) idle() error {
+	h, err := w.open()
 	if err != nil {
 		return err
 	}
 	defer h.Close()
-	chans := make([]*pubsub.Channel, 0, w.o.channels)
+	chans := make([]*pubsub.Channel, 0, w.Channels)
 	defer func() {
 		for _, c := range chans {
 			c.Close()
 		}
 	}()
-	for i := range w.o.channels {
+	for i := range w.Channels {
 		c, err := h.NewChannel(benchIdleName + "." + strconv.Itoa(i))
 		if err != nil {
 			return err
@@ -508,7 +514,7 @@ func (w *worker) idle() error {
 	if err := w.ready(); err != nil {
 		return err
 	}
-	_, _ = io.Copy(io.Discard, w.a.stdin)
+	_, _ = io.Copy(io.Discard, w.stdin)
 	return nil
 }
 
@@ -573,18 +579,18 @@ func readUntil(ctx context.Context, r *receiver, read func() error) error {
 
 // fifoSub reads records of 8 bytes of id and --size bytes of content from
 // a bare FIFO.
-func (w *worker) fifoSub(ctx context.Context) (workerResult, error) {
-	fd, keep, err := openFIFO(filepath.Join(w.o.dir, "fifo"), true)
+func (w *Worker) fifoSub(ctx context.Context) (workerResult, error) {
+	fd, keep, err := openFIFO(filepath.Join(w.Dir, "fifo"), true)
 	if err != nil {
 		return workerResult{}, err
 	}
 	defer unix.Close(fd)
 	defer unix.Close(keep)
-	r := newReceiver(w.o)
+	r := newReceiver(w)
 	if err := w.ready(); err != nil {
 		return workerResult{}, err
 	}
-	rec := 8 + w.o.size
+	rec := 8 + w.Size
 	buf := make([]byte, max(64<<10, 4*rec))
 	have := 0
 	err = readUntil(ctx, r, func() error {
@@ -607,13 +613,13 @@ func (w *worker) fifoSub(ctx context.Context) (workerResult, error) {
 	return r.finish(), w.writeSamples(r.samples)
 }
 
-func (w *worker) fifoPub() (workerResult, error) {
-	fd, _, err := openFIFO(filepath.Join(w.o.dir, "fifo"), false)
+func (w *Worker) fifoPub() (workerResult, error) {
+	fd, _, err := openFIFO(filepath.Join(w.Dir, "fifo"), false)
 	if err != nil {
 		return workerResult{}, err
 	}
 	defer unix.Close(fd)
-	rec := make([]byte, 8+w.o.size)
+	rec := make([]byte, 8+w.Size)
 	content := w.content()
 	if err := w.ready(); err != nil {
 		return workerResult{}, err
@@ -628,8 +634,8 @@ func (w *worker) fifoPub() (workerResult, error) {
 // fileSub is the minimal file-per-message subscriber: it reads ids from
 // its FIFO in batches, and for each opens, reads, closes and unlinks the
 // file of that name in its directory.
-func (w *worker) fileSub(ctx context.Context) (workerResult, error) {
-	dir := filepath.Join(w.o.dir, "chan"+strconv.Itoa(w.o.index))
+func (w *Worker) fileSub(ctx context.Context) (workerResult, error) {
+	dir := filepath.Join(w.Dir, "chan"+strconv.Itoa(w.Index))
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return workerResult{}, err
 	}
@@ -644,13 +650,13 @@ func (w *worker) fileSub(ctx context.Context) (workerResult, error) {
 	}
 	defer unix.Close(fd)
 	defer unix.Close(keep)
-	r := newReceiver(w.o)
+	r := newReceiver(w)
 	if err := w.ready(); err != nil {
 		return workerResult{}, err
 	}
 	ids := make([]byte, 4096)
 	have := 0
-	content := make([]byte, w.o.size)
+	content := make([]byte, w.Size)
 	var name []byte
 	err = readUntil(ctx, r, func() error {
 		n, err := readRetry(fd, ids[have:])
@@ -694,9 +700,9 @@ func (w *worker) fileSub(ctx context.Context) (workerResult, error) {
 // directories in turn. With --tmpfile it stages the file as Publish does
 // for one channel: O_TMPFILE in a staging directory, write, link it into
 // the subscriber's directory, close.
-func (w *worker) filePub() (workerResult, error) {
+func (w *Worker) filePub() (workerResult, error) {
 	type channel struct{ dirFD, fifo int }
-	chans := make([]channel, w.o.reach)
+	chans := make([]channel, w.Reach)
 	for i := range chans {
 		chans[i] = channel{-1, -1}
 	}
@@ -707,7 +713,7 @@ func (w *worker) filePub() (workerResult, error) {
 		}
 	}()
 	for i := range chans {
-		dir := filepath.Join(w.o.dir, "chan"+strconv.Itoa(i))
+		dir := filepath.Join(w.Dir, "chan"+strconv.Itoa(i))
 		var err error
 		if chans[i].dirFD, err = fsys.OpenDir(dir); err != nil {
 			return workerResult{}, err
@@ -717,8 +723,8 @@ func (w *worker) filePub() (workerResult, error) {
 		}
 	}
 	tmpFD := -1
-	if w.o.tmpfile {
-		tmp := filepath.Join(w.o.dir, "tmp")
+	if w.Tmpfile {
+		tmp := filepath.Join(w.Dir, "tmp")
 		if err := os.Mkdir(tmp, 0o700); err != nil {
 			return workerResult{}, err
 		}
