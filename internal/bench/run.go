@@ -607,7 +607,7 @@ func (p *benchProc) samples() string { return p.sfile }
 
 func (p *benchProc) maxRSS() int64 {
 	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss // kilobytes on Linux
+		return int64(ru.Maxrss) // kilobytes on Linux; int32 on 386 and arm
 	}
 	return 0
 }
