@@ -13,8 +13,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Report is what Run measured. Its JSON (WriteJSON) has every figure of
@@ -58,17 +56,13 @@ func newBenchReport(o Options) *benchReport {
 		NProc:      runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		CPU:        cpuModel(),
+		Kernel:     kernelRelease(),
 		Go:         runtime.Version(),
 		Platform:   runtime.GOOS + "/" + runtime.GOARCH,
 		HomeBase:   o.HomeBase,
 		HomeBaseFS: "other",
 	}
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		m.Kernel = unix.ByteSliceToString(u.Release[:])
-	}
-	var sfs unix.Statfs_t
-	if unix.Statfs(o.HomeBase, &sfs) == nil && sfs.Type == unix.TMPFS_MAGIC {
+	if onTmpfs(o.HomeBase) {
 		m.HomeBaseFS = "tmpfs"
 	}
 	return &benchReport{Command: o.Command, Machine: m, Runs: o.Runs}

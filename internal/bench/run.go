@@ -475,9 +475,7 @@ type benchProc struct {
 func startBenchProc(exe, what, samples string, args []string) (*benchProc, error) {
 	p := &benchProc{what: what, sfile: samples, ready: make(chan struct{}), done: make(chan struct{})}
 	p.cmd = exec.Command(exe, args...)
-	// Its own process group, so a ^C reaches only pubsub bench, which
-	// stops the workers and removes the home; and killed if we die.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p.cmd.SysProcAttr = workerAttr()
 	p.cmd.Stderr = &p.errBuf
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -605,9 +603,4 @@ func (p *benchProc) result() (workerResult, error) {
 
 func (p *benchProc) samples() string { return p.sfile }
 
-func (p *benchProc) maxRSS() int64 {
-	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return int64(ru.Maxrss) // kilobytes on Linux; int32 on 386 and arm
-	}
-	return 0
-}
+func (p *benchProc) maxRSS() int64 { return maxRSSKiB(p.cmd.ProcessState) }
