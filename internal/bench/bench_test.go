@@ -243,9 +243,28 @@ func TestBenchTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"medians of 1 run", "file/latency", "60,000", "2,000", "✓ met", "✗ not met", "≥ 5.00"} {
+	for _, want := range []string{"medians of 1 run", "2 CPUs (Test CPU), Linux 6.1, go1.26;", "file/latency", "60,000", "2,000", "✓ met", "✗ not met", "≥ 5.00"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tables lack %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestMachineSystem(t *testing.T) {
+	tests := []struct {
+		platform, kernel, want string
+	}{
+		{"linux/amd64", "6.1", "Linux 6.1"},
+		{"", "6.1", "Linux 6.1"}, // a report from before the platform was recorded
+		{"darwin/arm64", "23.4.0", "Darwin 23.4.0"},
+		{"freebsd/amd64", "14.0-RELEASE", "FreeBSD 14.0-RELEASE"},
+		{"windows/amd64", "", "Windows"},
+		{"hurd/amd64", "0.9", "hurd 0.9"},
+	}
+	for _, tt := range tests {
+		m := machineInfo{Platform: tt.platform, Kernel: tt.kernel}
+		if got := m.system(); got != tt.want {
+			t.Errorf("platform %q, kernel %q: system() = %q, want %q", tt.platform, tt.kernel, got, tt.want)
 		}
 	}
 }

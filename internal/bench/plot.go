@@ -124,7 +124,7 @@ func benchPlotShapes(rep *benchReport) []plotShape {
 	}
 	text(plotLeft, 30, 16, "start", fmt.Sprintf("pubsub bench: end-to-end latency by percentile (medians of %d %s)", rep.Runs, runs))
 	m := rep.Machine
-	text(plotLeft, 50, 11, "start", fmt.Sprintf("%d CPUs (%s), Linux %s, %s, homes on %s", m.NProc, m.CPU, m.Kernel, m.Go, m.HomeBaseFS))
+	text(plotLeft, 50, 11, "start", fmt.Sprintf("%d CPUs (%s), %s, %s, homes on %s", m.NProc, m.CPU, m.system(), m.Go, m.HomeBaseFS))
 
 	// Grid: decades, with 2 and 5 between them.
 	for d := dLo; d <= dHi; d++ {

@@ -68,6 +68,25 @@ func newBenchReport(o Options) *benchReport {
 	return &benchReport{Command: o.Command, Machine: m, Runs: o.Runs}
 }
 
+// system names the system and its kernel release, as uname -sr would:
+// "Linux 6.1", "Darwin 23.4.0". A report without a platform was made on
+// Linux, the only system the lab ran on when reports had none.
+func (m machineInfo) system() string {
+	goos, _, _ := strings.Cut(m.Platform, "/")
+	name, ok := map[string]string{
+		"": "Linux", "linux": "Linux", "android": "Linux", "darwin": "Darwin", "ios": "Darwin",
+		"freebsd": "FreeBSD", "openbsd": "OpenBSD", "netbsd": "NetBSD", "dragonfly": "DragonFly",
+		"solaris": "SunOS", "illumos": "SunOS", "aix": "AIX", "windows": "Windows",
+	}[goos]
+	if !ok {
+		name = goos
+	}
+	if m.Kernel == "" {
+		return name
+	}
+	return name + " " + m.Kernel
+}
+
 // cpuModel returns the first "model name" of /proc/cpuinfo.
 func cpuModel() string {
 	f, err := os.Open("/proc/cpuinfo")
@@ -254,8 +273,8 @@ func writeBenchTables(w io.Writer, rep *benchReport) error {
 		runs = "of 1 run"
 	}
 	var bw bytes.Buffer
-	fmt.Fprintf(&bw, "pubsub bench: medians %s; %d CPUs (%s), Linux %s, %s; homes in %s (%s)\n",
-		runs, m.NProc, m.CPU, m.Kernel, m.Go, m.HomeBase, m.HomeBaseFS)
+	fmt.Fprintf(&bw, "pubsub bench: medians %s; %d CPUs (%s), %s, %s; homes in %s (%s)\n",
+		runs, m.NProc, m.CPU, m.system(), m.Go, m.HomeBase, m.HomeBaseFS)
 	table := func(title string, results []benchResult) {
 		if len(results) == 0 {
 			return
