@@ -104,7 +104,7 @@ usage error.`,
 			if a.homeFlag.Changed {
 				return usageErrorf("bench: --home does not apply: each run uses a fresh home under --home-base")
 			}
-			return a.bench(cmd.Context(), cmd, o, args)
+			return a.runBench(cmd.Context(), cmd, o, args)
 		},
 	}
 	f := cmd.Flags()
@@ -124,7 +124,9 @@ usage error.`,
 	return cmd
 }
 
-func (a *app) bench(ctx context.Context, cmd *cobra.Command, o benchOptions, names []string) error {
+// runBench checks the flags, then measures, or with --from reads a saved
+// report, and prints the report.
+func (a *app) runBench(ctx context.Context, cmd *cobra.Command, o benchOptions, names []string) error {
 	switch {
 	case o.runs < 1:
 		return usageErrorf("invalid --runs %d: want at least 1", o.runs)
@@ -156,10 +158,17 @@ func (a *app) bench(ctx context.Context, cmd *cobra.Command, o benchOptions, nam
 		return fmt.Errorf("pubsub: bench: --home-base %s: not a directory", o.homeBase)
 	}
 	bo := bench.Options{
-		Scenarios: names,
-		Count:     o.count, Size: o.size, Duration: o.duration, Interval: o.interval,
-		Runs: o.runs, Floor: o.floor, HomeBase: o.homeBase, CPUProfile: o.cpuprofile,
-		Exe: exe, Command: "pubsub " + shellJoin(os.Args[1:]),
+		Scenarios:  names,
+		Count:      o.count,
+		Size:       o.size,
+		Duration:   o.duration,
+		Interval:   o.interval,
+		Runs:       o.runs,
+		Floor:      o.floor,
+		HomeBase:   o.homeBase,
+		CPUProfile: o.cpuprofile,
+		Exe:        exe,
+		Command:    "pubsub " + shellJoin(os.Args[1:]),
 	}
 	if isTerminal(a.stderr) {
 		bo.Progress = a.stderr

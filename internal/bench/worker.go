@@ -35,13 +35,13 @@ const MinSize = 20
 
 var benchRoles = []string{"pub", "sub", "idle", "fifo-pub", "fifo-sub", "file-pub", "file-sub"}
 
-// A Worker is one process of a run: Run starts each as
+// A Worker is one process of a run: [Run] starts each as
 //
 //	pubsub --home HOME bench worker ROLE FLAGS...
 //
 // with the role and flags of [Worker.Args], and the command's hidden
 // worker subcommand sets the fields from them again and calls
-// [Worker.Run].
+// [Worker.Run]. A Worker runs once.
 //
 // ROLE is pub or sub (this library), idle (holds Channels channels on
 // other topics), fifo-pub and fifo-sub (the bare FIFO floor), file-pub
@@ -148,8 +148,9 @@ type workerResult struct {
 // bytes little-endian each) to w.Samples. SIGTERM ends a subscriber's
 // wait for messages; its result then says what was missing.
 //
-// Errors from writing to stdout are returned as they are, wrapped, so
-// that the caller can tell them apart by wrapping stdout.
+// An error from writing to stdout is returned as stdout returned it, or
+// wrapped with %w, so that the caller can recognise it by the errors its
+// stdout returns.
 func (w *Worker) Run(ctx context.Context, stdin io.Reader, stdout io.Writer, open func(...pubsub.Option) (*pubsub.Home, error)) error {
 	if err := w.Check(); err != nil {
 		return err
