@@ -92,7 +92,7 @@ func TestMedian(t *testing.T) {
 }
 
 func TestMedianRun(t *testing.T) {
-	runs := []benchRun{
+	runs := []figures{
 		{MsgsPerS: 3, LatencyUs: latencySummary{P50: 30, Max: 1}},
 		{MsgsPerS: 1, LatencyUs: latencySummary{P50: 10, Max: 3}},
 		{MsgsPerS: 2, LatencyUs: latencySummary{P50: 20, Max: 2}},
@@ -116,8 +116,8 @@ func TestMonoClock(t *testing.T) {
 func benchMessage(size int, pub uint32, seq uint64) []byte {
 	w := &Worker{Size: size, Index: int(pub)}
 	c := w.content()
-	binary.LittleEndian.PutUint64(c[benchSendAt:], 100)
-	binary.LittleEndian.PutUint64(c[benchSeq:], seq)
+	binary.LittleEndian.PutUint64(c[offSendAt:], 100)
+	binary.LittleEndian.PutUint64(c[offSeq:], seq)
 	return c
 }
 
@@ -168,7 +168,7 @@ func TestSamplesFile(t *testing.T) {
 
 func TestBenchPlan(t *testing.T) {
 	o := Options{Scenarios: []string{"latency", "1to1"}, Duration: 2 * time.Second, Interval: time.Millisecond, Floor: true}
-	scen, floors := benchPlan(o)
+	scen, floors := plan(o)
 	if len(scen) != 2 || scen[0].Name != "1to1" || scen[1].Name != "latency" {
 		t.Fatalf("scenarios = %+v", scen)
 	}
@@ -185,8 +185,8 @@ func TestBenchPlan(t *testing.T) {
 	}
 
 	o = Options{Count: 10, Size: 100, Duration: time.Second, Interval: time.Millisecond}
-	scen, floors = benchPlan(o)
-	if len(scen) != len(benchScenarios) || floors != nil {
+	scen, floors = plan(o)
+	if len(scen) != len(scenarioSpecs) || floors != nil {
 		t.Fatalf("%d scenarios, floors %v", len(scen), floors)
 	}
 	for _, s := range scen {
@@ -196,21 +196,21 @@ func TestBenchPlan(t *testing.T) {
 	}
 }
 
-func testReport() *benchReport {
-	res := func(name string, msgs, p50 float64) benchResult {
-		run := benchRun{MsgsPerS: msgs, MBPerS: msgs * 256 / 1e6, PublishUs: 10,
+func testReport() *report {
+	res := func(name string, msgs, p50 float64) result {
+		run := figures{MsgsPerS: msgs, MBPerS: msgs * 256 / 1e6, PublishUs: 10,
 			LatencyUs: latencySummary{P50: p50, P90: 2 * p50, P99: 3 * p50, P999: 4 * p50, P9999: 5 * p50, Max: 6 * p50}}
-		return benchResult{benchSpec: benchSpec{Name: name, Publishers: 1, Subs: 1, Size: 256}, Median: run, Runs: []benchRun{run}}
+		return result{spec: spec{Name: name, Publishers: 1, Subs: 1, Size: 256}, Median: run, Runs: []figures{run}}
 	}
-	rep := &benchReport{Runs: 1, Machine: machineInfo{NProc: 2, CPU: "Test CPU", Kernel: "6.1", Go: "go1.26", HomeBaseFS: "tmpfs"}}
-	rep.Scenarios = []benchResult{res("1to1", 60000, 2000), res("fanout", 90000, 700), res("latency", 1000, 70), res("1to1-batch", 420000, 300)}
-	rep.Floors = []benchResult{res("file/1to1", 80000, 1000), res("file/latency", 1000, 50)}
-	rep.Ratios = benchRatios(rep)
+	rep := &report{Runs: 1, Machine: machineInfo{NProc: 2, CPU: "Test CPU", Kernel: "6.1", Go: "go1.26", HomeBaseFS: "tmpfs"}}
+	rep.Scenarios = []result{res("1to1", 60000, 2000), res("fanout", 90000, 700), res("latency", 1000, 70), res("1to1-batch", 420000, 300)}
+	rep.Floors = []result{res("file/1to1", 80000, 1000), res("file/latency", 1000, 50)}
+	rep.Ratios = ratios(rep)
 	return rep
 }
 
 func TestBenchRatios(t *testing.T) {
-	got := map[string]benchRatio{}
+	got := map[string]ratio{}
 	for _, r := range testReport().Ratios {
 		got[r.Name] = r
 	}
@@ -239,7 +239,7 @@ func TestBenchRatios(t *testing.T) {
 
 func TestBenchTables(t *testing.T) {
 	var b bytes.Buffer
-	if err := writeBenchTables(&b, testReport()); err != nil {
+	if err := writeTables(&b, testReport()); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -272,7 +272,7 @@ func TestMachineSystem(t *testing.T) {
 func TestBenchPlot(t *testing.T) {
 	dir := t.TempDir()
 	svg := filepath.Join(dir, "p.svg")
-	if err := writeBenchPlot(svg, testReport()); err != nil {
+	if err := writePlot(svg, testReport()); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(svg)
@@ -303,7 +303,7 @@ func TestBenchPlot(t *testing.T) {
 	}
 
 	pngPath := filepath.Join(dir, "p.png")
-	if err := writeBenchPlot(pngPath, testReport()); err != nil {
+	if err := writePlot(pngPath, testReport()); err != nil {
 		t.Fatal(err)
 	}
 	pf, err := os.Open(pngPath)

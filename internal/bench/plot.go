@@ -68,8 +68,8 @@ func plotX(rank float64) float64 {
 	return plotLeft + (v-lo)/(hi-lo)*(plotRight-plotLeft)
 }
 
-// benchPlotShapes lays out the plot of rep.
-func benchPlotShapes(rep *benchReport) []plotShape {
+// plotShapes lays out the plot of rep.
+func plotShapes(rep *report) []plotShape {
 	type series struct {
 		name  string
 		vals  []float64
@@ -77,7 +77,7 @@ func benchPlotShapes(rep *benchReport) []plotShape {
 	}
 	var all []series
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, list := range [][]benchResult{rep.Scenarios, rep.Floors} {
+	for i, list := range [][]result{rep.Scenarios, rep.Floors} {
 		for _, r := range list {
 			vals := r.Median.LatencyUs.values()
 			ok := true
@@ -164,8 +164,8 @@ func benchPlotShapes(rep *benchReport) []plotShape {
 	return s
 }
 
-func writeBenchPlot(path string, rep *benchReport) error {
-	shapes := benchPlotShapes(rep)
+func writePlot(path string, rep *report) error {
+	shapes := plotShapes(rep)
 	var b []byte
 	if strings.HasSuffix(path, ".png") {
 		var buf bytes.Buffer

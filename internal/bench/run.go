@@ -18,9 +18,9 @@ import (
 	"time"
 )
 
-// benchSpec is one thing pubsub bench measures: a scenario of this
+// spec is one thing pubsub bench measures: a scenario of this
 // library, or a floor, the same traffic through bare system calls.
-type benchSpec struct {
+type spec struct {
 	Name       string `json:"name"`
 	Kind       string `json:"kind"`               // pubsub, fifo, file or tmpfile
 	Scenario   string `json:"scenario,omitempty"` // for a floor, the scenario it is the floor of
@@ -37,11 +37,11 @@ type benchSpec struct {
 	About      string `json:"about"`
 }
 
-func (s benchSpec) interval() time.Duration { return time.Duration(s.IntervalUs) * time.Microsecond }
+func (s spec) interval() time.Duration { return time.Duration(s.IntervalUs) * time.Microsecond }
 
-// benchScenarios are the scenarios in the order they run, with their
+// scenarioSpecs are the scenarios in the order they run, with their
 // default sizes and counts: together about 10 s a run on two cores.
-var benchScenarios = []benchSpec{
+var scenarioSpecs = []spec{
 	{Name: "1to1", Publishers: 1, Subs: 1, Size: 256, Count: 50_000, Topic: "bench.one", Pattern: "bench.one",
 		About: "one publisher, back to back, one subscriber"},
 	{Name: "fanout", Publishers: 1, Subs: 8, Size: 256, Count: 10_000, Topic: "bench.fan", Pattern: "bench.fan",
@@ -69,8 +69,8 @@ var benchScenarios = []benchSpec{
 		About: "fanout with PublishBatch, 64 messages a call"},
 }
 
-// benchFloors are the floors --floor adds, for the scenarios selected.
-var benchFloors = []struct {
+// floorSpecs are the floors --floor adds, for the scenarios selected.
+var floorSpecs = []struct {
 	kind, scenario, about string
 }{
 	{"fifo", "1to1", "records of 8 bytes of id and the content through one FIFO"},
@@ -110,16 +110,16 @@ type Options struct {
 // Scenarios returns the names of the scenarios, in the order they run.
 func Scenarios() []string {
 	var names []string
-	for _, s := range benchScenarios {
+	for _, s := range scenarioSpecs {
 		names = append(names, s.Name)
 	}
 	return names
 }
 
-// benchPlan returns what to measure: the scenarios named (all when none
+// plan returns what to measure: the scenarios named (all when none
 // is), with the options applied, and their floors with o.Floor.
-func benchPlan(o Options) (scenarios, floors []benchSpec) {
-	for _, s := range benchScenarios {
+func plan(o Options) (scenarios, floors []spec) {
+	for _, s := range scenarioSpecs {
 		if len(o.Scenarios) > 0 && !slices.Contains(o.Scenarios, s.Name) {
 			continue
 		}
@@ -137,13 +137,13 @@ func benchPlan(o Options) (scenarios, floors []benchSpec) {
 	if !o.Floor {
 		return scenarios, nil
 	}
-	for _, f := range benchFloors {
-		i := slices.IndexFunc(scenarios, func(s benchSpec) bool { return s.Name == f.scenario })
+	for _, f := range floorSpecs {
+		i := slices.IndexFunc(scenarios, func(s spec) bool { return s.Name == f.scenario })
 		if i < 0 {
 			continue
 		}
 		s := scenarios[i]
-		floors = append(floors, benchSpec{
+		floors = append(floors, spec{
 			Name: f.kind + "/" + s.Name, Kind: f.kind, Scenario: s.Name,
 			Publishers: s.Publishers, Subs: s.Subs, Size: s.Size, Count: s.Count, IntervalUs: s.IntervalUs,
 			About: f.about,
@@ -166,9 +166,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
 	}
-	scenarios, floors := benchPlan(o)
-	r := &benchRunner{o: o}
-	results := make([][]benchRun, len(scenarios)+len(floors))
+	scenarios, floors := plan(o)
+	r := &runner{o: o}
+	results := make([][]figures, len(scenarios)+len(floors))
 	all := append(slices.Clone(scenarios), floors...)
 	for run := 1; run <= o.Runs; run++ {
 		for i, s := range all {
@@ -182,21 +182,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			results[i] = append(results[i], res)
 		}
 	}
-	rep := newBenchReport(o)
+	rep := newReport(o)
 	for i, s := range all {
-		br := benchResult{benchSpec: s, Median: medianRun(results[i]), Runs: results[i]}
+		br := result{spec: s, Median: medianRun(results[i]), Runs: results[i]}
 		if i < len(scenarios) {
 			rep.Scenarios = append(rep.Scenarios, br)
 		} else {
 			rep.Floors = append(rep.Floors, br)
 		}
 	}
-	rep.Ratios = benchRatios(rep)
+	rep.Ratios = ratios(rep)
 	return &Report{rep}, nil
 }
 
-// benchRun is what one run of a scenario or floor measured.
-type benchRun struct {
+// figures is what one run of a scenario or floor measured.
+type figures struct {
 	Deliveries int64  `json:"deliveries"`           // messages received, summed over subscribers
 	Lost       int64  `json:"lost"`                 // deliveries Publish reported it could not make
 	LostError  string `json:"lost_error,omitempty"` // the first such report
@@ -220,8 +220,8 @@ type benchRun struct {
 }
 
 // medianRun takes the median of every figure over the runs.
-func medianRun(runs []benchRun) benchRun {
-	m := func(f func(r benchRun) float64) float64 {
+func medianRun(runs []figures) figures {
+	m := func(f func(r figures) float64) float64 {
 		xs := make([]float64, len(runs))
 		for i, r := range runs {
 			xs[i] = f(r)
@@ -230,43 +230,43 @@ func medianRun(runs []benchRun) benchRun {
 	}
 	lat := make([]float64, len(percentileRanks))
 	for i := range lat {
-		lat[i] = m(func(r benchRun) float64 { return r.LatencyUs.values()[i] })
+		lat[i] = m(func(r figures) float64 { return r.LatencyUs.values()[i] })
 	}
-	return benchRun{
-		Deliveries:  int64(m(func(r benchRun) float64 { return float64(r.Deliveries) })),
-		Lost:        int64(m(func(r benchRun) float64 { return float64(r.Lost) })),
-		Duplicates:  int64(m(func(r benchRun) float64 { return float64(r.Duplicates) })),
-		Seconds:     m(func(r benchRun) float64 { return r.Seconds }),
-		MsgsPerS:    m(func(r benchRun) float64 { return r.MsgsPerS }),
-		MBPerS:      m(func(r benchRun) float64 { return r.MBPerS }),
-		SendRate:    m(func(r benchRun) float64 { return r.SendRate }),
+	return figures{
+		Deliveries:  int64(m(func(r figures) float64 { return float64(r.Deliveries) })),
+		Lost:        int64(m(func(r figures) float64 { return float64(r.Lost) })),
+		Duplicates:  int64(m(func(r figures) float64 { return float64(r.Duplicates) })),
+		Seconds:     m(func(r figures) float64 { return r.Seconds }),
+		MsgsPerS:    m(func(r figures) float64 { return r.MsgsPerS }),
+		MBPerS:      m(func(r figures) float64 { return r.MBPerS }),
+		SendRate:    m(func(r figures) float64 { return r.SendRate }),
 		LatencyUs:   latencyFromValues(lat),
-		PublishUs:   m(func(r benchRun) float64 { return r.PublishUs }),
-		PublishP50:  m(func(r benchRun) float64 { return r.PublishP50 }),
-		PublishP99:  m(func(r benchRun) float64 { return r.PublishP99 }),
-		PubCPUUs:    m(func(r benchRun) float64 { return r.PubCPUUs }),
-		SubCPUUs:    m(func(r benchRun) float64 { return r.SubCPUUs }),
-		SubCPUPct:   m(func(r benchRun) float64 { return r.SubCPUPct }),
-		SubMaxRSSKB: int64(m(func(r benchRun) float64 { return float64(r.SubMaxRSSKB) })),
+		PublishUs:   m(func(r figures) float64 { return r.PublishUs }),
+		PublishP50:  m(func(r figures) float64 { return r.PublishP50 }),
+		PublishP99:  m(func(r figures) float64 { return r.PublishP99 }),
+		PubCPUUs:    m(func(r figures) float64 { return r.PubCPUUs }),
+		SubCPUUs:    m(func(r figures) float64 { return r.SubCPUUs }),
+		SubCPUPct:   m(func(r figures) float64 { return r.SubCPUPct }),
+		SubMaxRSSKB: int64(m(func(r figures) float64 { return float64(r.SubMaxRSSKB) })),
 	}
 }
 
-// benchRunner runs the worker processes of one scenario at a time.
-type benchRunner struct {
+// runner runs the worker processes of one scenario at a time.
+type runner struct {
 	o Options
 }
 
 // Bounds on the waits of a run. Nothing sleeps: these only turn a hang
 // into an error.
 const (
-	benchReadyWait = 30 * time.Second // for a worker to be set up
-	benchSendWait  = 10 * time.Minute // for the publishers to finish
-	benchDrainWait = 30 * time.Second // then for the subscribers, plus benchDrainPer each message
-	benchDrainPer  = 100 * time.Microsecond
+	readyWait = 30 * time.Second // for a worker to be set up
+	sendWait  = 10 * time.Minute // for the publishers to finish
+	drainWait = 30 * time.Second // then for the subscribers, plus drainPer each message
+	drainPer  = 100 * time.Microsecond
 )
 
 // run runs spec once, on a fresh directory under o.HomeBase.
-func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res benchRun, err error) {
+func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err error) {
 	if p := r.o.Progress; p != nil {
 		fmt.Fprintf(p, "pubsub: bench: run %d/%d: %-14s", run, r.o.Runs, spec.Name)
 		defer func() {
@@ -283,19 +283,19 @@ func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res ben
 	}
 	defer os.RemoveAll(dir)
 	home := filepath.Join(dir, "home")
-	var procs []*benchProc
+	var procs []*proc
 	defer func() {
 		for _, p := range procs {
 			p.kill()
 		}
 	}()
-	start := func(what string, w Worker) (*benchProc, error) {
+	start := func(what string, w Worker) (*proc, error) {
 		w.Size, w.Count, w.Dir = spec.Size, spec.Count, dir
 		if r.o.CPUProfile != "" {
 			name := fmt.Sprintf("%s-%s-%s-run%d.prof", strings.ReplaceAll(spec.Name, "/", "-"), strings.ReplaceAll(what, " ", ""), w.Role, run)
 			w.CPUProfile = filepath.Join(r.o.CPUProfile, name)
 		}
-		p, err := startBenchProc(r.o.Exe, what, w.Samples, append([]string{"--home", home, "bench", "worker"}, w.Args()...))
+		p, err := startProc(r.o.Exe, what, w.Samples, append([]string{"--home", home, "bench", "worker"}, w.Args()...))
 		if err != nil {
 			return nil, err
 		}
@@ -303,7 +303,7 @@ func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res ben
 		return p, p.waitReady(ctx)
 	}
 
-	var idle *benchProc
+	var idle *proc
 	if spec.Idle > 0 {
 		if idle, err = start("idle channels", Worker{Role: "idle", Channels: spec.Idle}); err != nil {
 			return res, err
@@ -316,7 +316,7 @@ func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res ben
 	case "file", "tmpfile":
 		subRole, pubRole = "file-sub", "file-pub"
 	}
-	subs := make([]*benchProc, spec.Subs)
+	subs := make([]*proc, spec.Subs)
 	for i := range subs {
 		subs[i], err = start(fmt.Sprintf("subscriber %d", i+1), Worker{
 			Role: subRole, Topic: spec.Pattern, Pubs: spec.Publishers, Index: i,
@@ -325,7 +325,7 @@ func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res ben
 			return res, err
 		}
 	}
-	pubs := make([]*benchProc, spec.Publishers)
+	pubs := make([]*proc, spec.Publishers)
 	for i := range pubs {
 		pubs[i], err = start(fmt.Sprintf("publisher %d", i+1), Worker{
 			Role: pubRole, Topic: spec.Topic, Index: i, Reach: spec.Subs, Interval: spec.interval(),
@@ -342,7 +342,7 @@ func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res ben
 	}
 	// The publishers finish first; a subscriber that exits before them
 	// failed.
-	if err := waitProcs(ctx, pubs, subs, benchSendWait); err != nil {
+	if err := waitProcs(ctx, pubs, subs, sendWait); err != nil {
 		return res, err
 	}
 	// Tell each subscriber how many messages to wait for: fewer when
@@ -363,21 +363,21 @@ func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res ben
 		}
 	}
 	perSub := spec.Publishers * spec.Count
-	if err := waitProcs(ctx, subs, nil, benchDrainWait+time.Duration(perSub)*benchDrainPer); err != nil {
+	if err := waitProcs(ctx, subs, nil, drainWait+time.Duration(perSub)*drainPer); err != nil {
 		return res, err
 	}
 	if idle != nil {
 		idle.stdin.Close()
-		if err := waitProcs(ctx, []*benchProc{idle}, nil, benchDrainWait); err != nil {
+		if err := waitProcs(ctx, []*proc{idle}, nil, drainWait); err != nil {
 			return res, err
 		}
 	}
-	return benchMeasure(spec, pubs, subs, missed)
+	return measure(spec, pubs, subs, missed)
 }
 
-// benchMeasure computes a run's figures from what its workers reported.
-func benchMeasure(spec benchSpec, pubs, subs []*benchProc, missed map[string]int) (benchRun, error) {
-	var res benchRun
+// measure computes a run's figures from what its workers reported.
+func measure(spec spec, pubs, subs []*proc, missed map[string]int) (figures, error) {
+	var res figures
 	var sent, callNs, loopNs int64
 	var pubCPU time.Duration
 	var calls []int64
@@ -458,8 +458,8 @@ func benchMeasure(spec benchSpec, pubs, subs []*benchProc, missed map[string]int
 	return res, nil
 }
 
-// benchProc is one worker process.
-type benchProc struct {
+// proc is one worker process.
+type proc struct {
 	what   string // "subscriber 2"
 	sfile  string // its --samples file
 	cmd    *exec.Cmd
@@ -472,8 +472,8 @@ type benchProc struct {
 	errBuf bytes.Buffer
 }
 
-func startBenchProc(exe, what, samples string, args []string) (*benchProc, error) {
-	p := &benchProc{what: what, sfile: samples, ready: make(chan struct{}), done: make(chan struct{})}
+func startProc(exe, what, samples string, args []string) (*proc, error) {
+	p := &proc{what: what, sfile: samples, ready: make(chan struct{}), done: make(chan struct{})}
 	p.cmd = exec.Command(exe, args...)
 	p.cmd.SysProcAttr = workerAttr()
 	p.cmd.Stderr = &p.errBuf
@@ -508,7 +508,7 @@ func startBenchProc(exe, what, samples string, args []string) (*benchProc, error
 }
 
 // failure describes how the worker failed, with what it said on stderr.
-func (p *benchProc) failure(err error) error {
+func (p *proc) failure(err error) error {
 	msg := strings.TrimSpace(p.errBuf.String())
 	if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
 		msg = msg[i+1:] // its last line says why
@@ -519,7 +519,7 @@ func (p *benchProc) failure(err error) error {
 	return fmt.Errorf("%s: %v", p.what, err)
 }
 
-func (p *benchProc) waitReady(ctx context.Context) error {
+func (p *proc) waitReady(ctx context.Context) error {
 	select {
 	case <-p.ready:
 		return nil
@@ -530,14 +530,14 @@ func (p *benchProc) waitReady(ctx context.Context) error {
 		return p.failure(p.err)
 	case <-ctx.Done():
 		return context.Cause(ctx)
-	case <-time.After(benchReadyWait):
-		return fmt.Errorf("%s: not ready after %v", p.what, benchReadyWait)
+	case <-time.After(readyWait):
+		return fmt.Errorf("%s: not ready after %v", p.what, readyWait)
 	}
 }
 
 // waitProcs waits for every process in procs to exit, for at most limit;
 // a process in watch that fails meanwhile fails the wait.
-func waitProcs(ctx context.Context, procs, watch []*benchProc, limit time.Duration) error {
+func waitProcs(ctx context.Context, procs, watch []*proc, limit time.Duration) error {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	failed := anyFailed(watch)
@@ -569,8 +569,8 @@ func waitProcs(ctx context.Context, procs, watch []*benchProc, limit time.Durati
 
 // anyFailed returns a channel that delivers the first of procs to exit
 // with an error.
-func anyFailed(procs []*benchProc) <-chan *benchProc {
-	c := make(chan *benchProc, len(procs))
+func anyFailed(procs []*proc) <-chan *proc {
+	c := make(chan *proc, len(procs))
 	for _, p := range procs {
 		go func() {
 			<-p.done
@@ -582,7 +582,7 @@ func anyFailed(procs []*benchProc) <-chan *benchProc {
 	return c
 }
 
-func (p *benchProc) kill() {
+func (p *proc) kill() {
 	select {
 	case <-p.done:
 		return
@@ -593,7 +593,7 @@ func (p *benchProc) kill() {
 }
 
 // result decodes the JSON line the worker printed last.
-func (p *benchProc) result() (workerResult, error) {
+func (p *proc) result() (workerResult, error) {
 	var w workerResult
 	if err := json.Unmarshal([]byte(p.last), &w); err != nil {
 		return w, fmt.Errorf("%s: result %q: %w", p.what, p.last, err)
@@ -601,6 +601,6 @@ func (p *benchProc) result() (workerResult, error) {
 	return w, nil
 }
 
-func (p *benchProc) samples() string { return p.sfile }
+func (p *proc) samples() string { return p.sfile }
 
-func (p *benchProc) maxRSS() int64 { return maxRSSKiB(p.cmd.ProcessState) }
+func (p *proc) maxRSS() int64 { return maxRSSKiB(p.cmd.ProcessState) }

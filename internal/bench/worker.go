@@ -23,17 +23,17 @@ import (
 // A benchmark message's content starts with what the subscriber needs to
 // measure and check it; the rest is padding, byte i being byte(i).
 const (
-	benchSendAt   = 0  // CLOCK_MONOTONIC at the start of the send, ns (8 bytes)
-	benchSeq      = 8  // sequence number from 0, per publisher (8 bytes)
-	benchPub      = 16 // publisher index from 0 (4 bytes)
-	benchIdleName = "idle"
+	offSendAt = 0  // CLOCK_MONOTONIC at the start of the send, ns (8 bytes)
+	offSeq    = 8  // sequence number from 0, per publisher (8 bytes)
+	offPub    = 16 // publisher index from 0 (4 bytes)
+	idleTopic = "idle"
 )
 
 // MinSize is the smallest message a run can send: the start of every
 // message says when it was sent, its sequence number and its publisher.
 const MinSize = 20
 
-var benchRoles = []string{"pub", "sub", "idle", "fifo-pub", "fifo-sub", "file-pub", "file-sub"}
+var roles = []string{"pub", "sub", "idle", "fifo-pub", "fifo-sub", "file-pub", "file-sub"}
 
 // A Worker is one process of a run: [Run] starts each as
 //
@@ -96,7 +96,7 @@ func (w *Worker) Args() []string {
 // Check reports a Worker that cannot run: an unknown role, or messages
 // too small for what a subscriber reads from them.
 func (w *Worker) Check() error {
-	if !slices.Contains(benchRoles, w.Role) {
+	if !slices.Contains(roles, w.Role) {
 		return fmt.Errorf("bench worker: unknown role %q", w.Role)
 	}
 	if w.Role != "idle" && w.Size < MinSize {
@@ -244,7 +244,7 @@ func (w *Worker) content() []byte {
 	for i := MinSize; i < len(c); i++ {
 		c[i] = byte(i)
 	}
-	binary.LittleEndian.PutUint32(c[benchPub:], uint32(w.Index))
+	binary.LittleEndian.PutUint32(c[offPub:], uint32(w.Index))
 	return c
 }
 
@@ -272,8 +272,8 @@ func (w *Worker) sender(content []byte, send func(seq int) error) (workerResult,
 			}
 		}
 		t0 := w.clock.now()
-		binary.LittleEndian.PutUint64(content[benchSendAt:], uint64(t0))
-		binary.LittleEndian.PutUint64(content[benchSeq:], uint64(seq))
+		binary.LittleEndian.PutUint64(content[offSendAt:], uint64(t0))
+		binary.LittleEndian.PutUint64(content[offSeq:], uint64(seq))
 		if err := send(seq); err != nil {
 			return workerResult{}, fmt.Errorf("message %d: %w", seq, err)
 		}
@@ -404,9 +404,9 @@ func (r *receiver) add(content []byte, recv int64) {
 		r.res.Malformed++
 		return
 	}
-	send := int64(binary.LittleEndian.Uint64(content[benchSendAt:]))
-	seq := binary.LittleEndian.Uint64(content[benchSeq:])
-	pub := binary.LittleEndian.Uint32(content[benchPub:])
+	send := int64(binary.LittleEndian.Uint64(content[offSendAt:]))
+	seq := binary.LittleEndian.Uint64(content[offSeq:])
+	pub := binary.LittleEndian.Uint32(content[offPub:])
 	if int(pub) >= len(r.seen) || seq >= uint64(r.count) {
 		r.res.Malformed++
 		return
@@ -493,7 +493,7 @@ func (w *Worker) idle() error {
 		}
 	}()
 	for i := range w.Channels {
-		c, err := h.NewChannel(benchIdleName + "." + strconv.Itoa(i))
+		c, err := h.NewChannel(idleTopic + "." + strconv.Itoa(i))
 		if err != nil {
 			return err
 		}
