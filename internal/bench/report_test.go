@@ -2,6 +2,8 @@ package bench
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -84,5 +86,53 @@ func TestThousands(t *testing.T) {
 		if got := thousands(in); got != want {
 			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestReportJSON checks that a report read back from its JSON, as
+// --from reads it, writes the same JSON and tables again.
+func TestReportJSON(t *testing.T) {
+	rep := &Report{testReport()}
+	var j1, t1 bytes.Buffer
+	if err := rep.WriteJSON(&j1); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteTables(&t1); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := os.WriteFile(path, j1.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j2, t2 bytes.Buffer
+	if err := back.WriteJSON(&j2); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.WriteTables(&t2); err != nil {
+		t.Fatal(err)
+	}
+	if j1.String() != j2.String() {
+		t.Errorf("JSON read back writes\n%s\nwant\n%s", &j2, &j1)
+	}
+	if t1.String() != t2.String() {
+		t.Errorf("tables read back write\n%s\nwant\n%s", &t2, &t1)
+	}
+}
+
+func TestReportErr(t *testing.T) {
+	rep := &Report{testReport()}
+	if err := rep.Err(); err != nil {
+		t.Errorf("Err = %v with nothing lost", err)
+	}
+	r := &rep.rep.Scenarios[1]
+	r.Count = 100
+	r.Runs[0].Lost, r.Runs[0].LostError = 3, "pubsub: not delivered"
+	want := "bench: Publish reported messages it could not deliver: fanout run 1: 3 of 100; the first: pubsub: not delivered"
+	if err := rep.Err(); err == nil || err.Error() != want {
+		t.Errorf("Err = %v, want %s", err, want)
 	}
 }
