@@ -1,89 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/pubsub-go/pubsub/internal/bench"
 )
-
-// benchSpec is one thing pubsub bench measures: a scenario of this
-// library, or a floor, the same traffic through bare system calls.
-type benchSpec struct {
-	Name       string `json:"name"`
-	Kind       string `json:"kind"`               // pubsub, fifo, file or tmpfile
-	Scenario   string `json:"scenario,omitempty"` // for a floor, the scenario it is the floor of
-	Publishers int    `json:"publishers"`
-	Subs       int    `json:"subscribers"`
-	Size       int    `json:"size"`
-	Count      int    `json:"count"` // messages per publisher
-	IntervalUs int64  `json:"interval_us,omitempty"`
-	Idle       int    `json:"idle_channels,omitempty"`
-	Topic      string `json:"topic,omitempty"`
-	Pattern    string `json:"pattern,omitempty"`
-	Files      bool   `json:"files_only,omitempty"` // every message a file, as a Python peer gets them
-	Batch      int    `json:"batch,omitempty"`      // messages per PublishBatch call; 0: Publish
-	About      string `json:"about"`
-}
-
-func (s benchSpec) interval() time.Duration { return time.Duration(s.IntervalUs) * time.Microsecond }
-
-// benchScenarios are the scenarios in the order they run, with their
-// default sizes and counts: together about 10 s a run on two cores.
-var benchScenarios = []benchSpec{
-	{Name: "1to1", Publishers: 1, Subs: 1, Size: 256, Count: 50_000, Topic: "bench.one", Pattern: "bench.one",
-		About: "one publisher, back to back, one subscriber"},
-	{Name: "fanout", Publishers: 1, Subs: 8, Size: 256, Count: 10_000, Topic: "bench.fan", Pattern: "bench.fan",
-		About: "one publisher, eight subscribers on its topic"},
-	{Name: "fanin", Publishers: 8, Subs: 1, Size: 256, Count: 5_000, Topic: "bench.in", Pattern: "bench.in",
-		About: "eight publishers, one subscriber"},
-	{Name: "wildcard", Publishers: 1, Subs: 1, Size: 256, Count: 50_000, Idle: 1000, Topic: "a.b", Pattern: "a.+",
-		About: "the subscriber on a.+, 1,000 idle channels on other topics"},
-	{Name: "large", Publishers: 1, Subs: 1, Size: 1 << 20, Count: 500, Topic: "bench.large", Pattern: "bench.large",
-		About: "1 MiB messages"},
-	{Name: "latency", Publishers: 1, Subs: 1, Size: 256, IntervalUs: 1000, Topic: "bench.lat", Pattern: "bench.lat",
-		About: "one message every millisecond, the subscriber parked in Next"},
-	// Between Go processes small messages go inline in the FIFO; these are
-	// the same scenarios on the plain formix-pubsub path, one file each.
-	{Name: "1to1-files", Publishers: 1, Subs: 1, Size: 256, Count: 50_000, Topic: "bench.one", Pattern: "bench.one", Files: true,
-		About: "1to1 with every message a file, as a formix-pubsub peer gets them"},
-	{Name: "fanout-files", Publishers: 1, Subs: 8, Size: 256, Count: 10_000, Topic: "bench.fan", Pattern: "bench.fan", Files: true,
-		About: "fanout with every message a file"},
-	{Name: "latency-files", Publishers: 1, Subs: 1, Size: 256, IntervalUs: 1000, Topic: "bench.lat", Pattern: "bench.lat", Files: true,
-		About: "latency with every message a file"},
-	// Go to Go, several messages a FIFO write.
-	{Name: "1to1-batch", Publishers: 1, Subs: 1, Size: 256, Count: 200_000, Topic: "bench.one", Pattern: "bench.one", Batch: 64,
-		About: "1to1 with PublishBatch, 64 messages a call"},
-	{Name: "fanout-batch", Publishers: 1, Subs: 8, Size: 256, Count: 20_000, Topic: "bench.fan", Pattern: "bench.fan", Batch: 64,
-		About: "fanout with PublishBatch, 64 messages a call"},
-}
-
-// benchFloors are the floors --floor adds, for the scenarios selected.
-var benchFloors = []struct {
-	kind, scenario, about string
-}{
-	{"fifo", "1to1", "records of 8 bytes of id and the content through one FIFO"},
-	{"file", "1to1", "create, write, close a file in the subscriber's directory, its id on a FIFO; the subscriber reads ids, opens, reads, closes, unlinks"},
-	{"file", "fanout", "as file/1to1, the publisher writing a file into each of eight subscribers' directories"},
-	{"tmpfile", "1to1", "as file, but staged as Publish does: O_TMPFILE, write, link into the directory, close"},
-	{"fifo", "latency", "as fifo/1to1, one message every millisecond"},
-	{"file", "latency", "as file/1to1, one message every millisecond"},
-	{"file", "large", "as file/1to1, 1 MiB messages"},
-}
 
 type benchOptions struct {
 	count      int
@@ -101,6 +31,7 @@ type benchOptions struct {
 
 func (a *app) newBenchCmd() *cobra.Command {
 	var o benchOptions
+	names := bench.Scenarios()
 	cmd := &cobra.Command{
 		Use:   "bench [flags] [SCENARIO...]",
 		Short: "Measure throughput, latency and cost with real processes",
@@ -162,18 +93,18 @@ usage error.`,
   pubsub bench --from bench.json --plot latency.png   # table and plot of a saved --json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
-				if !slices.ContainsFunc(benchScenarios, func(b benchSpec) bool { return b.Name == s }) {
-					return fmt.Errorf("bench: unknown scenario %q: want %s", s, strings.Join(benchScenarioNames(), ", "))
+				if !slices.Contains(names, s) {
+					return fmt.Errorf("bench: unknown scenario %q: want %s", s, strings.Join(names, ", "))
 				}
 			}
 			return nil
 		},
-		ValidArgs: benchScenarioNames(),
+		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if a.homeFlag.Changed {
 				return usageErrorf("bench: --home does not apply: each run uses a fresh home under --home-base")
 			}
-			return a.bench(cmd.Context(), cmd, o, args)
+			return a.runBench(cmd.Context(), cmd, o, args)
 		},
 	}
 	f := cmd.Flags()
@@ -193,58 +124,16 @@ usage error.`,
 	return cmd
 }
 
-func benchScenarioNames() []string {
-	var names []string
-	for _, s := range benchScenarios {
-		names = append(names, s.Name)
-	}
-	return names
-}
-
-// benchPlan returns what to measure: the scenarios named (all when none
-// is), with the flags applied, and their floors with --floor.
-func benchPlan(o benchOptions, names []string) (scenarios, floors []benchSpec) {
-	for _, s := range benchScenarios {
-		if len(names) > 0 && !slices.Contains(names, s.Name) {
-			continue
-		}
-		if o.size > 0 {
-			s.Size = o.size
-		}
-		if s.IntervalUs > 0 {
-			s.IntervalUs = o.interval.Microseconds()
-			s.Count = max(1, int(o.duration/o.interval))
-		} else if o.count > 0 {
-			s.Count = o.count
-		}
-		scenarios = append(scenarios, s)
-	}
-	if !o.floor {
-		return scenarios, nil
-	}
-	for _, f := range benchFloors {
-		i := slices.IndexFunc(scenarios, func(s benchSpec) bool { return s.Name == f.scenario })
-		if i < 0 {
-			continue
-		}
-		s := scenarios[i]
-		floors = append(floors, benchSpec{
-			Name: f.kind + "/" + s.Name, Kind: f.kind, Scenario: s.Name,
-			Publishers: s.Publishers, Subs: s.Subs, Size: s.Size, Count: s.Count, IntervalUs: s.IntervalUs,
-			About: f.about,
-		})
-	}
-	return scenarios, floors
-}
-
-func (a *app) bench(ctx context.Context, cmd *cobra.Command, o benchOptions, names []string) error {
+// runBench checks the flags, then measures, or with --from reads a saved
+// report, and prints the report.
+func (a *app) runBench(ctx context.Context, cmd *cobra.Command, o benchOptions, names []string) error {
 	switch {
 	case o.runs < 1:
 		return usageErrorf("invalid --runs %d: want at least 1", o.runs)
 	case o.count < 0:
 		return usageErrorf("invalid --count %d: want a number of messages", o.count)
-	case cmd.Flags().Changed("size") && o.size < benchMinSize:
-		return usageErrorf("invalid --size %d: want at least %d bytes (the send time, a sequence number and a publisher index)", o.size, benchMinSize)
+	case cmd.Flags().Changed("size") && o.size < bench.MinSize:
+		return usageErrorf("invalid --size %d: want at least %d bytes (the send time, a sequence number and a publisher index)", o.size, bench.MinSize)
 	case o.duration <= 0 || o.interval <= 0:
 		return usageErrorf("invalid --duration %v or --interval %v: want positive durations", o.duration, o.interval)
 	case o.plot != "" && !strings.HasSuffix(o.plot, ".svg") && !strings.HasSuffix(o.plot, ".png"):
@@ -254,15 +143,13 @@ func (a *app) bench(ctx context.Context, cmd *cobra.Command, o benchOptions, nam
 		if cmd.Flags().NFlag() > countSet(cmd, "from", "json", "plot") || len(names) > 0 {
 			return usageErrorf("bench --from takes only --json and --plot: it measures nothing")
 		}
-		rep, err := loadBenchReport(o.from)
+		rep, err := bench.LoadReport(o.from)
 		if err != nil {
 			return err
 		}
 		return a.benchOutput(rep, o)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("pubsub: bench: find this program to run it again: %w", err)
@@ -270,47 +157,44 @@ func (a *app) bench(ctx context.Context, cmd *cobra.Command, o benchOptions, nam
 	if fi, err := os.Stat(o.homeBase); err != nil || !fi.IsDir() {
 		return fmt.Errorf("pubsub: bench: --home-base %s: not a directory", o.homeBase)
 	}
-	if o.cpuprofile != "" {
-		if err := os.MkdirAll(o.cpuprofile, 0o777); err != nil {
-			return fmt.Errorf("pubsub: bench: %w", err)
-		}
+	bo := bench.Options{
+		Scenarios:  names,
+		Count:      o.count,
+		Size:       o.size,
+		Duration:   o.duration,
+		Interval:   o.interval,
+		Runs:       o.runs,
+		Floor:      o.floor,
+		HomeBase:   o.homeBase,
+		CPUProfile: o.cpuprofile,
+		Exe:        exe,
+		Command:    "pubsub " + shellJoin(os.Args[1:]),
 	}
-	scenarios, floors := benchPlan(o, names)
-	r := &benchRunner{exe: exe, o: o}
 	if isTerminal(a.stderr) {
-		r.progress = a.stderr
+		bo.Progress = a.stderr
 	}
-	results := make([][]benchRun, len(scenarios)+len(floors))
-	all := append(slices.Clone(scenarios), floors...)
-	for run := 1; run <= o.runs; run++ {
-		for i, s := range all {
-			res, err := r.run(ctx, s, run)
-			if err != nil {
-				if ctx.Err() != nil {
-					return fmt.Errorf("pubsub: bench: %v", context.Cause(ctx))
-				}
-				return fmt.Errorf("pubsub: bench: %s, run %d: %w", s.Name, run, err)
-			}
-			results[i] = append(results[i], res)
-		}
+	rep, err := bench.Run(ctx, bo)
+	if err != nil {
+		return err
 	}
-	rep := newBenchReport(o, os.Args[1:])
-	for i, s := range all {
-		br := benchResult{benchSpec: s, Median: medianRun(results[i]), Runs: results[i]}
-		if i < len(scenarios) {
-			rep.Scenarios = append(rep.Scenarios, br)
-		} else {
-			rep.Floors = append(rep.Floors, br)
-		}
-	}
-	rep.Ratios = benchRatios(rep)
 	if err := a.benchOutput(rep, o); err != nil {
 		return err
 	}
-	if lost, first := rep.losses(); len(lost) > 0 {
-		return fmt.Errorf("pubsub: bench: Publish reported messages it could not deliver: %s; the first: %s", strings.Join(lost, ", "), first)
+	return rep.Err()
+}
+
+// benchOutput writes the plot, then the tables or the JSON.
+func (a *app) benchOutput(rep *bench.Report, o benchOptions) error {
+	if o.plot != "" {
+		if err := rep.WritePlot(o.plot); err != nil {
+			return fmt.Errorf("pubsub: bench: plot: %w", err)
+		}
 	}
-	return nil
+	write := rep.WriteTables
+	if o.json {
+		write = rep.WriteJSON
+	}
+	return write(stdoutWriter{a.stdout})
 }
 
 func countSet(cmd *cobra.Command, names ...string) int {
@@ -323,435 +207,70 @@ func countSet(cmd *cobra.Command, names ...string) int {
 	return n
 }
 
-// benchRun is what one run of a scenario or floor measured.
-type benchRun struct {
-	Deliveries int64  `json:"deliveries"`           // messages received, summed over subscribers
-	Lost       int64  `json:"lost"`                 // deliveries Publish reported it could not make
-	LostError  string `json:"lost_error,omitempty"` // the first such report
-	// PublishShort counts Publish calls that returned fewer channels than
-	// there were subscribers, without an error, although every subscriber
-	// received the message (or the run would have failed).
-	PublishShort int64          `json:"publish_short,omitempty"`
-	Duplicates   int64          `json:"duplicates"`
-	Seconds      float64        `json:"seconds"` // first send to last receipt
-	MsgsPerS     float64        `json:"msgs_per_s"`
-	MBPerS       float64        `json:"mb_per_s"`
-	SendRate     float64        `json:"send_rate"` // messages per second the publishers sent, together
-	LatencyUs    latencySummary `json:"latency_us"`
-	PublishUs    float64        `json:"publish_us_per_call"` // mean wall time of a Publish (or floor send)
-	PublishP50   float64        `json:"publish_us_p50"`
-	PublishP99   float64        `json:"publish_us_p99"`
-	PubCPUUs     float64        `json:"pub_cpu_us_per_msg"`
-	SubCPUUs     float64        `json:"sub_cpu_us_per_msg"`
-	SubCPUPct    float64        `json:"sub_cpu_pct"` // of one CPU, summed over subscribers
-	SubMaxRSSKB  int64          `json:"sub_max_rss_kb"`
-}
+func (a *app) newBenchWorkerCmd() *cobra.Command {
+	var w bench.Worker
+	cmd := &cobra.Command{
+		Use:    "worker ROLE [flags]",
+		Hidden: true,
+		Short:  "One process of a pubsub bench run",
+		Long: `One process of a pubsub bench run; pubsub bench starts these, not people.
 
-// medianRun takes the median of every figure over the runs.
-func medianRun(runs []benchRun) benchRun {
-	m := func(f func(r benchRun) float64) float64 {
-		xs := make([]float64, len(runs))
-		for i, r := range runs {
-			xs[i] = f(r)
-		}
-		return median(xs)
-	}
-	lat := make([]float64, len(percentileRanks))
-	for i := range lat {
-		lat[i] = m(func(r benchRun) float64 { return r.LatencyUs.values()[i] })
-	}
-	return benchRun{
-		Deliveries:  int64(m(func(r benchRun) float64 { return float64(r.Deliveries) })),
-		Lost:        int64(m(func(r benchRun) float64 { return float64(r.Lost) })),
-		Duplicates:  int64(m(func(r benchRun) float64 { return float64(r.Duplicates) })),
-		Seconds:     m(func(r benchRun) float64 { return r.Seconds }),
-		MsgsPerS:    m(func(r benchRun) float64 { return r.MsgsPerS }),
-		MBPerS:      m(func(r benchRun) float64 { return r.MBPerS }),
-		SendRate:    m(func(r benchRun) float64 { return r.SendRate }),
-		LatencyUs:   latencyFromValues(lat),
-		PublishUs:   m(func(r benchRun) float64 { return r.PublishUs }),
-		PublishP50:  m(func(r benchRun) float64 { return r.PublishP50 }),
-		PublishP99:  m(func(r benchRun) float64 { return r.PublishP99 }),
-		PubCPUUs:    m(func(r benchRun) float64 { return r.PubCPUUs }),
-		SubCPUUs:    m(func(r benchRun) float64 { return r.SubCPUUs }),
-		SubCPUPct:   m(func(r benchRun) float64 { return r.SubCPUPct }),
-		SubMaxRSSKB: int64(m(func(r benchRun) float64 { return float64(r.SubMaxRSSKB) })),
-	}
-}
+ROLE is pub or sub (this library), idle (holds --channels channels on other
+topics), fifo-pub and fifo-sub (the bare FIFO floor), file-pub and file-sub
+(the minimal file-per-message floor).
 
-// benchRunner runs the worker processes of one scenario at a time.
-type benchRunner struct {
-	exe      string
-	o        benchOptions
-	progress io.Writer // nil: quiet
-}
-
-// Bounds on the waits of a run. Nothing sleeps: these only turn a hang
-// into an error.
-const (
-	benchReadyWait = 30 * time.Second // for a worker to be set up
-	benchSendWait  = 10 * time.Minute // for the publishers to finish
-	benchDrainWait = 30 * time.Second // then for the subscribers, plus benchDrainPer each message
-	benchDrainPer  = 100 * time.Microsecond
-)
-
-// run runs spec once, on a fresh directory under --home-base.
-func (r *benchRunner) run(ctx context.Context, spec benchSpec, run int) (res benchRun, err error) {
-	if r.progress != nil {
-		fmt.Fprintf(r.progress, "pubsub: bench: run %d/%d: %-14s", run, r.o.runs, spec.Name)
-		defer func() {
-			if err == nil {
-				fmt.Fprintf(r.progress, " %12s msgs/s  p50 %8s µs\n", thousands(res.MsgsPerS), fmtUs(res.LatencyUs.P50))
-			} else {
-				fmt.Fprintln(r.progress)
+A worker prints "ready" on stdout once it is set up; a publisher then waits
+for a line on stdin before it sends, and an idle worker holds its channels
+until stdin ends. When done, a worker prints one JSON object on stdout and
+writes its samples (latencies, or the durations of its sends, in
+nanoseconds, 8 bytes little-endian each) to --samples.`,
+		Example: `  pubsub --home /dev/shm/b bench worker sub --topic t --size 256 --count 1000 --pubs 1 --samples /tmp/lat
+  echo go | pubsub --home /dev/shm/b bench worker pub --topic t --size 256 --count 1000 --reach 1`,
+		Args: argCount("ROLE", 1, 1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			w.Role = args[0]
+			if err := w.Check(); err != nil {
+				return usage(err)
 			}
-		}()
+			stopProfile, err := startCPUProfile(w.CPUProfile)
+			if err != nil {
+				return err
+			}
+			defer keepFirst(&err, stopProfile)
+			return w.Run(cmd.Context(), a.stdin, stdoutWriter{a.stdout}, a.openHome)
+		},
 	}
-	dir, err := os.MkdirTemp(r.o.homeBase, "pubsub-bench-")
+	benchWorkerFlags(cmd.Flags(), &w)
+	return cmd
+}
+
+// benchWorkerFlags binds the flags of bench.Worker.Args to w.
+func benchWorkerFlags(f *pflag.FlagSet, w *bench.Worker) {
+	f.StringVar(&w.Topic, "topic", "", "the topic to publish to, or to open a channel on")
+	f.StringVar(&w.Dir, "dir", "", "floors: the directory the processes meet in")
+	f.BoolVar(&w.Files, "files", false, "pub: send every message as a file, never inline")
+	f.IntVar(&w.Batch, "batch", 0, "pub: publish this many messages a PublishBatch call (0: one Publish each)")
+	f.IntVar(&w.Size, "size", 256, "content bytes")
+	f.IntVar(&w.Count, "count", 1000, "messages per publisher")
+	f.IntVar(&w.Pubs, "pubs", 1, "sub: publishers sending to it")
+	f.IntVar(&w.Index, "index", 0, "pub: its index")
+	f.DurationVar(&w.Interval, "interval", 0, "pub: one message per interval (0: back to back)")
+	f.IntVar(&w.Reach, "reach", 1, "pub: channels every message must reach")
+	f.IntVar(&w.Channels, "channels", 1000, "idle: channels to hold")
+	f.BoolVar(&w.Tmpfile, "tmpfile", false, "file-pub: stage in an O_TMPFILE and link it, as Publish does")
+	f.StringVar(&w.Samples, "samples", "", "write the samples to this file")
+	f.StringVar(&w.CPUProfile, "cpuprofile", "", "write a CPU profile to this file")
+}
+
+// stdoutWriter is standard output for the bench lab: a failed write
+// returns stdoutError's error, so that a command whose reader went away
+// exits quietly.
+type stdoutWriter struct{ w io.Writer }
+
+func (s stdoutWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
 	if err != nil {
-		return res, err
+		err = stdoutError(err)
 	}
-	defer os.RemoveAll(dir)
-	home := filepath.Join(dir, "home")
-	var procs []*benchProc
-	defer func() {
-		for _, p := range procs {
-			p.kill()
-		}
-	}()
-	start := func(what, role string, args ...string) (*benchProc, error) {
-		full := []string{"--home", home, "bench", "worker", role,
-			"--size", strconv.Itoa(spec.Size), "--count", strconv.Itoa(spec.Count), "--dir", dir}
-		if r.o.cpuprofile != "" {
-			name := fmt.Sprintf("%s-%s-%s-run%d.prof", strings.ReplaceAll(spec.Name, "/", "-"), strings.ReplaceAll(what, " ", ""), role, run)
-			full = append(full, "--cpuprofile", filepath.Join(r.o.cpuprofile, name))
-		}
-		p, err := startBenchProc(r.exe, what, append(full, args...))
-		if err != nil {
-			return nil, err
-		}
-		procs = append(procs, p)
-		return p, p.waitReady(ctx)
-	}
-
-	var idle *benchProc
-	if spec.Idle > 0 {
-		if idle, err = start("idle channels", "idle", "--channels", strconv.Itoa(spec.Idle)); err != nil {
-			return res, err
-		}
-	}
-	subRole, pubRole := "sub", "pub"
-	var pubArgs []string
-	if spec.Files {
-		pubArgs = []string{"--files"}
-	}
-	if spec.Batch > 0 {
-		pubArgs = append(pubArgs, "--batch", strconv.Itoa(spec.Batch))
-	}
-	switch spec.Kind {
-	case "fifo":
-		subRole, pubRole = "fifo-sub", "fifo-pub"
-	case "file":
-		subRole, pubRole = "file-sub", "file-pub"
-	case "tmpfile":
-		subRole, pubRole = "file-sub", "file-pub"
-		pubArgs = []string{"--tmpfile"}
-	}
-	subs := make([]*benchProc, spec.Subs)
-	for i := range subs {
-		subs[i], err = start(fmt.Sprintf("subscriber %d", i+1), subRole,
-			"--topic", spec.Pattern, "--pubs", strconv.Itoa(spec.Publishers), "--index", strconv.Itoa(i),
-			"--samples", filepath.Join(dir, fmt.Sprintf("sub%d.lat", i)))
-		if err != nil {
-			return res, err
-		}
-	}
-	pubs := make([]*benchProc, spec.Publishers)
-	for i := range pubs {
-		pubs[i], err = start(fmt.Sprintf("publisher %d", i+1), pubRole, append([]string{
-			"--topic", spec.Topic, "--index", strconv.Itoa(i), "--reach", strconv.Itoa(spec.Subs),
-			"--interval", spec.interval().String(),
-			"--samples", filepath.Join(dir, fmt.Sprintf("pub%d.calls", i))}, pubArgs...)...)
-		if err != nil {
-			return res, err
-		}
-	}
-	for _, p := range pubs {
-		if _, err := io.WriteString(p.stdin, "go\n"); err != nil {
-			return res, fmt.Errorf("%s: start: %w", p.what, err)
-		}
-	}
-	// The publishers finish first; a subscriber that exits before them
-	// failed.
-	if err := waitProcs(ctx, pubs, subs, benchSendWait); err != nil {
-		return res, err
-	}
-	// Tell each subscriber how many messages to wait for: fewer when
-	// Publish reported deliveries it could not make.
-	missed := map[string]int{}
-	for _, p := range pubs {
-		w, err := p.result()
-		if err != nil {
-			return res, err
-		}
-		for dir, n := range w.Missed {
-			missed[dir] += n
-		}
-	}
-	if subRole == "sub" {
-		for _, s := range subs {
-			fmt.Fprintf(s.stdin, "expect %d\n", spec.Publishers*spec.Count-missed[s.info])
-		}
-	}
-	perSub := spec.Publishers * spec.Count
-	if err := waitProcs(ctx, subs, nil, benchDrainWait+time.Duration(perSub)*benchDrainPer); err != nil {
-		return res, err
-	}
-	if idle != nil {
-		idle.stdin.Close()
-		if err := waitProcs(ctx, []*benchProc{idle}, nil, benchDrainWait); err != nil {
-			return res, err
-		}
-	}
-	return benchMeasure(spec, pubs, subs, missed)
-}
-
-// benchMeasure computes a run's figures from what its workers reported.
-func benchMeasure(spec benchSpec, pubs, subs []*benchProc, missed map[string]int) (benchRun, error) {
-	var res benchRun
-	var sent, callNs, loopNs int64
-	var pubCPU time.Duration
-	var calls []int64
-	for _, p := range pubs {
-		w, err := p.result()
-		if err != nil {
-			return res, err
-		}
-		sent += int64(w.Sent)
-		res.PublishShort += int64(w.Short)
-		if res.LostError == "" {
-			res.LostError = w.MissedError
-		}
-		callNs += w.CallNs
-		loopNs = max(loopNs, w.LoopNs)
-		pubCPU += time.Duration(w.CPUNs)
-		c, err := readSamples(p.samples())
-		if err != nil {
-			return res, err
-		}
-		calls = append(calls, c...)
-	}
-	var first, last int64
-	var subCPU time.Duration
-	var lat []int64
-	for i, p := range subs {
-		w, err := p.result()
-		if err != nil {
-			return res, err
-		}
-		if w.Excused != missed[p.info] || w.Received != w.Expected-w.Excused || w.Duplicates > 0 {
-			return res, fmt.Errorf("%s received %d of %d messages (%d reported missed), %d duplicates",
-				p.what, w.Received, w.Expected, missed[p.info], w.Duplicates)
-		}
-		res.Deliveries += int64(w.Received)
-		res.Duplicates += int64(w.Duplicates)
-		if i == 0 || w.FirstSendNs < first {
-			first = w.FirstSendNs
-		}
-		last = max(last, w.LastRecvNs)
-		subCPU += time.Duration(w.CPUNs)
-		res.SubMaxRSSKB = max(res.SubMaxRSSKB, p.maxRSS())
-		l, err := readSamples(p.samples())
-		if err != nil {
-			return res, err
-		}
-		lat = append(lat, l...)
-	}
-	want := int64(spec.Subs * spec.Publishers * spec.Count)
-	res.Lost = want - res.Deliveries
-	var reported int64
-	for _, n := range missed {
-		reported += int64(n)
-	}
-	if res.Lost != reported || sent != int64(spec.Publishers*spec.Count) {
-		return res, fmt.Errorf("sent %d, received %d of %d deliveries, %d reported missed", sent, res.Deliveries, want, reported)
-	}
-	res.Seconds = float64(last-first) / 1e9
-	if res.Seconds > 0 {
-		res.MsgsPerS = float64(res.Deliveries) / res.Seconds
-		res.MBPerS = float64(res.Deliveries) * float64(spec.Size) / res.Seconds / 1e6
-		res.SubCPUPct = subCPU.Seconds() / res.Seconds * 100
-	}
-	if loopNs > 0 {
-		res.SendRate = float64(sent) / (float64(loopNs) / 1e9)
-	}
-	res.LatencyUs = summarize(lat)
-	if sent > 0 {
-		res.PublishUs = float64(callNs) / float64(sent) / 1e3
-		res.PubCPUUs = float64(pubCPU.Microseconds()) / float64(sent)
-	}
-	slices.Sort(calls)
-	res.PublishP50 = float64(percentile(calls, 50)) / 1e3
-	res.PublishP99 = float64(percentile(calls, 99)) / 1e3
-	if res.Deliveries > 0 {
-		res.SubCPUUs = float64(subCPU.Microseconds()) / float64(res.Deliveries)
-	}
-	return res, nil
-}
-
-// benchProc is one worker process.
-type benchProc struct {
-	what   string // "subscriber 2"
-	args   []string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	ready  chan struct{} // closed when it prints "ready"
-	info   string        // what follows "ready" on that line
-	done   chan struct{} // closed once it has exited
-	last   string        // its last line on stdout, once done
-	err    error         // how it exited, once done
-	errBuf bytes.Buffer
-}
-
-func startBenchProc(exe, what string, args []string) (*benchProc, error) {
-	p := &benchProc{what: what, args: args, ready: make(chan struct{}), done: make(chan struct{})}
-	p.cmd = exec.Command(exe, args...)
-	// Its own process group, so a ^C reaches only pubsub bench, which
-	// stops the workers and removes the home; and killed if we die.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p.cmd.Stderr = &p.errBuf
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 1<<20)
-		readied := false
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "ready"); !readied && ok {
-				readied = true
-				p.info = strings.TrimSpace(rest)
-				close(p.ready)
-				continue
-			}
-			p.last = sc.Text()
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-		p.err = p.cmd.Wait()
-	}()
-	return p, nil
-}
-
-// failure describes how the worker failed, with what it said on stderr.
-func (p *benchProc) failure(err error) error {
-	msg := strings.TrimSpace(p.errBuf.String())
-	if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-		msg = msg[i+1:] // its last line says why
-	}
-	if msg != "" {
-		return fmt.Errorf("%s: %v: %s", p.what, err, msg)
-	}
-	return fmt.Errorf("%s: %v", p.what, err)
-}
-
-func (p *benchProc) waitReady(ctx context.Context) error {
-	select {
-	case <-p.ready:
-		return nil
-	case <-p.done:
-		if p.err == nil {
-			p.err = errors.New("exited before it was ready")
-		}
-		return p.failure(p.err)
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-time.After(benchReadyWait):
-		return fmt.Errorf("%s: not ready after %v", p.what, benchReadyWait)
-	}
-}
-
-// waitProcs waits for every process in procs to exit, for at most limit;
-// a process in watch that fails meanwhile fails the wait.
-func waitProcs(ctx context.Context, procs, watch []*benchProc, limit time.Duration) error {
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
-	failed := anyFailed(watch)
-	for _, p := range procs {
-		select {
-		case <-p.done:
-			if p.err != nil {
-				return p.failure(p.err)
-			}
-		case <-deadline.C:
-			// A subscriber told to stop says what it is missing.
-			_ = p.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-				if p.err != nil {
-					return p.failure(p.err)
-				}
-			case <-time.After(5 * time.Second):
-			}
-			return fmt.Errorf("%s: not done after %v", p.what, limit)
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case w := <-failed:
-			return w.failure(w.err)
-		}
-	}
-	return nil
-}
-
-// anyFailed returns a channel that delivers the first of procs to exit
-// with an error.
-func anyFailed(procs []*benchProc) <-chan *benchProc {
-	c := make(chan *benchProc, len(procs))
-	for _, p := range procs {
-		go func() {
-			<-p.done
-			if p.err != nil {
-				c <- p
-			}
-		}()
-	}
-	return c
-}
-
-func (p *benchProc) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-// result decodes the JSON line the worker printed last.
-func (p *benchProc) result() (workerResult, error) {
-	var w workerResult
-	if err := json.Unmarshal([]byte(p.last), &w); err != nil {
-		return w, fmt.Errorf("%s: result %q: %w", p.what, p.last, err)
-	}
-	return w, nil
-}
-
-func (p *benchProc) samples() string {
-	i := slices.Index(p.args, "--samples")
-	return p.args[i+1]
-}
-
-func (p *benchProc) maxRSS() int64 {
-	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss // kilobytes on Linux
-	}
-	return 0
+	return n, err
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"github.com/pubsub-go/pubsub"
 )
@@ -315,10 +314,7 @@ func isTerminal(r any) bool {
 		return false
 	}
 	tty := false
-	_ = rc.Control(func(fd uintptr) {
-		_, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
-		tty = err == nil
-	})
+	_ = rc.Control(func(fd uintptr) { tty = isTerminalFD(fd) })
 	return tty
 }
 

@@ -23,7 +23,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/pubsub-go/pubsub"
 	"github.com/pubsub-go/pubsub/internal/topic"
@@ -205,20 +204,8 @@ func watchReader(ctx context.Context, w io.Writer, cancel context.CancelCauseFun
 		return
 	}
 	go func() {
-		// Linux reports POLLERR on the write end of a pipe that has no
-		// reader left, whatever events were asked for (fs/pipe.c,
-		// pipe_poll). A bounded wait lets the goroutine notice ctx.
-		fds := []unix.PollFd{{Fd: int32(fd)}}
-		for ctx.Err() == nil {
-			n, err := unix.Poll(fds, 100)
-			switch {
-			case err == unix.EINTR:
-			case err != nil:
-				return
-			case n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0:
-				cancel(errStdoutClosed)
-				return
-			}
+		if readerGone(ctx, fd) {
+			cancel(errStdoutClosed)
 		}
 	}()
 }

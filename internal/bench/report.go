@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -13,25 +13,29 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-// benchReport is everything pubsub bench measured; --json prints it, and
-// --from reads it back.
-type benchReport struct {
-	Command   string        `json:"command"`
-	Machine   machineInfo   `json:"machine"`
-	Runs      int           `json:"runs"`
-	Scenarios []benchResult `json:"scenarios"`
-	Floors    []benchResult `json:"floors"`
-	Ratios    []benchRatio  `json:"ratios"`
+// Report is what Run measured. Its JSON (WriteJSON) has every figure of
+// every run; LoadReport reads it back.
+type Report struct {
+	rep *report
 }
 
-type benchResult struct {
-	benchSpec
-	Median benchRun   `json:"median"`
-	Runs   []benchRun `json:"runs"`
+// report is everything pubsub bench measured; --json prints it, and
+// --from reads it back.
+type report struct {
+	Command   string      `json:"command"`
+	Machine   machineInfo `json:"machine"`
+	Runs      int         `json:"runs"`
+	Scenarios []result    `json:"scenarios"`
+	Floors    []result    `json:"floors"`
+	Ratios    []ratio     `json:"ratios"`
+}
+
+type result struct {
+	spec
+	Median figures   `json:"median"`
+	Runs   []figures `json:"runs"`
 }
 
 type machineInfo struct {
@@ -46,26 +50,41 @@ type machineInfo struct {
 	HomeBaseFS string `json:"home_base_fs"`
 }
 
-func newBenchReport(o benchOptions, args []string) *benchReport {
+func newReport(o Options) *report {
 	m := machineInfo{
 		Date:       time.Now().UTC().Format(time.RFC3339),
 		NProc:      runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		CPU:        cpuModel(),
+		Kernel:     kernelRelease(),
 		Go:         runtime.Version(),
 		Platform:   runtime.GOOS + "/" + runtime.GOARCH,
-		HomeBase:   o.homeBase,
+		HomeBase:   o.HomeBase,
 		HomeBaseFS: "other",
 	}
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		m.Kernel = unix.ByteSliceToString(u.Release[:])
-	}
-	var sfs unix.Statfs_t
-	if unix.Statfs(o.homeBase, &sfs) == nil && sfs.Type == unix.TMPFS_MAGIC {
+	if onTmpfs(o.HomeBase) {
 		m.HomeBaseFS = "tmpfs"
 	}
-	return &benchReport{Command: "pubsub " + shellJoin(args), Machine: m, Runs: o.runs}
+	return &report{Command: o.Command, Machine: m, Runs: o.Runs}
+}
+
+// system names the system and its kernel release, as uname -sr would:
+// "Linux 6.1", "Darwin 23.4.0". A report without a platform was made on
+// Linux, the only system the lab ran on when reports had none.
+func (m machineInfo) system() string {
+	goos, _, _ := strings.Cut(m.Platform, "/")
+	name, ok := map[string]string{
+		"": "Linux", "linux": "Linux", "android": "Linux", "darwin": "Darwin", "ios": "Darwin",
+		"freebsd": "FreeBSD", "openbsd": "OpenBSD", "netbsd": "NetBSD", "dragonfly": "DragonFly",
+		"solaris": "SunOS", "illumos": "SunOS", "aix": "AIX", "windows": "Windows",
+	}[goos]
+	if !ok {
+		name = goos
+	}
+	if m.Kernel == "" {
+		return name
+	}
+	return name + " " + m.Kernel
 }
 
 // cpuModel returns the first "model name" of /proc/cpuinfo.
@@ -84,22 +103,50 @@ func cpuModel() string {
 	return "unknown"
 }
 
-func loadBenchReport(path string) (*benchReport, error) {
+// LoadReport reads a report from the file path, as WriteJSON wrote it.
+func LoadReport(path string) (*Report, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("pubsub: bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	var rep benchReport
+	var rep report
 	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("pubsub: bench: %s: %w", path, err)
+		return nil, fmt.Errorf("bench: %s: %w", path, err)
 	}
-	return &rep, nil
+	return &Report{&rep}, nil
 }
+
+// Err reports the messages Publish said it could not deliver, in every
+// run, or returns nil if there were none.
+func (r *Report) Err() error {
+	if lost, first := r.rep.losses(); len(lost) > 0 {
+		return fmt.Errorf("bench: Publish reported messages it could not deliver: %s; the first: %s", strings.Join(lost, ", "), first)
+	}
+	return nil
+}
+
+// WriteJSON writes the report to w as one indented JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(r.rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// WriteTables writes the report to w as tables: the scenarios, the floors
+// and the ratios, with the medians of the runs.
+func (r *Report) WriteTables(w io.Writer) error { return writeTables(w, r.rep) }
+
+// WritePlot writes a latency percentile plot of the report to the file
+// path: PNG if its name ends in .png, else SVG.
+func (r *Report) WritePlot(path string) error { return writePlot(path, r.rep) }
 
 // losses describes every run in which Publish reported deliveries it
 // could not make, and gives the first report.
-func (rep *benchReport) losses() (runs []string, first string) {
-	for _, list := range [][]benchResult{rep.Scenarios, rep.Floors} {
+func (rep *report) losses() (runs []string, first string) {
+	for _, list := range [][]result{rep.Scenarios, rep.Floors} {
 		for _, r := range list {
 			for i, run := range r.Runs {
 				if run.Lost > 0 {
@@ -115,8 +162,8 @@ func (rep *benchReport) losses() (runs []string, first string) {
 	return runs, first
 }
 
-func (rep *benchReport) find(name string) *benchResult {
-	for _, list := range [][]benchResult{rep.Scenarios, rep.Floors} {
+func (rep *report) find(name string) *result {
+	for _, list := range [][]result{rep.Scenarios, rep.Floors} {
 		for i := range list {
 			if list[i].Name == name {
 				return &list[i]
@@ -126,10 +173,10 @@ func (rep *benchReport) find(name string) *benchResult {
 	return nil
 }
 
-// benchRatio is a scenario's figure over a floor's (or another
+// ratio is a scenario's figure over a floor's (or another
 // scenario's), or one absolute figure, with the project's target if it
 // has one.
-type benchRatio struct {
+type ratio struct {
 	Name   string    `json:"name"`
 	Value  float64   `json:"value"`
 	Unit   string    `json:"unit,omitempty"` // none: a ratio
@@ -139,9 +186,9 @@ type benchRatio struct {
 	PerRun []float64 `json:"runs"`
 }
 
-// benchTargets are the ratios pubsub bench prints when it measured both
+// targets are the ratios pubsub bench prints when it measured both
 // sides; op "" is for information, with no target.
-var benchTargets = []struct {
+var targets = []struct {
 	num, den string // den "": an absolute figure
 	figure   string
 	unit     string
@@ -171,7 +218,7 @@ var benchTargets = []struct {
 	{"large", "file/large", "MB/s", "", "", 0},
 }
 
-func benchFigure(r benchRun, figure string) float64 {
+func figureOf(r figures, figure string) float64 {
 	switch figure {
 	case "msgs/s":
 		return r.MsgsPerS
@@ -189,26 +236,26 @@ func benchFigure(r benchRun, figure string) float64 {
 	panic("bench: unknown figure " + figure)
 }
 
-func benchRatios(rep *benchReport) []benchRatio {
-	var out []benchRatio
-	for _, t := range benchTargets {
+func ratios(rep *report) []ratio {
+	var out []ratio
+	for _, t := range targets {
 		num := rep.find(t.num)
 		den := rep.find(t.den)
 		if num == nil || (t.den != "" && den == nil) {
 			continue
 		}
-		r := benchRatio{Name: t.num + " " + t.figure, Unit: t.unit, Op: t.op, Target: t.target}
-		r.Value = benchFigure(num.Median, t.figure)
+		r := ratio{Name: t.num + " " + t.figure, Unit: t.unit, Op: t.op, Target: t.target}
+		r.Value = figureOf(num.Median, t.figure)
 		for i, run := range num.Runs {
-			v := benchFigure(run, t.figure)
+			v := figureOf(run, t.figure)
 			if den != nil && i < len(den.Runs) {
-				v /= benchFigure(den.Runs[i], t.figure)
+				v /= figureOf(den.Runs[i], t.figure)
 			}
 			r.PerRun = append(r.PerRun, v)
 		}
 		if den != nil {
 			r.Name += " / " + t.den + " " + t.figure
-			r.Value /= benchFigure(den.Median, t.figure)
+			r.Value /= figureOf(den.Median, t.figure)
 		}
 		if t.op != "" {
 			met := (t.op == ">=" && r.Value >= t.target) || (t.op == "<=" && r.Value <= t.target)
@@ -219,39 +266,16 @@ func benchRatios(rep *benchReport) []benchRatio {
 	return out
 }
 
-// benchOutput writes the plot, then the tables or the JSON.
-func (a *app) benchOutput(rep *benchReport, o benchOptions) error {
-	if o.plot != "" {
-		if err := writeBenchPlot(o.plot, rep); err != nil {
-			return fmt.Errorf("pubsub: bench: plot: %w", err)
-		}
-	}
-	if o.json {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(a.stdout, "%s\n", b); err != nil {
-			return stdoutError(err)
-		}
-		return nil
-	}
-	if err := writeBenchTables(a.stdout, rep); err != nil {
-		return stdoutError(err)
-	}
-	return nil
-}
-
-func writeBenchTables(w io.Writer, rep *benchReport) error {
+func writeTables(w io.Writer, rep *report) error {
 	m := rep.Machine
 	runs := "of " + strconv.Itoa(rep.Runs) + " runs"
 	if rep.Runs == 1 {
 		runs = "of 1 run"
 	}
 	var bw bytes.Buffer
-	fmt.Fprintf(&bw, "pubsub bench: medians %s; %d CPUs (%s), Linux %s, %s; homes in %s (%s)\n",
-		runs, m.NProc, m.CPU, m.Kernel, m.Go, m.HomeBase, m.HomeBaseFS)
-	table := func(title string, results []benchResult) {
+	fmt.Fprintf(&bw, "pubsub bench: medians %s; %d CPUs (%s), %s, %s; homes in %s (%s)\n",
+		runs, m.NProc, m.CPU, m.system(), m.Go, m.HomeBase, m.HomeBaseFS)
+	table := func(title string, results []result) {
 		if len(results) == 0 {
 			return
 		}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -68,8 +68,8 @@ func plotX(rank float64) float64 {
 	return plotLeft + (v-lo)/(hi-lo)*(plotRight-plotLeft)
 }
 
-// benchPlotShapes lays out the plot of rep.
-func benchPlotShapes(rep *benchReport) []plotShape {
+// plotShapes lays out the plot of rep.
+func plotShapes(rep *report) []plotShape {
 	type series struct {
 		name  string
 		vals  []float64
@@ -77,7 +77,7 @@ func benchPlotShapes(rep *benchReport) []plotShape {
 	}
 	var all []series
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, list := range [][]benchResult{rep.Scenarios, rep.Floors} {
+	for i, list := range [][]result{rep.Scenarios, rep.Floors} {
 		for _, r := range list {
 			vals := r.Median.LatencyUs.values()
 			ok := true
@@ -124,7 +124,7 @@ func benchPlotShapes(rep *benchReport) []plotShape {
 	}
 	text(plotLeft, 30, 16, "start", fmt.Sprintf("pubsub bench: end-to-end latency by percentile (medians of %d %s)", rep.Runs, runs))
 	m := rep.Machine
-	text(plotLeft, 50, 11, "start", fmt.Sprintf("%d CPUs (%s), Linux %s, %s, homes on %s", m.NProc, m.CPU, m.Kernel, m.Go, m.HomeBaseFS))
+	text(plotLeft, 50, 11, "start", fmt.Sprintf("%d CPUs (%s), %s, %s, homes on %s", m.NProc, m.CPU, m.system(), m.Go, m.HomeBaseFS))
 
 	// Grid: decades, with 2 and 5 between them.
 	for d := dLo; d <= dHi; d++ {
@@ -164,8 +164,8 @@ func benchPlotShapes(rep *benchReport) []plotShape {
 	return s
 }
 
-func writeBenchPlot(path string, rep *benchReport) error {
-	shapes := benchPlotShapes(rep)
+func writePlot(path string, rep *report) error {
+	shapes := plotShapes(rep)
 	var b []byte
 	if strings.HasSuffix(path, ".png") {
 		var buf bytes.Buffer
