@@ -96,10 +96,12 @@ func TestClosedPipe(t *testing.T) {
 // quietly.
 func TestClosedSocket(t *testing.T) {
 	home := testHome(t)
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	unix.CloseOnExec(fds[0]) // SOCK_CLOEXEC is not on every Unix
+	unix.CloseOnExec(fds[1])
 	r, w := os.NewFile(uintptr(fds[0]), "reader"), os.NewFile(uintptr(fds[1]), "writer")
 	defer r.Close()
 	cmd, stderr := startSubscriber(t, home, "socket.t", w)

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/fsys"
 )
 
 // Exit statuses, as documented in the README.
@@ -314,7 +315,7 @@ func isTerminal(r any) bool {
 		return false
 	}
 	tty := false
-	_ = rc.Control(func(fd uintptr) { tty = isTerminalFD(fd) })
+	_ = rc.Control(func(fd uintptr) { tty = fsys.IsTerminal(int(fd)) })
 	return tty
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/topic"
 )
 
@@ -204,7 +205,7 @@ func watchReader(ctx context.Context, w io.Writer, cancel context.CancelCauseFun
 		return
 	}
 	go func() {
-		if readerGone(ctx, fd) {
+		if fsys.WaitReaderGone(ctx, fd) {
 			cancel(errStdoutClosed)
 		}
 	}()

@@ -3,6 +3,7 @@
 package fsys
 
 import (
+	"context"
 	"errors"
 	"os"
 	"runtime"
@@ -91,5 +92,7 @@ func StatPath(path string) (Stat, error) { return Stat{}, ErrUnsupported }
 func OpenNoFollow(path string, mode os.FileMode) (*os.File, error) {
 	return nil, &os.PathError{Op: "open", Path: path, Err: ErrUnsupported}
 }
-func TryLock(f *os.File) (busy bool, err error) { return false, ErrUnsupported }
-func BootID() ([]byte, error)                   { return nil, ErrUnsupported }
+func TryLock(f *os.File) (busy bool, err error)       { return false, ErrUnsupported }
+func BootID() ([]byte, error)                         { return nil, ErrUnsupported }
+func IsTerminal(fd int) bool                          { return false }
+func WaitReaderGone(ctx context.Context, fd int) bool { return false }

@@ -1,6 +1,6 @@
-//go:build unix
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
 
-package main
+package fsys
 
 import (
 	"context"
@@ -8,17 +8,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// isTerminalFD reports whether fd is a terminal: whether it has termios
+// IsTerminal reports whether fd is a terminal: whether it has termios
 // settings.
-func isTerminalFD(fd uintptr) bool {
-	_, err := unix.IoctlGetTermios(int(fd), ioctlReadTermios)
+func IsTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, readTermios)
 	return err == nil
 }
 
-// readerGone waits until the pipe whose write end is fd has no reader
+// WaitReaderGone waits until the pipe whose write end is fd has no reader
 // left, and reports true; or until ctx ends, or poll fails, and reports
 // false.
-func readerGone(ctx context.Context, fd int) bool {
+func WaitReaderGone(ctx context.Context, fd int) bool {
 	// Linux reports POLLERR on the write end of a pipe that has no
 	// reader left, whatever events were asked for (fs/pipe.c,
 	// pipe_poll); a system that does not only finds out at the next
