@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pubsub-go/pubsub/internal/engine"
 )
 
 // The floors use plain blocking system calls: no poller, no decoding, no
@@ -170,7 +172,7 @@ func (w *Worker) fileSub(ctx context.Context) (workerResult, error) {
 		return workerResult{}, err
 	}
 	defer unix.Close(dirFD)
-	fd, keep, err := openFIFO(filepath.Join(dir, "queue"), true)
+	fd, keep, err := openFIFO(filepath.Join(dir, engine.QueueName), true)
 	if err != nil {
 		return workerResult{}, err
 	}
@@ -244,14 +246,14 @@ func (w *Worker) filePub() (workerResult, error) {
 		if chans[i].dirFD, err = openDir(dir); err != nil {
 			return workerResult{}, err
 		}
-		if chans[i].fifo, _, err = openFIFO(filepath.Join(dir, "queue"), false); err != nil {
+		if chans[i].fifo, _, err = openFIFO(filepath.Join(dir, engine.QueueName), false); err != nil {
 			return workerResult{}, err
 		}
 	}
 	tmpFD := -1
 	if w.Tmpfile {
 		var err error
-		if tmpFD, err = openStaging(filepath.Join(w.Dir, "tmp")); err != nil {
+		if tmpFD, err = openStaging(filepath.Join(w.Dir, engine.TmpDir)); err != nil {
 			return workerResult{}, err
 		}
 		defer unix.Close(tmpFD)

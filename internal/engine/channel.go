@@ -125,25 +125,25 @@ func (c *Channel) build(staging string) (err error) {
 	if err = fsys.Fchmod(c.dirFD, h.access.dirMode); err != nil {
 		return fmt.Errorf("chmod %s: %w", staging, err)
 	}
-	if c.lockFD, err = fsys.Lock(c.dirFD, lockName, h.access.fileMode); err != nil {
+	if c.lockFD, err = fsys.Lock(c.dirFD, LockName, h.access.fileMode); err != nil {
 		return err
 	}
 	if err = fsys.WriteAt(c.lockFD, []byte(LockLine(c.without)), 0); err != nil {
-		return fmt.Errorf("write %s: %w", lockName, err)
+		return fmt.Errorf("write %s: %w", LockName, err)
 	}
-	if err = fsys.Mkfifo(c.dirFD, staging, queueName, h.access.fileMode); err != nil {
+	if err = fsys.Mkfifo(c.dirFD, staging, QueueName, h.access.fileMode); err != nil {
 		return err
 	}
-	if c.fifo, c.keepFD, err = fsys.OpenFIFOReader(c.dirFD, queueName); err != nil {
+	if c.fifo, c.keepFD, err = fsys.OpenFIFOReader(c.dirFD, QueueName); err != nil {
 		return err
 	}
 	// Exact modes, whatever the umask, through descriptors, not names: in
 	// a shared home a group member could swap a name for a symbolic link.
 	if err = fsys.Fchmod(c.keepFD, h.access.fileMode); err != nil {
-		return fmt.Errorf("chmod %s: %w", queueName, err)
+		return fmt.Errorf("chmod %s: %w", QueueName, err)
 	}
 	if err = fsys.Fchmod(c.lockFD, h.access.fileMode); err != nil {
-		return fmt.Errorf("chmod %s: %w", lockName, err)
+		return fmt.Errorf("chmod %s: %w", LockName, err)
 	}
 	if c.rc, err = c.fifo.SyscallConn(); err != nil {
 		return err

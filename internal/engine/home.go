@@ -87,12 +87,12 @@ func Open(dir string, cfg Config) (*Home, error) {
 
 // openStaging opens HOME/tmp, creating it with the home's access.
 func openStaging(homeFD int, home string, acc access) (int, error) {
-	path := filepath.Join(home, tmpDir)
-	err := fsys.Mkdirat(homeFD, tmpDir, acc.dirMode)
+	path := filepath.Join(home, TmpDir)
+	err := fsys.Mkdirat(homeFD, TmpDir, acc.dirMode)
 	if err != nil && !errors.Is(err, fsys.ErrExist) {
 		return -1, fmt.Errorf("pubsub: create staging directory: %w", withPath(err, path))
 	}
-	tmpFD, err := fsys.OpenDirAt(homeFD, tmpDir)
+	tmpFD, err := fsys.OpenDirAt(homeFD, TmpDir)
 	if errors.Is(err, fsys.ErrLoop) || errors.Is(err, fsys.ErrNotDir) {
 		return -1, fmt.Errorf("pubsub: %s is not a directory (a symbolic link or a file), and pubsub stages messages there; remove it", path)
 	}
@@ -157,4 +157,4 @@ func withPath(err error, path string) error {
 }
 
 // tmpPath returns the path of the tmp/ entry name.
-func (h *Home) tmpPath(name string) string { return filepath.Join(h.dir, tmpDir, name) }
+func (h *Home) tmpPath(name string) string { return filepath.Join(h.dir, TmpDir, name) }

@@ -48,7 +48,7 @@ func (h *Home) Channels() ([]ChannelInfo, error) {
 		}
 		info := ChannelInfo{Name: name, Dir: h.channelPath(name), Topic: pattern, PID: pid}
 		info.Go, info.Live = channelOwner(dirFD, pid)
-		_, err = fsys.Fstatat(dirFD, queueName)
+		_, err = fsys.Fstatat(dirFD, QueueName)
 		info.HasFIFO = err == nil
 		info.Pending, info.Bytes = pendingFiles(dirFD)
 		if info.Go && info.Live {
@@ -66,7 +66,7 @@ func (h *Home) Channels() ([]ChannelInfo, error) {
 // for its lifetime. (A formix-pubsub channel not opened yet would, for
 // that moment, accept ids it then loses: its FIFO is left alone.)
 func queuedBytes(dirFD int) int {
-	fd, err := fsys.OpenFIFOPeek(dirFD, queueName)
+	fd, err := fsys.OpenFIFOPeek(dirFD, QueueName)
 	if err != nil {
 		return 0
 	}

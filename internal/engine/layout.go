@@ -15,7 +15,7 @@ import (
 // suffixes in tmp/):
 //
 //	HOME/
-//	  tmp/                            staging: tmpDir
+//	  tmp/                            staging: TmpDir
 //	    .{pid}.{id}.part              a Go publisher's named staging file: stagingName
 //	    {id}                          formix-pubsub's staging file
 //	    {topic}_{random}_{pid}        a Go channel being built
@@ -25,14 +25,14 @@ import (
 //	    bridge-{prefix}.lock          a NATS bridge's lock: BridgeLockPath
 //	    bridge-{prefix}-{durable}.seq a JetStream importer's last sequence: BridgeSeqPath
 //	  {topic}_{random}_{pid}/         a channel: channelName, ParseChannelName
-//	    queue                         the FIFO of ids and inline frames: queueName
-//	    lock                          a Go channel's flock and its one line: lockName, LockLine
+//	    queue                         the FIFO of ids and inline frames: QueueName
+//	    lock                          a Go channel's flock and its one line: LockName, LockLine
 //	    {id}                          a pending message file: messageName, parseMessageName
 //	    {id}.bad                      a message file that did not decode: badName
 const (
-	tmpDir    = "tmp"
-	queueName = "queue"
-	lockName  = "lock"
+	TmpDir    = "tmp"   // a home's staging directory
+	QueueName = "queue" // a channel's FIFO
+	LockName  = "lock"  // a Go channel's lock file
 
 	closingSuffix = ".closing" // removed by its owner (Close, or garbage collected)
 	reclaimSuffix = ".reclaim" // removed because its owner is dead
@@ -218,11 +218,11 @@ const RefusedHeaderRule = "1 to 128 printable ASCII characters, no spaces"
 // BridgeLockPath is the path of the lock file of the bridges of prefix on
 // the home in homeDir.
 func BridgeLockPath(homeDir, prefix string) string {
-	return filepath.Join(homeDir, tmpDir, "bridge-"+prefix+".lock")
+	return filepath.Join(homeDir, TmpDir, "bridge-"+prefix+".lock")
 }
 
 // BridgeSeqPath is the path of the sequence file of the JetStream importer
 // of prefix with consumer durable on the home in homeDir.
 func BridgeSeqPath(homeDir, prefix, durable string) string {
-	return filepath.Join(homeDir, tmpDir, "bridge-"+prefix+"-"+durable+".seq")
+	return filepath.Join(homeDir, TmpDir, "bridge-"+prefix+"-"+durable+".seq")
 }

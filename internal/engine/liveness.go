@@ -31,7 +31,7 @@ const (
 // channelOwner judges a channel directory open on dirFD: a Go channel by
 // the flock its owner holds, anything else by its pid.
 func channelOwner(dirFD, pid int) (goChan, alive bool) {
-	if held, ok := fsys.LockHeld(dirFD, lockName); ok {
+	if held, ok := fsys.LockHeld(dirFD, LockName); ok {
 		return true, held
 	}
 	return false, fsys.ProcessAlive(pid)

@@ -169,7 +169,7 @@ func (c *Channel) fromFrame(b []byte, w *wire.Message) error {
 	if err := wire.DecodeTo(b, w); err != nil {
 		id, _ := wire.PeekID(b)
 		c.home.log.Warn("pubsub: bad inline message skipped", "channel", c.dir, "err", err)
-		return &BadMessage{Path: filepath.Join(c.dir, queueName), ID: id, Err: err}
+		return &BadMessage{Path: filepath.Join(c.dir, QueueName), ID: id, Err: err}
 	}
 	if !c.takes(w) {
 		return errNotForUs
@@ -194,7 +194,7 @@ func (c *Channel) readFIFO(wait bool) error {
 		return err
 	}
 	if rerr != nil && rerr != fsys.ErrWouldBlock {
-		return &fs.PathError{Op: "read", Path: filepath.Join(c.dir, queueName), Err: rerr}
+		return &fs.PathError{Op: "read", Path: filepath.Join(c.dir, QueueName), Err: rerr}
 	}
 	if n <= 0 {
 		return nil
@@ -259,7 +259,7 @@ func (c *Channel) scan() {
 	err := fsys.EachName(c.dirFD, func(name string) {
 		id, ok := parseMessageName(name)
 		if !ok {
-			if name != queueName && name != lockName {
+			if name != QueueName && name != LockName {
 				c.junk++
 			}
 			return

@@ -23,7 +23,7 @@ import (
 // removed is false when it was gone already: someone else removed it.
 func removeChannel(home, name string, ownerDead bool) (removed bool, err error) {
 	dir := filepath.Join(home, name)
-	gone := filepath.Join(home, tmpDir, removingName(name, ownerDead))
+	gone := filepath.Join(home, TmpDir, removingName(name, ownerDead))
 	if err := os.Rename(dir, gone); err != nil {
 		if _, serr := os.Lstat(dir); errors.Is(serr, fs.ErrNotExist) {
 			return false, nil

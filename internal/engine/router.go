@@ -227,7 +227,7 @@ func (h *Home) openRoute(name string) (*route, liveness) {
 	}
 	rt := &route{name: name, pattern: p, pid: pid, goChan: goChan, dirFD: dirFD, fifoFD: -1}
 	if goChan {
-		text, err := fsys.ReadSmall(dirFD, lockName, lockMax)
+		text, err := fsys.ReadSmall(dirFD, LockName, lockMax)
 		if fsys.OutOfResources(err) {
 			// The lock file was open a moment ago: a passing failure.
 			// Look again next time rather than miss what it refuses.
@@ -256,7 +256,7 @@ func (rt *route) writer() (int, error) {
 	if rt.fifoFD >= 0 {
 		return rt.fifoFD, nil
 	}
-	fd, err := fsys.OpenFIFOWriter(rt.dirFD, queueName)
+	fd, err := fsys.OpenFIFOWriter(rt.dirFD, QueueName)
 	if err != nil {
 		return -1, err
 	}
