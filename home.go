@@ -58,8 +58,14 @@ func (h *Home) Dir() string { return h.eng.Dir() }
 func (h *Home) Close() error { return h.eng.Close() }
 
 // NewChannel creates a channel for topic, in which '=' stands for exactly
-// one word and '+' for one or more words (see docs/INTEROP.md for how this
-// differs from formix-pubsub). The channel reads from its creation on:
+// one word and '+' for one or more words. formix-pubsub reads them
+// otherwise ('=' one character, '+' zero or more characters, dots
+// included), and its publishers decide by their own reading which
+// channels they reach: a Python publisher reaches this channel only with
+// topics both readings accept, and a topic only its reading accepts
+// ("axb" for "a.b") is dropped by the channel with a log record, though
+// the publisher counted it (docs/INTEROP.md#differences). The channel
+// reads from its creation on:
 // every message published after NewChannel returns reaches it. Call
 // [Channel.Close] when done, which deletes the channel and its unread
 // messages; a Channel garbage collected without Close is removed too, with
