@@ -173,3 +173,42 @@ func withoutFences(text string) string {
 	}
 	return b.String()
 }
+
+// docRef matches a pointer to a reference page in Go source (docs/, a page
+// name in capitals, .md, and an #anchor if there is one).
+var docRef = regexp.MustCompile(`docs/([A-Z]+\.md)(#[a-z0-9_-]+)?`)
+
+// TestCommentLinks checks the pointers to docs/ that doc comments and
+// messages hold, as TestDocLinks checks the pages' own links.
+func TestCommentLinks(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range docRef.FindAllStringSubmatch(string(src), -1) {
+			page := filepath.Join("docs", m[1])
+			text, err := os.ReadFile(page)
+			if err != nil {
+				t.Errorf("%s: %s: %v", path, m[0], err)
+				continue
+			}
+			if anchor := strings.TrimPrefix(m[2], "#"); anchor != "" && !headingAnchors(string(text))[anchor] {
+				t.Errorf("%s: %s: %s has no heading with the anchor #%s", path, m[0], page, anchor)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
