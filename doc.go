@@ -77,6 +77,18 @@
 // [ErrFIFOFull] in the *DeliveryError, and the file is taken back.
 // /proc/sys/fs/pipe-max-size bounds what a FIFO can hold.
 //
+// # Descriptors
+//
+// A Go channel holds four descriptors while it is open. A publisher holds
+// two for each channel it delivers to, for at most an eighth of its
+// RLIMIT_NOFILE channels (between 4 and 4,096); beyond that, the channels
+// it used least recently give theirs back and open them again when next
+// used. Channels it never publishes to cost it nothing, however many the
+// home holds. A publisher out of descriptors says so: Publish fails when
+// it cannot list the home, and a *[DeliveryError] names each matching
+// channel it could not open; it never reports a channel it could not look
+// at as no channel.
+//
 // # Examples
 //
 // The examples in example_test.go show on pkg.go.dev, and run with

@@ -95,12 +95,15 @@ func missedOf(msgs []batched) []Missed {
 // noting in each message the channels it missed. A message with no prefix
 // yet gets its id, timestamp and encoding as its turn comes.
 func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
-	var err error
-	routes := h.routes.match(topicName)
+	routes, err := h.routes.match(topicName)
 	defer h.routes.release()
+	if err != nil {
+		return 0, h.listError(err)
+	}
 	if len(routes) == 0 {
 		return 0, h.noRoutes()
 	}
+	routes, unusable := h.usable(routes)
 
 	b := batch{h: h, msgs: msgs, pending: make([]pendingFrames, len(routes))}
 	var files []*route
@@ -125,6 +128,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 				break
 			}
 		}
+		m.missed = append(m.missed, unusable...)
 		size, inline := frameSize(m.prefix, m.content)
 		inline = inline && anyInline
 		targets := files
@@ -218,11 +222,9 @@ func (b *batch) flush(p *pendingFrames) {
 	}
 	defer func() { p.buf, p.idx = p.buf[:0], p.idx[:0] }()
 	rt := p.rt
-	err := rt.sendInline(p.buf)
+	ok, err, spill := b.h.sendFrame(rt, p.buf)
 	switch {
-	case err == nil:
-		b.reached += len(p.idx)
-	case err == fsys.ErrWouldBlock:
+	case spill:
 		for _, i := range p.idx {
 			if err := b.spill(rt, i); err != nil {
 				// Staging failed (the file system is full): stop.
@@ -230,14 +232,11 @@ func (b *batch) flush(p *pendingFrames) {
 				return
 			}
 		}
-	default:
-		ok, err := b.h.writeFailed(rt, "", err)
+	case ok:
+		b.reached += len(p.idx)
+	case err != nil:
 		for _, i := range p.idx {
-			if ok {
-				b.reached++
-			} else if err != nil {
-				b.msgs[i].missed = append(b.msgs[i].missed, Miss{Channel: b.h.channelPath(rt.name), Err: err})
-			}
+			b.msgs[i].missed = append(b.msgs[i].missed, Miss{Channel: b.h.channelPath(rt.name), Err: err})
 		}
 	}
 }

@@ -123,18 +123,31 @@ func (h *Home) noRoutes() error {
 // publish delivers a validated, encoded message to every matching
 // channel.
 func (h *Home) publish(msg *wire.Message, prefix, content []byte) (reached int, missed []Miss, err error) {
-	routes := h.routes.match(msg.Topic)
+	routes, err := h.routes.match(msg.Topic)
 	defer h.routes.release()
+	if err != nil {
+		return 0, nil, h.listError(err)
+	}
 	if len(routes) == 0 {
 		return 0, nil, h.noRoutes()
 	}
 	return h.publishTo(routes, msg, prefix, content)
 }
 
+// listError says that the home could not be listed, so the channels a
+// message should reach are not known.
+func (h *Home) listError(err error) error {
+	if gone := h.noRoutes(); gone != nil {
+		return gone
+	}
+	return fmt.Errorf("pubsub: list home %s to find the channels: %w", h.dir, err)
+}
+
 // publishTo delivers an encoded message to routes: whole in the FIFO of
 // each Go channel that takes frames when it is small enough, else as a
 // file staged once and linked into each channel.
 func (h *Home) publishTo(routes []*route, msg *wire.Message, prefix, content []byte) (reached int, missed []Miss, err error) {
+	routes, missed = h.usable(routes)
 	var frame []byte
 	if h.inline {
 		frame = inlineFrame(routes, prefix, content)
@@ -207,10 +220,15 @@ func appendFrame(dst, prefix, content []byte) []byte {
 	return wire.AppendPadding(dst, n)
 }
 
-// sendFrame hands a whole message to a Go channel in one write to its FIFO,
-// which the kernel keeps whole. spill means the FIFO is full: deliver it
-// as a file instead.
+// sendFrame hands frames (a whole message, or several) to a Go channel in
+// one write to its FIFO, which the kernel keeps whole. spill means the
+// FIFO is full: deliver them as files instead.
 func (h *Home) sendFrame(rt *route, frame []byte) (ok bool, err error, spill bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if err := h.acquire(rt); err != nil {
+		return false, h.acquireFailed(rt, err), false
+	}
 	err = rt.sendInline(frame)
 	if err == fsys.ErrWouldBlock {
 		return false, nil, true
@@ -222,10 +240,28 @@ func (h *Home) sendFrame(rt *route, frame []byte) (ok bool, err error, spill boo
 	return ok, err, false
 }
 
+// acquireFailed turns a failure to open a route's directory into what a
+// delivery reports: nothing for a channel gone or not ours, else a miss.
+func (h *Home) acquireFailed(rt *route, err error) error {
+	switch err {
+	case errChannelGone:
+		return nil
+	case errNotOurs:
+		rt.state.Store(skipped)
+		return nil
+	}
+	return fmt.Errorf("open channel: %w", err)
+}
+
 // deliver links the staged file into one channel and announces its id. ok
 // reports the channel reached; err, when not ok, why it was missed. Neither
 // means the channel is gone and does not count.
 func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) (ok bool, err error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if err := h.acquire(rt); err != nil {
+		return false, h.acquireFailed(rt, err)
+	}
 	name := messageName(s.id)
 	err = s.link(rt.dirFD, name)
 	if errors.Is(err, fsys.ErrExist) {
@@ -243,6 +279,7 @@ func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) 
 	return h.announce(rt, name, s.id)
 }
 
+// deliverFresh delivers msg to rt under a fresh id. Called with rt.mu held.
 func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool, error) {
 	for range maxIDRetries {
 		fresh := *msg
@@ -274,6 +311,7 @@ func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool,
 }
 
 // announce writes the id of a linked message into the channel's FIFO.
+// Called with rt.mu held.
 func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
 	if err := rt.announce(id); err != nil {
 		return h.writeFailed(rt, name, err)
@@ -283,7 +321,7 @@ func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
 
 // writeFailed handles a failed write to a channel's FIFO. name is the
 // message file linked into the channel, taken back unless the channel
-// will find it; "" when the message went inline.
+// will find it; "" when the message went inline. Called with rt.mu held.
 func (h *Home) writeFailed(rt *route, name string, err error) (bool, error) {
 	unlink := func() {
 		if name != "" {
@@ -309,7 +347,7 @@ func (h *Home) writeFailed(rt *route, name string, err error) (bool, error) {
 		if isGone(rt.dirFD) {
 			return false, nil
 		}
-		if _, alive := channelOwner(rt.dirFD, rt.pid); !alive {
+		if _, alive, err := channelOwner(rt.dirFD, rt.pid); err == nil && !alive {
 			_ = h.reclaim(rt.name)
 			return false, nil
 		}

@@ -43,11 +43,18 @@ func (h *Home) Channels() ([]ChannelInfo, error) {
 			continue
 		}
 		dirFD, err := fsys.OpenDirAt(h.homeFD, name)
+		if fsys.OutOfResources(err) {
+			return nil, fmt.Errorf("pubsub: look at channel %s: %w", h.channelPath(name), err)
+		}
 		if err != nil {
-			continue
+			continue // not a directory, a symlink, or not ours
 		}
 		info := ChannelInfo{Name: name, Dir: h.channelPath(name), Topic: pattern, PID: pid}
-		info.Go, info.Live = channelOwner(dirFD, pid)
+		var err2 error
+		if info.Go, info.Live, err2 = channelOwner(dirFD, pid); err2 != nil {
+			fsys.Close(dirFD)
+			return nil, fmt.Errorf("pubsub: look at channel %s: %w", info.Dir, err2)
+		}
 		_, err = fsys.Fstatat(dirFD, QueueName)
 		info.HasFIFO = err == nil
 		info.Pending, info.Bytes = pendingFiles(dirFD)

@@ -29,16 +29,22 @@ const (
 )
 
 // channelOwner judges a channel directory open on dirFD: a Go channel by
-// the flock its owner holds, anything else by its pid.
-func channelOwner(dirFD, pid int) (goChan, alive bool) {
-	if held, ok := fsys.LockHeld(dirFD, LockName); ok {
-		return true, held
+// the flock its owner holds, anything else by its pid. err is a passing
+// failure to look (out of descriptors): nothing is judged then.
+func channelOwner(dirFD, pid int) (goChan, alive bool, err error) {
+	held, known, err := fsys.LockHeld(dirFD, LockName)
+	switch {
+	case err != nil:
+		return false, false, err
+	case known:
+		return true, held, nil
 	}
-	return false, fsys.ProcessAlive(pid)
+	return false, fsys.ProcessAlive(pid), nil
 }
 
 // deadChannel reports whether the entry name of the directory parentFD is
-// a channel directory whose owner is gone.
+// a channel directory whose owner is gone. What cannot be told is not
+// dead.
 func deadChannel(parentFD int, name string) bool {
 	_, pid, ok := ParseChannelName(name)
 	if !ok {
@@ -49,8 +55,8 @@ func deadChannel(parentFD int, name string) bool {
 		return false // not a directory, a symlink, or not ours
 	}
 	defer fsys.Close(dirFD)
-	_, alive := channelOwner(dirFD, pid)
-	return !alive
+	_, alive, err := channelOwner(dirFD, pid)
+	return err == nil && !alive
 }
 
 // staleTmpEntry reports whether the entry name of tmp/ was left there by

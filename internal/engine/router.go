@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,8 @@ type router struct {
 
 	memoMu sync.Mutex
 	memo   map[string][]*route // publish topic -> matching routes
+
+	open openSet
 }
 
 // dirState is what changes when names are added to or removed from a
@@ -52,41 +55,66 @@ func statDir(fd int) (dirState, error) {
 	return dirState{ino: st.Ino, size: uint64(st.Size), nlink: st.Nlink, mtime: st.Mtime, ctime: st.Ctime}, nil
 }
 
-// route is one channel as a publisher sees it.
+// route is one channel as a publisher sees it. What its name says is read
+// when the home is listed; what its directory says (who owns it, whether
+// it is alive, what its lock file says) only when a publish first matches
+// it (probe). Its descriptors are held only while it is among the routes
+// in use (openSet), so a publisher's descriptors grow with what it
+// publishes to, not with the home.
 type route struct {
 	name    string
 	pattern topic.Pattern
 	pid     int
+
+	// state is unprobed, usable or skipped; set with mu held. Once usable,
+	// goChan, inline and without no longer change.
+	state   atomic.Int32
 	goChan  bool     // has a lock file: liveness by flock, not by pid
 	inline  bool     // its reader takes small messages whole in the FIFO
 	without []string // headers of the messages it refuses
-	dirFD   int      // the channel directory
 
+	used   atomic.Bool // used since the open set last looked at it
+	broken atomic.Bool // its reader is gone: list the home again
+
+	// mu guards what follows, and every use of the descriptors, which
+	// the open set may close (and the kernel reuse) when mu is free.
 	mu     sync.Mutex
+	dirFD  int // the channel directory; -1 when not held
 	fifoFD int // write end, opened on first delivery; -1 until then
 	// unannounced are ids of message files linked into a Go channel while
 	// its FIFO was full, oldest first. They are announced, in order,
 	// before anything newer goes into the FIFO, so newer messages do not
 	// pass them, and the subscriber is woken for them.
 	unannounced []uint64
-	broken      atomic.Bool
 }
+
+const (
+	unprobed int32 = iota
+	usable
+	skipped // not a channel for us: gone, dead, planted by a stranger
+)
 
 func (r *router) init(h *Home) {
 	r.h = h
 	r.byName = map[string]*route{}
 	r.memo = map[string][]*route{}
 	r.dirty.Store(true)
+	r.open.max = maxOpenRoutes(fsys.MaxFiles())
 }
 
-// match returns the live channels whose topic matches t, with the table
-// read-locked: the caller calls release once done with the routes.
-func (r *router) match(t string) (routes []*route) {
+// match returns the channels whose topic matches t, with the table
+// read-locked: the caller calls release once done with the routes, also
+// after an error. The error says the home could not be listed: a
+// publisher must not take that for a home without channels.
+func (r *router) match(t string) (routes []*route, err error) {
 	r.mu.RLock()
 	if r.stale() {
 		r.mu.RUnlock()
-		r.refresh()
+		err = r.refresh()
 		r.mu.RLock()
+		if err != nil {
+			return nil, err
+		}
 	}
 	r.memoMu.Lock()
 	routes, ok := r.memo[t]
@@ -102,7 +130,7 @@ func (r *router) match(t string) (routes []*route) {
 		r.memo[t] = routes
 	}
 	r.memoMu.Unlock()
-	return routes
+	return routes, nil
 }
 
 // release ends the use of what match returned.
@@ -124,56 +152,50 @@ func (r *router) changed() bool {
 }
 
 // refresh reads the home again, keeping the routes of channels it already
-// knew and testing the owners of new ones.
-func (r *router) refresh() {
+// knew. A new entry costs no system call here: it is only looked at when
+// a publish matches it.
+func (r *router) refresh() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.stale() {
-		return // another publisher refreshed it meanwhile
+		return nil // another publisher refreshed it meanwhile
 	}
-	r.dirty.Store(false)
 	listedAt := time.Now()
 	st, err := statDir(r.h.homeFD)
 	if err != nil {
-		r.dirty.Store(true)
-		return
+		return err
 	}
 	names, err := fsys.ReadDirNames(r.h.homeFD)
 	if err != nil {
-		r.dirty.Store(true)
-		return
+		return err
 	}
+	r.dirty.Store(false)
 	seen := make(map[string]bool, len(names))
-	var dead []string
 	for _, name := range names {
-		if old, ok := r.byName[name]; ok && !old.broken.Load() {
+		old, known := r.byName[name]
+		if known && !old.broken.Load() {
 			seen[name] = true
 			continue
 		}
-		rt, alive := r.h.openRoute(name)
-		if rt == nil {
-			switch alive {
-			case deadOwner:
-				dead = append(dead, name)
-			case unknown:
-				// Out of descriptors or memory: look again next time
-				// rather than take a live channel for junk.
-				r.dirty.Store(true)
-				if old, ok := r.byName[name]; ok {
-					seen[name] = !old.broken.Load()
-				}
-			}
+		pattern, pid, ok := ParseChannelName(name)
+		if !ok {
 			continue
 		}
-		if old, ok := r.byName[name]; ok {
-			old.close()
+		p, err := topic.Compile(pattern)
+		if err != nil {
+			// A formix-pubsub channel whose topic is not whole words (e.g.
+			// "news.=x"): nothing we publish can match it by word semantics.
+			continue
 		}
-		r.byName[name] = rt
+		if known {
+			r.closeRoute(old)
+		}
+		r.byName[name] = &route{name: name, pattern: p, pid: pid, dirFD: -1, fifoFD: -1}
 		seen[name] = true
 	}
 	for name, rt := range r.byName {
 		if !seen[name] {
-			rt.close()
+			r.closeRoute(rt)
 			delete(r.byName, name)
 		}
 	}
@@ -181,62 +203,131 @@ func (r *router) refresh() {
 	r.memoMu.Lock()
 	clear(r.memo)
 	r.memoMu.Unlock()
-	for _, name := range dead {
-		_ = r.h.reclaim(name)
-	}
+	return nil
 }
 
 func (r *router) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for name, rt := range r.byName {
-		rt.close()
+		r.closeRoute(rt)
 		delete(r.byName, name)
 	}
 }
 
-// openRoute turns a home entry into a route, or says why not.
-func (h *Home) openRoute(name string) (*route, liveness) {
-	pattern, pid, ok := ParseChannelName(name)
-	if !ok {
-		return nil, notChannel
+// closeRoute releases a route leaving the table; only with the router
+// write-held, so no publisher is using it.
+func (r *router) closeRoute(rt *route) {
+	r.open.drop(rt)
+	rt.mu.Lock()
+	rt.closeFDs()
+	rt.mu.Unlock()
+}
+
+// usable returns the routes a message can be delivered to: each is
+// probed on first use. A route that could not be looked at for a passing
+// reason (out of descriptors) is a miss, never taken for no channel.
+// Once every route is probed, as in the steady state, this allocates
+// nothing and returns routes itself.
+func (h *Home) usable(routes []*route) ([]*route, []Miss) {
+	all := true
+	for _, rt := range routes {
+		if rt.state.Load() != usable {
+			all = false
+			break
+		}
 	}
-	dirFD, err := fsys.OpenDirAt(h.homeFD, name)
+	if all {
+		return routes, nil
+	}
+	var ok []*route
+	var missed []Miss
+	for _, rt := range routes {
+		if err := h.probe(rt); err != nil {
+			missed = append(missed, Miss{Channel: h.channelPath(rt.name), Err: err})
+		} else if rt.state.Load() == usable {
+			ok = append(ok, rt)
+		}
+	}
+	return ok, missed
+}
+
+// probe looks at a route's directory once: whose it is, whether its owner
+// lives, what its lock file says. It returns only a passing failure; the
+// route is then looked at again next time.
+func (h *Home) probe(rt *route) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.state.Load() != unprobed {
+		return nil
+	}
+	err := h.acquire(rt)
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fsys.ErrLoop), errors.Is(err, fsys.ErrNotDir), errors.Is(err, fsys.ErrAccess):
-		return nil, notChannel // gone, a symlink, a file, or not ours to read
+	case err == errChannelGone, err == errNotOurs:
+		rt.state.Store(skipped)
+		return nil
 	case err != nil:
-		return nil, unknown
+		return fmt.Errorf("open channel: %w", err)
+	}
+	goChan, alive, err := channelOwner(rt.dirFD, rt.pid)
+	if err != nil {
+		return fmt.Errorf("look at channel: %w", err)
+	}
+	if !alive {
+		rt.state.Store(skipped)
+		_ = h.reclaim(rt.name)
+		return nil
+	}
+	if goChan {
+		text, err := fsys.ReadSmall(rt.dirFD, LockName, lockMax)
+		if fsys.OutOfResources(err) {
+			// The lock file was open a moment ago: a passing failure.
+			// Look again next time rather than miss what it refuses.
+			return fmt.Errorf("read lock file: %w", err)
+		}
+		rt.inline, rt.without = ParseLock(text)
+	}
+	rt.goChan = goChan
+	rt.state.Store(usable)
+	return nil
+}
+
+var (
+	// errChannelGone: the channel directory is no longer in the home.
+	errChannelGone = errors.New("channel gone")
+	// errNotOurs: the name is not a channel directory this home trusts.
+	errNotOurs = errors.New("not a channel of this home")
+)
+
+// acquire makes sure the route holds its directory open, and marks it
+// used. Called with rt.mu held. The directory is checked on every open:
+// a name another user swapped in is not trusted.
+func (h *Home) acquire(rt *route) error {
+	rt.used.Store(true)
+	if rt.dirFD >= 0 {
+		return nil
+	}
+	dirFD, err := fsys.OpenDirAt(h.homeFD, rt.name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		h.routes.dirty.Store(true)
+		return errChannelGone
+	case errors.Is(err, fsys.ErrLoop), errors.Is(err, fsys.ErrNotDir), errors.Is(err, fsys.ErrAccess):
+		return errNotOurs // a symlink, a file, or not ours to read
+	case err != nil:
+		return err
 	}
 	if st, err := fsys.Fstat(dirFD); err != nil || !h.access.trusts(&st) {
 		// Planted by someone this home is not shared with.
 		fsys.Close(dirFD)
-		return nil, notChannel
-	}
-	goChan, alive := channelOwner(dirFD, pid)
-	if !alive {
-		fsys.Close(dirFD)
-		return nil, deadOwner
-	}
-	p, err := topic.Compile(pattern)
-	if err != nil {
-		// A formix-pubsub channel whose topic is not whole words (e.g.
-		// "news.=x"): nothing we publish can match it by word semantics.
-		fsys.Close(dirFD)
-		return nil, notChannel
-	}
-	rt := &route{name: name, pattern: p, pid: pid, goChan: goChan, dirFD: dirFD, fifoFD: -1}
-	if goChan {
-		text, err := fsys.ReadSmall(dirFD, LockName, lockMax)
-		if fsys.OutOfResources(err) {
-			// The lock file was open a moment ago: a passing failure.
-			// Look again next time rather than miss what it refuses.
-			fsys.Close(dirFD)
-			return nil, unknown
+		if err != nil {
+			return err
 		}
-		rt.inline, rt.without = ParseLock(text)
+		return errNotOurs
 	}
-	return rt, liveOwner
+	rt.dirFD = dirFD
+	h.routes.open.admit(rt)
+	return nil
 }
 
 // refuses reports whether the channel takes no message with headers h.
@@ -250,9 +341,8 @@ func (rt *route) refuses(h map[string]any) bool {
 }
 
 // writer returns the route's FIFO write end, opening it on first use.
+// Called with rt.mu held, after acquire.
 func (rt *route) writer() (int, error) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	if rt.fifoFD >= 0 {
 		return rt.fifoFD, nil
 	}
@@ -264,9 +354,8 @@ func (rt *route) writer() (int, error) {
 	return fd, nil
 }
 
-// close releases the route's descriptors; only with the router write-held,
-// so no publisher is using them.
-func (rt *route) close() {
+// closeFDs releases the route's descriptors. Called with rt.mu held.
+func (rt *route) closeFDs() {
 	fsys.Close(rt.fifoFD)
 	fsys.Close(rt.dirFD)
 	rt.fifoFD, rt.dirFD = -1, -1
@@ -309,13 +398,12 @@ func (rt *route) write(fd int, rec []byte) error {
 // sendInline writes buf, whole frames, into the Go channel's FIFO after
 // the ids still waiting to be announced. ErrWouldBlock means the FIFO is
 // full or older messages still wait: the frames go the file path instead.
+// Called with rt.mu held, after acquire.
 func (rt *route) sendInline(buf []byte) error {
 	fd, err := rt.writer()
 	if err != nil {
 		return err
 	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	if err := rt.flushUnannounced(fd); err != nil {
 		return err
 	}
@@ -329,6 +417,7 @@ func (rt *route) sendInline(buf []byte) error {
 // FIFO. For a Go channel whose FIFO is full, the id waits in the
 // publisher to be announced later (the file is in the channel, and the
 // subscriber finds it meanwhile). The error is the raw write error.
+// Called with rt.mu held, after acquire.
 func (rt *route) announce(id uint64) error {
 	var rec [8]byte
 	binary.BigEndian.PutUint64(rec[:], id)
@@ -339,8 +428,6 @@ func (rt *route) announce(id uint64) error {
 	if !rt.goChan {
 		return fsys.WriteRecord(fd, rec[:])
 	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	err = rt.flushUnannounced(fd)
 	if err == nil && len(rt.unannounced) == 0 {
 		err = rt.write(fd, rec[:])
@@ -379,4 +466,74 @@ func (rt *route) flushUnannounced(fd int) error {
 // a page of tmpfs for its file, which runs out long before.
 func (rt *route) queueUnannounced(id uint64) {
 	rt.unannounced = append(rt.unannounced, id)
+}
+
+// openSet bounds the routes that hold descriptors (two each: the
+// directory and the FIFO), so that a publisher in a home of thousands of
+// channels, or one that publishes to thousands, stays within its limit.
+// When it is full, a route not used since the set last looked, and not in
+// use now, gives its descriptors back (the clock algorithm: a second
+// chance for every route used since); it opens them again when used.
+type openSet struct {
+	mu        sync.Mutex
+	routes    []*route
+	hand      int
+	max       int
+	evictions int // routes that gave their descriptors back
+}
+
+// maxOpenRoutes allows the routes a quarter of the process's descriptors.
+func maxOpenRoutes(maxFiles int) int {
+	if maxFiles <= 0 {
+		return 256
+	}
+	return min(max(maxFiles/8, 4), 4096)
+}
+
+// admit adds rt, which has just opened its directory; called with rt.mu
+// held. If the set is full, another route gives its descriptors back; if
+// every other route is in use, the set grows past its bound until one
+// is free.
+func (s *openSet) admit(rt *route) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range 2 * len(s.routes) {
+		if len(s.routes) < s.max {
+			break
+		}
+		if s.hand >= len(s.routes) {
+			s.hand = 0
+		}
+		v := s.routes[s.hand]
+		// TryLock: rt.mu is held here, and the holder of v.mu may be
+		// waiting for this set; never wait for a route while holding it.
+		if v == rt || v.used.Swap(false) || !v.mu.TryLock() {
+			s.hand++
+			continue
+		}
+		v.closeFDs()
+		v.mu.Unlock()
+		s.removeAt(s.hand)
+		s.evictions++
+	}
+	s.routes = append(s.routes, rt)
+}
+
+// drop takes rt out of the set, without closing its descriptors.
+func (s *openSet) drop(rt *route) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, v := range s.routes {
+		if v == rt {
+			s.removeAt(i)
+			return
+		}
+	}
+}
+
+func (s *openSet) removeAt(i int) {
+	last := len(s.routes) - 1
+	s.routes[i] = s.routes[last]
+	s.routes[last] = nil
+	s.routes = s.routes[:last]
 }

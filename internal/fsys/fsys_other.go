@@ -70,7 +70,10 @@ func OpenFIFOPeek(dirfd int, name string) (int, error)      { return -1, ErrUnsu
 func WriteRecord(fd int, rec []byte) error                  { return ErrUnsupported }
 func ProcessAlive(pid int) bool                             { return false }
 func Lock(dirfd int, name string, mode uint32) (int, error) { return -1, ErrUnsupported }
-func LockHeld(dirfd int, name string) (held, ok bool)       { return false, false }
+func LockHeld(dirfd int, name string) (held, known bool, err error) {
+	return false, false, ErrUnsupported
+}
+func MaxFiles() int { return 0 }
 func ReadSmall(dirfd int, name string, max int) ([]byte, error) {
 	return nil, ErrUnsupported
 }

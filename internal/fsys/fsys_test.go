@@ -34,22 +34,22 @@ func testDir(t *testing.T) (string, int) {
 
 func TestLockHeld(t *testing.T) {
 	_, fd := testDir(t)
-	if _, ok := LockHeld(fd, "lock"); ok {
-		t.Fatal("LockHeld on a missing file says it can tell")
+	if _, known, err := LockHeld(fd, "lock"); known || err != nil {
+		t.Fatalf("LockHeld on a missing file says it can tell: %v, %v", known, err)
 	}
 	l, err := Lock(fd, "lock", 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if held, ok := LockHeld(fd, "lock"); !held || !ok {
-		t.Fatalf("LockHeld while locked = %v, %v", held, ok)
+	if held, known, err := LockHeld(fd, "lock"); !held || !known || err != nil {
+		t.Fatalf("LockHeld while locked = %v, %v, %v", held, known, err)
 	}
 	if _, err := Lock(fd, "lock", 0o644); err == nil {
 		t.Fatal("a second Lock succeeded while the first is held")
 	}
 	Close(l)
-	if held, ok := LockHeld(fd, "lock"); held || !ok {
-		t.Fatalf("LockHeld after release = %v, %v", held, ok)
+	if held, known, err := LockHeld(fd, "lock"); held || !known || err != nil {
+		t.Fatalf("LockHeld after release = %v, %v, %v", held, known, err)
 	}
 }
 

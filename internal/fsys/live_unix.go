@@ -46,25 +46,40 @@ func Lock(dirfd int, name string, mode uint32) (int, error) {
 }
 
 // LockHeld reports whether some process holds the flock taken by Lock on
-// name in dirfd. ok is false when that cannot be told (no such file, or
-// not readable by us), and the caller falls back to the pid.
-func LockHeld(dirfd int, name string) (held, ok bool) {
+// name in dirfd. known is false when that cannot be told (no such file,
+// not a regular file, or not readable by us): the caller falls back to
+// the pid. err is a passing failure (out of descriptors or memory): try
+// again later, and meanwhile judge nothing.
+func LockHeld(dirfd int, name string) (held, known bool, err error) {
 	fd, err := openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if OutOfResources(err) {
+		return false, false, err
+	}
 	if err != nil {
-		return false, false
+		return false, false, nil
 	}
 	defer Close(fd)
 	if st, err := Fstat(fd); err != nil || !st.IsRegular() {
-		return false, false
+		return false, false, nil
 	}
 	err = retry(func() error { return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) })
 	switch err {
 	case nil:
-		return false, true // nobody holds it; our shared lock goes with fd
+		return false, true, nil // nobody holds it; our shared lock goes with fd
 	case unix.EWOULDBLOCK:
-		return true, true
+		return true, true, nil
 	}
-	return false, false
+	return false, false, nil
+}
+
+// MaxFiles returns how many descriptors the process may have open
+// (RLIMIT_NOFILE), or 0 if it cannot tell.
+func MaxFiles() int {
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) != nil || rl.Cur > 1<<30 {
+		return 0
+	}
+	return int(rl.Cur)
 }
 
 // ReadSmall returns up to max bytes from the start of the regular file name

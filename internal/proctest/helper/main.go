@@ -5,6 +5,7 @@
 //	helper sub HOME TOPIC [COUNT]   prints "live DIR", then one JSON line per message, then "done N ERR"
 //	helper hold HOME TOPIC          prints "live DIR" and waits to be killed
 //	helper pub HOME TOPIC N SIZE    publishes N messages "i:<padding>" and prints "published N REACHED"
+//	helper pubfree HOME TOPIC FREE  uses up its descriptors but FREE, publishes one message, prints "result REACHED ERR"
 //	helper backend                  prints the fsys backend it was built with
 package main
 
@@ -89,6 +90,23 @@ func run(args []string) error {
 		}
 		fmt.Println("live", ch.Dir())
 		select {}
+	case "pubfree":
+		if len(args) < 4 {
+			return fmt.Errorf("usage: helper pubfree HOME TOPIC FREE")
+		}
+		free, err := strconv.Atoi(args[3])
+		if err != nil {
+			return err
+		}
+		release := hogDescriptors(free)
+		n, err := home.Publish(args[2], []byte("short of descriptors"), nil)
+		release()
+		errText := "nil"
+		if err != nil {
+			errText = strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Println("result", n, errText)
+		return nil
 	case "pub":
 		if len(args) < 5 {
 			return fmt.Errorf("usage: helper pub HOME TOPIC N SIZE")
@@ -117,4 +135,27 @@ func run(args []string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown mode %q", args[0])
+}
+
+// hogDescriptors opens /dev/null until the process is out of descriptors,
+// then closes free of them, so that the next calls have exactly free to
+// use. The returned function closes the rest.
+func hogDescriptors(free int) (release func()) {
+	var held []*os.File
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		held = append(held, f)
+	}
+	for range min(free, len(held)) {
+		held[len(held)-1].Close()
+		held = held[:len(held)-1]
+	}
+	return func() {
+		for _, f := range held {
+			f.Close()
+		}
+	}
 }
