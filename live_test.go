@@ -3,11 +3,13 @@ package pubsub_test
 import (
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -169,3 +171,46 @@ func deadPID(t *testing.T) int {
 }
 
 func timeAgo(minutes int) time.Time { return time.Now().Add(-time.Duration(minutes) * time.Minute) }
+
+// A plain publisher that removes a dead process's channel says nothing on
+// the program's default logger: the library logs only to a logger it is
+// given, and there it says what it removed.
+func TestQuietByDefault(t *testing.T) {
+	var program logBuffer
+	saved := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&program, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(saved)
+
+	for _, given := range []bool{false, true} {
+		dir := homeDir(t)
+		var logs logBuffer
+		var opts []pubsub.Option
+		if given {
+			opts = append(opts, pubsub.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		}
+		h, err := pubsub.Open(dir, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := filepath.Join(dir, "jobs_DDDDDDDDDDDD_"+strconv.Itoa(deadPID(t)))
+		if err := os.Mkdir(dead, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mkfifo(filepath.Join(dead, "queue"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := h.Publish("jobs", []byte("x"), nil); n != 0 || err != nil {
+			t.Fatalf("Publish = %d, %v", n, err)
+		}
+		if _, err := os.Stat(dead); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("the dead channel is still there: %v", err)
+		}
+		h.Close()
+		if given && !strings.Contains(logs.String(), "removed channel of a dead process") {
+			t.Errorf("the logger given heard nothing of the removal: %q", logs.String())
+		}
+	}
+	if program.String() != "" {
+		t.Errorf("the library wrote to the program's default logger: %q", program.String())
+	}
+}

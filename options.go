@@ -2,7 +2,6 @@ package pubsub
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -26,17 +25,26 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-// WithLogger sends the home's log records (handler failures, channels
-// reclaimed, files set aside) to l instead of slog.Default(). A nil l
-// discards them.
+// WithLogger sends the home's log records to l. Without it a Home says
+// nothing, as a library should: what a caller must know comes back as an
+// error or a count (a *DeliveryError, a *MessageError, Subscribe's
+// count). The records add what a caller may want to watch: a handler's
+// error or panic in Subscribe (Warn, Error), a message file set aside
+// (Warn), a Channel garbage collected without Close (Warn), a dead
+// process's channel removed (Info), a message dropped because the
+// channel's pattern or refused headers exclude it (Info, Debug). Pass
+// slog.Default() for the program's own log. A nil l discards them.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) {
 		if l == nil {
-			l = slog.New(slog.NewTextHandler(io.Discard, nil))
+			l = discard
 		}
 		c.logger = l
 	})
 }
+
+// discard is the logger of a Home opened without WithLogger.
+var discard = slog.New(slog.DiscardHandler)
 
 // WithFilesOnly makes Publish send every message as a file, as
 // formix-pubsub does, never inline in a Go channel's FIFO. Slower; for
@@ -47,7 +55,7 @@ func WithFilesOnly() Option {
 }
 
 func newConfig(opts []Option) config {
-	c := config{logger: slog.Default()}
+	c := config{logger: discard}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
