@@ -133,32 +133,41 @@ func ExampleChannel_Subscribe() {
 	// handled 2 <nil>
 }
 
-// Request/reply: the client names a response topic and a correlation id,
-// the server answers there.
+// Request/reply: a server answers each request with Reply; a client's
+// Request waits for the answer. The two headers it takes (response-topic,
+// correlation-id) are those of formix-pubsub's RPC example, so either side
+// may be a Python process.
 func Example_requestReply() {
 	home, done := exampleHome()
 	defer done()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 
-	requests, _ := home.NewChannel("rpc.requests")
+	requests, err := home.NewChannel("rpc.echo")
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer requests.Close()
-	go func() { // the server
-		for req, err := range requests.Messages(ctx) {
-			if err != nil {
-				return
-			}
-			reply := []byte("echo: " + string(req.Content))
-			home.Publish(req.Headers["response-topic"].(string), reply,
-				pubsub.Headers{"correlation-id": req.Headers["correlation-id"]})
-		}
-	}()
+	go requests.Subscribe(ctx, func(req *pubsub.Message) error { // the server
+		return home.Reply(req, []byte("echo: "+string(req.Content)), nil)
+	}, pubsub.WithoutSignalHandling())
 
-	replies, _ := home.NewChannel("rpc.responses.client1")
-	defer replies.Close()
-	home.Publish("rpc.requests", []byte("ping"), pubsub.Headers{
-		"response-topic": "rpc.responses.client1", "correlation-id": "12345",
-	})
-	reply, _ := replies.Next(ctx)
-	fmt.Println(string(reply.Content), reply.Headers["correlation-id"])
-	// Output: echo: ping 12345
+	reply, err := home.Request(ctx, "rpc.echo", []byte("ping"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(reply.Content))
+
+	// With several servers, RequestMany collects one reply from each: it
+	// knows how many took the request, so it needs no timeout to end.
+	more, _ := home.NewChannel("rpc.echo")
+	defer more.Close()
+	go more.Subscribe(ctx, func(req *pubsub.Message) error {
+		return home.Reply(req, []byte("echo too: "+string(req.Content)), nil)
+	}, pubsub.WithoutSignalHandling())
+	replies, err := home.RequestMany(ctx, "rpc.echo", []byte("all"), nil)
+	fmt.Println(len(replies), err)
+	// Output:
+	// echo: ping
+	// 2 <nil>
 }

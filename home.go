@@ -31,6 +31,10 @@ var Default = sync.OnceValues(func() (*Home, error) { return Open(DefaultDir()) 
 // be copied.
 type Home struct {
 	eng *engine.Home
+
+	inboxMu sync.Mutex
+	in      *inbox // the replies to this Home's requests; nil until the first
+	closed  bool   // guarded by inboxMu: no inbox is made after Close
 }
 
 // Open opens the home directory dir, creating it and its tmp/ staging
@@ -52,10 +56,21 @@ func Open(dir string, opts ...Option) (*Home, error) {
 // Dir returns the home's directory, made absolute.
 func (h *Home) Dir() string { return h.eng.Dir() }
 
-// Close releases the home's descriptors. Channels opened on it stay usable
-// until closed themselves; every other method returns [ErrClosed]. Close
-// is safe to call more than once.
-func (h *Home) Close() error { return h.eng.Close() }
+// Close releases the home's descriptors, and removes the channel of its
+// requests' replies, which ends any [Home.Request] in flight with
+// [ErrClosed]. Channels opened on it stay usable until closed themselves;
+// every other method returns [ErrClosed]. Close is safe to call more than
+// once.
+func (h *Home) Close() error {
+	h.inboxMu.Lock()
+	h.closed = true
+	if h.in != nil {
+		h.in.close()
+		h.in = nil
+	}
+	h.inboxMu.Unlock()
+	return h.eng.Close()
+}
 
 // NewChannel creates a channel for topic, in which '=' stands for exactly
 // one word and '+' for one or more words. formix-pubsub reads them

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/pubsub-go/pubsub/internal/proctest"
 )
 
 const rpcCalls = 100
@@ -32,7 +34,7 @@ type servedRequest struct {
 
 // Case 5: a Go client calls a Python server and a Python client calls a Go
 // server, 100 calls each, with response-topic and correlation-id as in the
-// seed's RPC example. The client sends all its requests at once, then
+// seed's RPC example; the Go server also as Home.Reply writes it. The client sends all its requests at once, then
 // takes the replies as they come: every reply must match one request by
 // its correlation-id, carry its answer, and come exactly once.
 //
@@ -41,12 +43,15 @@ type servedRequest struct {
 // happens, as a careful client would, and say how often.
 func TestRequestReply(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct{ client, server side }{{goSide, pySide}, {pySide, goSide}} {
-		t.Run(fmt.Sprintf("%v client, %v server", c.client, c.server), func(t *testing.T) {
+	for _, c := range []struct {
+		client, server side
+		serverMode     string
+	}{{goSide, pySide, "rpc-server"}, {pySide, goSide, "rpc-server"}, {pySide, goSide, "respond"}} {
+		t.Run(fmt.Sprintf("%v client, %v %s", c.client, c.server, c.serverMode), func(t *testing.T) {
 			t.Parallel()
 			home := newHome(t)
 			const topic = "rpc.requests"
-			server := start(t, home, c.server, nil, "rpc-server", topic)
+			server := start(t, home, c.server, nil, c.serverMode, topic)
 			live(t, server)
 			client := start(t, home, c.client, nil, "rpc-client", "-n", fmt.Sprint(rpcCalls), topic)
 			replyDir := live(t, client)
@@ -110,6 +115,70 @@ func TestRequestReply(t *testing.T) {
 			expectExit(t, server)
 			if retries > 0 {
 				t.Logf("formix-pubsub lost %d messages to id collisions; the scripts published them again", retries)
+			}
+		})
+	}
+}
+
+// Home.Request and RequestMany against formix-pubsub servers: 100 requests
+// at once from one Go process, each answered once; and RequestMany
+// collecting, for each of 20 requests, one reply from each of two Python
+// servers and a Go one, ending as the last comes in.
+func TestRequestAPI(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name    string
+		servers []side
+		calls   int
+		many    bool
+	}{
+		{"Request, Python server", []side{pySide}, 100, false},
+		{"RequestMany, two Python servers and a Go one", []side{pySide, pySide, goSide}, 20, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			home := newHome(t)
+			const topic = "rpc.api"
+			var servers []*proctest.Proc
+			for _, s := range c.servers {
+				mode := "rpc-server"
+				if s == goSide {
+					mode = "respond"
+				}
+				p := start(t, home, s, nil, mode, topic)
+				live(t, p)
+				servers = append(servers, p)
+			}
+			args := []string{"-n", fmt.Sprint(c.calls), topic}
+			if c.many {
+				args = append([]string{"-many"}, args...)
+			}
+			client := start(t, home, goSide, nil, "request", args...)
+			replies := readRecords(t, client, c.calls*len(c.servers))
+			expectLine(t, client, fmt.Sprintf("done %d nil", c.calls))
+			expectExit(t, client)
+			per := map[int]int{}
+			for i, r := range replies {
+				per[r.Ch]++
+				checkMessage(t, fmt.Sprintf("reply #%d", i), r, msg{
+					Topic: r.Topic, Headers: r.Headers, Content: []byte(fmt.Sprintf("re:call %d from Go", r.Ch)),
+				})
+			}
+			for i := range c.calls {
+				if per[i] != len(c.servers) {
+					t.Fatalf("request %d got %d replies, want %d", i, per[i], len(c.servers))
+				}
+			}
+			for _, p := range servers {
+				for range c.calls {
+					var s servedRequest
+					decodeLine(t, p, p.Line(), &s)
+					if s.N != 1 || s.Err != "" {
+						t.Fatalf("server: reply to %s reached %d channels: %s", s.Corr, s.N, s.Err)
+					}
+				}
+				p.Signal(syscall.SIGTERM)
+				expectExit(t, p)
 			}
 		})
 	}

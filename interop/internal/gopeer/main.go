@@ -19,6 +19,11 @@
 //	    and "done COUNT RESULT" after SIGTERM.
 //	gopeer rpc-client -n N TOPIC
 //	    sends N requests to TOPIC at once, then waits for the N replies.
+//	gopeer respond TOPIC
+//	    rpc-server with Home.Reply.
+//	gopeer request [-n N] [-many] TOPIC
+//	    N requests at once with Home.Request (RequestMany): one record per
+//	    reply ("ch" the request's number), then "done N RESULT".
 //	gopeer hold TOPIC
 //	    prints "live DIR" and waits; SIGTERM closes the channel.
 //	gopeer cleanup
@@ -84,6 +89,10 @@ func run(args []string) error {
 		return pub(home, args)
 	case "rpc-server":
 		return rpcServer(home, args)
+	case "respond":
+		return respond(home, args)
+	case "request":
+		return request(home, args)
 	case "rpc-client":
 		return rpcClient(home, args)
 	case "hold":
@@ -494,6 +503,86 @@ func rpcClient(home *pubsub.Home, args []string) error {
 		printJSON(toRecord(0, m))
 	}
 	say("done", *calls, "nil")
+	return nil
+}
+
+// respond answers each request on TOPIC with Home.Reply: "re:" and the
+// request's content. It prints what rpc-server prints.
+func respond(home *pubsub.Home, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: gopeer respond TOPIC")
+	}
+	ch, err := home.NewChannel(args[0])
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	say("live", ch.Dir())
+	n, err := ch.Subscribe(context.Background(), func(m *pubsub.Message) error {
+		corr, _ := m.Headers[pubsub.CorrelationIDHeader].(string)
+		s := served{Corr: corr, N: 1}
+		if err := home.Reply(m, append([]byte("re:"), m.Content...), nil); err != nil {
+			s.N, s.Err = 0, err.Error()
+		}
+		printJSON(s)
+		return nil
+	})
+	result := "nil"
+	if sig, ok := pubsub.Signal(err); ok {
+		result = "signal:" + sig.String()
+	} else if err != nil {
+		result = strconv.Quote(err.Error())
+	}
+	say("done", n, result)
+	return nil
+}
+
+// request sends N requests to TOPIC at once with Home.Request (with
+// -many, RequestMany), each from a goroutine of its own, and prints one
+// record per reply, then "done N RESULT".
+func request(home *pubsub.Home, args []string) error {
+	fs := flag.NewFlagSet("request", flag.ContinueOnError)
+	calls := fs.Int("n", 1, "requests")
+	many := fs.Bool("many", false, "RequestMany")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: gopeer request [-n N] [-many] TOPIC")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, *calls)
+	for i := range *calls {
+		wg.Go(func() {
+			content := fmt.Appendf(nil, "call %d from Go", i)
+			var replies []*pubsub.Message
+			var err error
+			if *many {
+				replies, err = home.RequestMany(ctx, fs.Arg(0), content, nil)
+			} else {
+				var m *pubsub.Message
+				if m, err = home.Request(ctx, fs.Arg(0), content, nil); err == nil {
+					replies = []*pubsub.Message{m}
+				}
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			for _, m := range replies {
+				printJSON(toRecord(i, m))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	result := "nil"
+	if err := <-errs; err != nil {
+		result = strconv.Quote(err.Error())
+	}
+	say("done", *calls, result)
 	return nil
 }
 
