@@ -8,12 +8,12 @@ PYTHON ?= python3
 VENV   := .venv
 FORMIX := formix-pubsub==1.0.0
 
-.PHONY: demo test vet cross lint unit portable interop interop-portable interop-run venv fuzz faults-long clean
+.PHONY: demo test vet cross lint unit portable test386 interop interop-portable interop-run venv fuzz faults-long clean
 
 demo:
 	$(GO) run ./cmd/pubsub demo
 
-test: vet cross lint unit portable interop interop-portable
+test: vet cross lint unit portable test386 interop interop-portable
 
 vet:
 	@unformatted=$$(gofmt -l . | grep -v '^$(VENV)/'); \
@@ -36,6 +36,10 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# 32-bit Linux runs the bus: the core suite as a 386 program.
+test386:
+	GOARCH=386 $(GO) test -count=1 . ./internal/...
 
 # The portable Unix backend (macOS, the BSDs) on Linux: the core suite, the
 # fault suite and the interop suite again with the build tag that selects it.
