@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -70,9 +71,14 @@ func (c *Channel) Close() error { return c.eng.Close() }
 // (nil, err) once when ctx is done or the channel is closed. Breaking out
 // of the loop does not close the channel.
 func (c *Channel) Messages(ctx context.Context) iter.Seq2[*Message, error] {
+	return messages(ctx, c.Next)
+}
+
+// messages is the iterator of Channel.Messages and Queue.Messages.
+func messages(ctx context.Context, next func(context.Context) (*Message, error)) iter.Seq2[*Message, error] {
 	return func(yield func(*Message, error) bool) {
 		for {
-			m, err := c.Next(ctx)
+			m, err := next(ctx)
 			if err != nil {
 				if _, bad := errors.AsType[*MessageError](err); bad {
 					if !yield(nil, err) {
@@ -115,6 +121,17 @@ var errTimedOut = errors.New("pubsub: subscription timeout")
 //
 // Messages that cannot be decoded are logged and skipped.
 func (c *Channel) Subscribe(ctx context.Context, handler Handler, opts ...SubscribeOption) (int, error) {
+	log := c.eng.Logger()
+	return subscribe(ctx, opts, c.Messages, func(m *Message) {
+		if err := safely(handler, m); err != nil {
+			log.Log(context.Background(), handlerLevel(err), "pubsub: handler failed", "channel", c.Dir(), "id", m.ID, "topic", m.Topic, "err", err)
+		}
+	})
+}
+
+// subscribe is the loop of Channel.Subscribe and Queue.Subscribe: it
+// passes each message of msgs to handle until the subscription ends.
+func subscribe(ctx context.Context, opts []SubscribeOption, msgs func(context.Context) iter.Seq2[*Message, error], handle func(*Message)) (int, error) {
 	var cfg subConfig
 	for _, o := range opts {
 		if o != nil {
@@ -133,7 +150,22 @@ func (c *Channel) Subscribe(ctx context.Context, handler Handler, opts ...Subscr
 	if !cfg.ignoreSignals {
 		ctx, stop = notifyContext(ctx)
 	}
-	count, err := c.subscribe(ctx, handler)
+	count := 0
+	var err error
+	for m, merr := range msgs(ctx) {
+		if merr != nil {
+			if _, bad := errors.AsType[*MessageError](merr); bad {
+				continue // logged where it was read
+			}
+			if merr == errTimedOut {
+				merr = nil
+			}
+			err = merr
+			break
+		}
+		handle(m)
+		count++
+	}
 	// A signal that came while the last message was being handled, after
 	// the timeout, is reported rather than lost.
 	if sig := stop(); sig != nil && err == nil {
@@ -142,35 +174,28 @@ func (c *Channel) Subscribe(ctx context.Context, handler Handler, opts ...Subscr
 	return count, err
 }
 
-func (c *Channel) subscribe(ctx context.Context, handler Handler) (int, error) {
-	count := 0
-	for m, err := range c.Messages(ctx) {
-		if err != nil {
-			if _, bad := errors.AsType[*MessageError](err); bad {
-				continue // logged where it was read
-			}
-			if err == errTimedOut {
-				err = nil
-			}
-			return count, err
-		}
-		c.handle(handler, m)
-		count++
-	}
-	return count, nil
-}
-
-// handle runs the handler, turning a panic into a logged error.
-func (c *Channel) handle(handler Handler, m *Message) {
-	log := c.eng.Logger()
+// safely runs the handler, turning a panic into a *panicError.
+func safely(handler Handler, m *Message) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("pubsub: handler panicked", "channel", c.Dir(), "id", m.ID, "topic", m.Topic, "panic", p)
+			err = &panicError{p}
 		}
 	}()
-	if err := handler(m); err != nil {
-		log.Warn("pubsub: handler failed", "channel", c.Dir(), "id", m.ID, "topic", m.Topic, "err", err)
+	return handler(m)
+}
+
+// panicError is a handler's panic, recovered.
+type panicError struct{ p any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.p) }
+
+// handlerLevel is the level a handler's failure is logged at: Error for a
+// panic, Warn for an error it returned.
+func handlerLevel(err error) slog.Level {
+	if _, ok := errors.AsType[*panicError](err); ok {
+		return slog.LevelError
 	}
+	return slog.LevelWarn
 }
 
 // notifyContext is signal.NotifyContext with a cause that names the

@@ -112,6 +112,25 @@ var (
 	// ErrNotReading: the channel's owner is alive but has no reader on the
 	// FIFO, like a formix-pubsub Channel that was created but not opened.
 	ErrNotReading = engine.ErrNotReading
+
+	// ErrQueueFull: a queue whose bounds are reached, with the reject
+	// policy (the default; see [WithDropOldest]), refused the message.
+	ErrQueueFull = engine.ErrQueueFull
+)
+
+var (
+	// ErrNoQueue is returned for a queue name that names no queue.
+	ErrNoQueue = engine.ErrNoQueue
+
+	// ErrQueueRemoved is returned by a [Queue]'s Next, Fetch and
+	// Subscribe once the queue was removed ([Home.RemoveQueue]).
+	ErrQueueRemoved = engine.ErrQueueRemoved
+
+	// ErrLeaseExpired is returned by [Message.Ack] and [Message.Nack]
+	// when the queue gave the message back before: the worker held it
+	// past the queue's lease, or was taken for dead. The message may be
+	// handled again by another delivery.
+	ErrLeaseExpired = engine.ErrLeaseExpired
 )
 
 // DeliveryError lists the matching channels that did not get a message.

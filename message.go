@@ -26,6 +26,8 @@ type Message struct {
 	Headers Headers
 	// Content is the payload, as published.
 	Content []byte
+
+	lease *lease // the worker that holds it, for a message from a Queue
 }
 
 // Time returns the Timestamp as a time.Time.

@@ -262,6 +262,9 @@ func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) 
 	if err := h.acquire(rt); err != nil {
 		return false, h.acquireFailed(rt, err)
 	}
+	if rt.q != nil {
+		return h.enqueue(rt, s)
+	}
 	name := messageName(s.id)
 	err = s.link(rt.dirFD, name)
 	if errors.Is(err, fsys.ErrExist) {

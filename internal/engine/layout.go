@@ -3,10 +3,13 @@ package engine
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Every name the bus gives to something on disk, and the format of each
@@ -225,4 +228,158 @@ func BridgeLockPath(homeDir, prefix string) string {
 // of prefix with consumer durable on the home in homeDir.
 func BridgeSeqPath(homeDir, prefix, durable string) string {
 	return filepath.Join(homeDir, TmpDir, "bridge-"+prefix+"-"+durable+".seq")
+}
+
+// Queues. A queue is a durable subscription shared by worker processes,
+// kept in a directory of its own under HOME/queues, a name formix-pubsub
+// passes over (it takes only names of three '_'-separated parts for
+// channels):
+//
+//	HOME/queues/{name}/
+//	  config                          how it was made: QueueLine, ParseQueueLine
+//	  state                           shared counters, mapped by every process (queueState)
+//	  notify                          FIFO: a record per message made ready (queueRecord)
+//	  ready/{key}.{n}                 a message waiting; n deliveries so far
+//	  claimed/{key}.{n}.{worker}.{deadline}   a message a worker holds until it acks
+//	  delayed/{due}.{key}.{n}         a message given back with a delay
+//	  dead/{key}.{n}                  a dead letter: delivered n times, never acked
+//	  workers/{worker}/lock           a worker's flock, held while it lives
+//
+// key is the time the message entered the queue (ns, 16 hex digits) and
+// its id (16 hex digits), so that names sort in the order messages came;
+// worker is {pid}-{random}; deadline and due are Unix ns in 16 hex digits.
+const (
+	QueuesDir    = "queues"
+	queueConfig  = "config"
+	queueStateF  = "state"
+	queueNotify  = "notify"
+	readyDir     = "ready"
+	claimedDir   = "claimed"
+	delayedDir   = "delayed"
+	deadDir      = "dead"
+	workersDir   = "workers"
+	maxQueueName = 64
+)
+
+// queueKey orders the messages of a queue: when each came, then its id.
+type queueKey struct {
+	entered uint64 // Unix ns
+	id      uint64
+}
+
+func (k queueKey) String() string { return fmt.Sprintf("%016x%016x", k.entered, k.id) }
+
+func parseQueueKey(s string) (queueKey, bool) {
+	if len(s) != 32 {
+		return queueKey{}, false
+	}
+	a, err1 := strconv.ParseUint(s[:16], 16, 64)
+	b, err2 := strconv.ParseUint(s[16:], 16, 64)
+	return queueKey{a, b}, err1 == nil && err2 == nil && strings.ToLower(s) == s
+}
+
+// readyName names a ready message delivered n times so far.
+func readyName(k queueKey, n int) string { return k.String() + "." + strconv.Itoa(n) }
+
+// parseReadyName parses readyName's names, and dead letters' (the same).
+func parseReadyName(name string) (queueKey, int, bool) {
+	ks, ns, ok := strings.Cut(name, ".")
+	if !ok {
+		return queueKey{}, 0, false
+	}
+	k, ok := parseQueueKey(ks)
+	n, err := strconv.Atoi(ns)
+	return k, n, ok && err == nil && n >= 0 && strconv.Itoa(n) == ns
+}
+
+// claimedName names a message that worker holds until deadline; n counts
+// this delivery.
+func claimedName(k queueKey, n int, worker string, deadline time.Time) string {
+	return fmt.Sprintf("%s.%d.%s.%016x", k, n, worker, deadline.UnixNano())
+}
+
+func parseClaimedName(name string) (k queueKey, n int, worker string, deadline time.Time, ok bool) {
+	parts := strings.Split(name, ".")
+	if len(parts) != 4 {
+		return
+	}
+	k, n, ok = parseReadyName(parts[0] + "." + parts[1])
+	d, err := strconv.ParseUint(parts[3], 16, 63)
+	if !ok || err != nil || len(parts[3]) != 16 || !validWorkerID(parts[2]) || strings.ToLower(parts[3]) != parts[3] {
+		return queueKey{}, 0, "", time.Time{}, false
+	}
+	return k, n, parts[2], time.Unix(0, int64(d)), true
+}
+
+// delayedName names a message to make ready again at due.
+func delayedName(due time.Time, k queueKey, n int) string {
+	return fmt.Sprintf("%016x.%s", due.UnixNano(), readyName(k, n))
+}
+
+func parseDelayedName(name string) (due time.Time, k queueKey, n int, ok bool) {
+	ds, rest, found := strings.Cut(name, ".")
+	d, err := strconv.ParseUint(ds, 16, 63)
+	if !found || err != nil || len(ds) != 16 || strings.ToLower(ds) != ds {
+		return time.Time{}, queueKey{}, 0, false
+	}
+	k, n, ok = parseReadyName(rest)
+	return time.Unix(0, int64(d)), k, n, ok
+}
+
+// newWorkerID names a worker of this process.
+func newWorkerID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return strconv.Itoa(os.Getpid()) + "-" + string(b)
+}
+
+func validWorkerID(s string) bool {
+	pid, rnd, ok := strings.Cut(s, "-")
+	n, err := strconv.Atoi(pid)
+	if !ok || err != nil || n <= 0 || len(rnd) != 8 {
+		return false
+	}
+	for i := 0; i < len(rnd); i++ {
+		if !strings.ContainsRune(alphabet, rune(rnd[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidQueueName reports whether name can name a queue: 1 to 64 of
+// [A-Za-z0-9-], which makes a directory name and a word of a topic.
+func ValidQueueName(name string) bool {
+	if name == "" || len(name) > maxQueueName {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// QueueNameRule says what ValidQueueName accepts, for errors.
+const QueueNameRule = "1 to 64 characters of [A-Za-z0-9-]"
+
+// queueRecord is what the notify FIFO carries for a message made ready:
+// its key and its deliveries so far, 24 bytes, written whole (under
+// PIPE_BUF). Readers read whole records: every write and every read is a
+// multiple of its size.
+const queueRecordSize = 24
+
+func appendQueueRecord(dst []byte, k queueKey, n int) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, k.entered)
+	dst = binary.BigEndian.AppendUint64(dst, k.id)
+	return binary.BigEndian.AppendUint64(dst, uint64(n))
+}
+
+func parseQueueRecord(b []byte) (queueKey, int) {
+	return queueKey{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}, int(min(binary.BigEndian.Uint64(b[16:]), 1<<30))
 }

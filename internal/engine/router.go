@@ -28,6 +28,8 @@ type router struct {
 
 	mu       sync.RWMutex // write-held while the table is rebuilt
 	state    dirState
+	queuesFD int      // HOME/queues, once it exists; -1 before
+	qstate   dirState // its state when listed
 	listedAt time.Time
 	byName   map[string]*route
 	dirty    atomic.Bool
@@ -62,9 +64,10 @@ func statDir(fd int) (dirState, error) {
 // in use (openSet), so a publisher's descriptors grow with what it
 // publishes to, not with the home.
 type route struct {
-	name    string
+	name    string // the channel directory's name; queues/NAME for a queue
 	pattern topic.Pattern
 	pid     int
+	queue   string // the queue's name; "" for a channel
 
 	// state is unprobed, usable or skipped; set with mu held. Once usable,
 	// goChan, inline and without no longer change.
@@ -79,8 +82,9 @@ type route struct {
 	// mu guards what follows, and every use of the descriptors, which
 	// the open set may close (and the kernel reuse) when mu is free.
 	mu     sync.Mutex
-	dirFD  int // the channel directory; -1 when not held
-	fifoFD int // write end, opened on first delivery; -1 until then
+	dirFD  int       // the channel directory; -1 when not held
+	fifoFD int       // write end, opened on first delivery; -1 until then
+	q      *queueDir // a queue's directories, once probed
 	// unannounced are ids of message files linked into a Go channel while
 	// its FIFO was full, oldest first. They are announced, in order,
 	// before anything newer goes into the FIFO, so newer messages do not
@@ -99,6 +103,7 @@ func (r *router) init(h *Home) {
 	r.byName = map[string]*route{}
 	r.memo = map[string][]*route{}
 	r.dirty.Store(true)
+	r.queuesFD = -1
 	r.open.max = maxOpenRoutes(fsys.MaxFiles())
 }
 
@@ -142,13 +147,18 @@ func (r *router) stale() bool {
 	return r.dirty.Load() || r.changed()
 }
 
-// changed reports whether the home may have changed since it was listed.
+// changed reports whether the home, or its queues, may have changed
+// since they were listed.
 func (r *router) changed() bool {
 	st, err := statDir(r.h.homeFD)
-	if err != nil || st != r.state {
+	if err != nil || st != r.state || r.listedAt.Sub(time.Unix(0, st.mtime)) < tickSlack {
 		return true
 	}
-	return r.listedAt.Sub(time.Unix(0, st.mtime)) < tickSlack
+	if r.queuesFD < 0 {
+		return false // HOME/queues would change the home when made
+	}
+	qs, err := statDir(r.queuesFD)
+	return err != nil || qs != r.qstate || r.listedAt.Sub(time.Unix(0, qs.mtime)) < tickSlack
 }
 
 // refresh reads the home again, keeping the routes of channels it already
@@ -169,8 +179,22 @@ func (r *router) refresh() error {
 	if err != nil {
 		return err
 	}
+	queues, qs, err := r.listQueues()
+	if err != nil {
+		return err
+	}
 	r.dirty.Store(false)
-	seen := make(map[string]bool, len(names))
+	seen := make(map[string]bool, len(names)+len(queues))
+	for _, q := range queues {
+		if old, known := r.byName[q.name]; known && !old.broken.Load() && old.pattern.String() == q.pattern.String() {
+			seen[q.name] = true
+			continue
+		} else if known {
+			r.closeRoute(old)
+		}
+		r.byName[q.name] = q
+		seen[q.name] = true
+	}
 	for _, name := range names {
 		old, known := r.byName[name]
 		if known && !old.broken.Load() {
@@ -199,7 +223,7 @@ func (r *router) refresh() error {
 			delete(r.byName, name)
 		}
 	}
-	r.state, r.listedAt = st, listedAt
+	r.state, r.qstate, r.listedAt = st, qs, listedAt
 	r.memoMu.Lock()
 	clear(r.memo)
 	r.memoMu.Unlock()
@@ -213,6 +237,53 @@ func (r *router) close() {
 		r.closeRoute(rt)
 		delete(r.byName, name)
 	}
+	fsys.Close(r.queuesFD)
+	r.queuesFD = -1
+}
+
+// listQueues lists HOME/queues, reading the pattern of each queue: a
+// route per queue, not probed yet. Called with mu write-held.
+func (r *router) listQueues() ([]*route, dirState, error) {
+	fsys.Close(r.queuesFD)
+	r.queuesFD = -1
+	fd, err := fsys.OpenDirAt(r.h.homeFD, QueuesDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, dirState{}, nil
+	}
+	if err != nil {
+		return nil, dirState{}, err
+	}
+	st, err := statDir(fd)
+	if err != nil {
+		fsys.Close(fd)
+		return nil, dirState{}, err
+	}
+	names, err := fsys.ReadDirNames(fd)
+	if err != nil {
+		fsys.Close(fd)
+		return nil, dirState{}, err
+	}
+	r.queuesFD = fd
+	var routes []*route
+	for _, name := range names {
+		if !ValidQueueName(name) {
+			continue
+		}
+		text, err := fsys.ReadSmall(fd, name+"/"+queueConfig, maxConfig)
+		if fsys.OutOfResources(err) {
+			return nil, dirState{}, err
+		}
+		cfg, err := parseQueueLine(text)
+		if err != nil {
+			continue // being made, being removed, or not a queue this version made
+		}
+		p, err := topic.Compile(cfg.Pattern)
+		if err != nil {
+			continue
+		}
+		routes = append(routes, &route{name: QueuesDir + "/" + name, queue: name, pattern: p, dirFD: -1, fifoFD: -1})
+	}
+	return routes, st, nil
 }
 
 // closeRoute releases a route leaving the table; only with the router
@@ -221,6 +292,10 @@ func (r *router) closeRoute(rt *route) {
 	r.open.drop(rt)
 	rt.mu.Lock()
 	rt.closeFDs()
+	if rt.q != nil {
+		rt.q.close()
+		rt.q = nil
+	}
 	rt.mu.Unlock()
 }
 
@@ -260,6 +335,9 @@ func (h *Home) probe(rt *route) error {
 	defer rt.mu.Unlock()
 	if rt.state.Load() != unprobed {
 		return nil
+	}
+	if rt.queue != "" {
+		return h.probeQueue(rt)
 	}
 	err := h.acquire(rt)
 	switch {
@@ -304,8 +382,8 @@ var (
 // a name another user swapped in is not trusted.
 func (h *Home) acquire(rt *route) error {
 	rt.used.Store(true)
-	if rt.dirFD >= 0 {
-		return nil
+	if rt.dirFD >= 0 || rt.q != nil {
+		return nil // a queue keeps its descriptors: queues are few
 	}
 	dirFD, err := fsys.OpenDirAt(h.homeFD, rt.name)
 	switch {

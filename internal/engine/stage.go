@@ -12,6 +12,7 @@ type staged struct {
 	fd   int
 	name string // set when the file is staged under a name in tmp/
 	id   uint64
+	size int64 // the file's size
 }
 
 // stagePrefix writes the encoded message (prefix, then content) into a
@@ -22,7 +23,7 @@ type staged struct {
 // it never had one, and the first channel's subscriber may unlink its copy
 // before the last channel is linked.
 func (h *Home) stagePrefix(prefix, content []byte, id uint64, named bool) (*staged, error) {
-	s := &staged{h: h, fd: -1, id: id}
+	s := &staged{h: h, fd: -1, id: id, size: int64(len(prefix) + len(content))}
 	fd := -1
 	var err error
 	if !named {

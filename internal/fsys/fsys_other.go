@@ -99,3 +99,8 @@ func TryLock(f *os.File) (busy bool, err error)       { return false, ErrUnsuppo
 func BootID() ([]byte, error)                         { return nil, ErrUnsupported }
 func IsTerminal(fd int) bool                          { return false }
 func WaitReaderGone(ctx context.Context, fd int) bool { return false }
+func MapShared(fd, size int) ([]byte, error)          { return nil, ErrUnsupported }
+func Unmap(b []byte)                                  {}
+func Truncate(fd int, size int64) error               { return ErrUnsupported }
+func RemoveDirAt(dirfd int, name string) error        { return ErrUnsupported }
+func OpenFileRW(dirfd int, name string) (int, error)  { return -1, ErrUnsupported }

@@ -89,10 +89,10 @@ func OpenFile(dirfd int, name string) (int, error) {
 	return openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 }
 
-// CreateExcl creates the file name inside dirfd for writing; it fails with
-// ErrExist if the name is taken.
+// CreateExcl creates the file name inside dirfd for reading and writing;
+// it fails with ErrExist if the name is taken.
 func CreateExcl(dirfd int, name string, mode uint32) (int, error) {
-	return openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW, mode)
+	return openat(dirfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW, mode)
 }
 
 // Close closes a raw descriptor, ignoring EINTR: the descriptor is released
@@ -309,4 +309,41 @@ func TryLock(f *os.File) (busy bool, err error) {
 // fails where the kernel does not give one (only Linux does, in /proc).
 func BootID() ([]byte, error) {
 	return os.ReadFile("/proc/sys/kernel/random/boot_id")
+}
+
+// MapShared maps the first size bytes of the file open on fd into memory
+// shared with every process that maps it, for counters that processes
+// update with atomic operations. The file must be at least size long.
+func MapShared(fd, size int) ([]byte, error) {
+	b, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, os.NewSyscallError("mmap", err)
+	}
+	return b, nil
+}
+
+// Unmap releases what MapShared mapped.
+func Unmap(b []byte) {
+	if b != nil {
+		_ = unix.Munmap(b)
+	}
+}
+
+// Truncate sets the size of the file open on fd.
+func Truncate(fd int, size int64) error {
+	if err := retry(func() error { return unix.Ftruncate(fd, size) }); err != nil {
+		return os.NewSyscallError("ftruncate", err)
+	}
+	return nil
+}
+
+// RemoveDirAt removes the empty directory name inside dirfd.
+func RemoveDirAt(dirfd int, name string) error {
+	return pathErr("rmdir", name, retry(func() error { return unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR) }))
+}
+
+// OpenFileRW opens the regular file name inside dirfd for reading and
+// writing, without following a symbolic link or blocking on a FIFO.
+func OpenFileRW(dirfd int, name string) (int, error) {
+	return openat(dirfd, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 }

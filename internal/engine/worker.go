@@ -1,0 +1,576 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pubsub-go/pubsub/internal/fsys"
+	"github.com/pubsub-go/pubsub/internal/wire"
+)
+
+// A worker takes messages from a queue, each by one rename: from ready/
+// to claimed/, under a name that says who holds it and until when. The
+// rename is the claim: two workers never hold one message, and no lock
+// is taken around the queue. It acknowledges a message by removing it,
+// and gives it back by renaming it to ready/ (or delayed/, or dead/ once
+// delivered MaxDeliveries times). A worker that dies holds its messages
+// until another one, or the next to start, finds its lock free and gives
+// them back; so does a lease that ran out.
+
+// recoverEvery is how often a worker looks for messages to give back
+// (dead workers', leases run out, delays over) while it has work, and how
+// long it parks when it has none.
+const recoverEvery = time.Second
+
+// Worker is one process's attachment to a queue.
+type Worker struct {
+	home *Home
+	q    *queueDir
+	id   string
+	log  *slog.Logger
+
+	dirFD  int      // workers/{id}
+	lockFD int      // its lock, held while the worker lives
+	keepFD int      // our write end of the FIFO, so reads never see EOF
+	fifo   *os.File // read end, in the runtime poller
+	rc     syscall.RawConn
+	notify int // write end for records of messages this worker makes ready
+
+	sem     chan struct{} // serialises the readers, as a Channel's
+	waiting atomic.Bool   // the holder of sem is parked on the FIFO
+	done    chan struct{}
+
+	// Guarded by sem.
+	rec       [queueRecordSize]byte
+	scanned   []string // ready names found by listing, oldest first
+	listedGen int64    // the count of unnotified messages at the last listing
+	recovered time.Time
+	readFn    func(fd uintptr) bool
+	rdWait    bool
+	rdN       int
+	rdErr     error
+
+	nextDue atomic.Int64 // Unix ns of the earliest delayed message known; 0 if none
+
+	heldMu sync.Mutex
+	held   map[string]int64 // claimed name -> size, not yet acknowledged
+
+	closeOnce sync.Once
+	leak      runtime.Cleanup
+}
+
+// Delivery is a message a worker holds.
+type Delivery struct {
+	Msg        wire.Message
+	Deliveries int // this one included
+	name       string
+	key        queueKey
+	size       int64
+}
+
+// Key returns the order key of the message, for logs and tests.
+func (d *Delivery) Key() string { return d.key.String() }
+
+// JoinQueue attaches a worker to the queue name, creating the queue with
+// cfg if there is none (see EnsureQueue).
+func (h *Home) JoinQueue(name string, cfg QueueConfig, set QueueFields) (*Worker, error) {
+	if err := h.use(); err != nil {
+		return nil, err
+	}
+	defer h.done()
+	q, _, err := h.ensureQueue(name, cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{home: h, q: q, id: newWorkerID(), log: h.log, dirFD: -1, lockFD: -1, keepFD: -1, notify: -1,
+		sem: make(chan struct{}, 1), done: make(chan struct{}), held: map[string]int64{}}
+	if err := w.attach(); err != nil {
+		w.release()
+		return nil, fmt.Errorf("pubsub: join queue %s: %w", name, err)
+	}
+	fds := leakedWorker{q: w.q, fifo: w.fifo, fds: []int{w.keepFD, w.dirFD, w.lockFD}}
+	w.leak = runtime.AddCleanup(w, (*leakedWorker).release, &fds)
+	return w, nil
+}
+
+// attach makes the worker's directory and lock, and opens the FIFO.
+func (w *Worker) attach() (err error) {
+	h, q := w.home, w.q
+	if err := fsys.Mkdirat(q.workersFD, w.id, h.access.dirMode); err != nil {
+		return err
+	}
+	if w.dirFD, err = fsys.OpenDirAt(q.workersFD, w.id); err != nil {
+		return err
+	}
+	if w.lockFD, err = fsys.Lock(w.dirFD, LockName, h.access.fileMode); err != nil {
+		return err
+	}
+	if w.fifo, w.keepFD, err = fsys.OpenFIFOReader(q.dirFD, queueNotify); err != nil {
+		return err
+	}
+	w.rc, err = w.fifo.SyscallConn()
+	return err
+}
+
+// leakedWorker is what a Worker garbage collected without Close held:
+// its lock goes last, and other workers give its messages back.
+type leakedWorker struct {
+	q    *queueDir
+	fifo *os.File
+	fds  []int // the lock last
+}
+
+func (l *leakedWorker) release() {
+	_ = l.fifo.Close()
+	l.q.close()
+	for _, fd := range l.fds {
+		fsys.Close(fd)
+	}
+}
+
+// Name returns the queue's name.
+func (w *Worker) Name() string { return w.q.name }
+
+// Config returns the queue's configuration.
+func (w *Worker) Config() QueueConfig { return w.q.cfg }
+
+// Dir returns the queue's directory.
+func (w *Worker) Dir() string { return w.q.path }
+
+// Logger returns the logger of the worker's home.
+func (w *Worker) Logger() *slog.Logger { return w.log }
+
+// Fetch claims the next message without waiting: ErrNoMessage when none
+// is ready.
+func (w *Worker) Fetch(d *Delivery) error {
+	for acquired := false; !acquired; {
+		select {
+		case <-w.done:
+			return ErrClosed
+		case w.sem <- struct{}{}:
+			acquired = true
+		default:
+			if w.waiting.Load() {
+				return ErrNoMessage // another goroutine is parked: nothing is ready
+			}
+			runtime.Gosched()
+		}
+	}
+	defer func() { <-w.sem }()
+	if w.isClosed() {
+		return ErrClosed
+	}
+	return w.claimNext(d)
+}
+
+// Next waits for the next message and claims it.
+func (w *Worker) Next(ctx context.Context, d *Delivery) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-w.done:
+			return ErrClosed
+		case w.sem <- struct{}{}:
+		}
+		if w.isClosed() {
+			<-w.sem
+			return ErrClosed
+		}
+		err := w.claimNext(d)
+		if err == ErrNoMessage {
+			w.waiting.Store(true)
+			err = w.wait(ctx)
+			w.waiting.Store(false)
+		}
+		<-w.sem
+		if err != ErrNoMessage {
+			return err
+		}
+	}
+}
+
+// claimNext claims the next ready message. Called with sem held.
+func (w *Worker) claimNext(d *Delivery) error {
+	if isGone(w.q.dirFD) {
+		return ErrQueueRemoved
+	}
+	if due := w.nextDue.Load(); time.Since(w.recovered) >= recoverEvery || (due != 0 && time.Now().UnixNano() >= due) {
+		w.recover()
+	}
+	for {
+		k, n, ok := w.candidate()
+		if !ok {
+			return ErrNoMessage
+		}
+		if k == (queueKey{}) {
+			// A record for no message: RemoveQueue's, to wake us.
+			if w.moved() {
+				return ErrQueueRemoved
+			}
+			continue
+		}
+		err := w.claim(k, n, d)
+		if errors.Is(err, fs.ErrNotExist) || err == errExpired {
+			continue // taken by another worker, dropped, or expired
+		}
+		return err
+	}
+}
+
+// candidate returns the next message to try: from the FIFO, else from a
+// listing of ready/, made when messages were made ready unnotified or
+// nothing else is known. Called with sem held.
+func (w *Worker) candidate() (queueKey, int, bool) {
+	if len(w.scanned) > 0 {
+		name := w.scanned[0]
+		w.scanned = w.scanned[1:]
+		k, n, _ := parseReadyName(name)
+		return k, n, true
+	}
+	if w.read(false) == nil && w.rdN == queueRecordSize {
+		k, n := parseQueueRecord(w.rec[:])
+		return k, n, true
+	}
+	// Messages were made ready without a record since this worker last
+	// listed ready/: list it. Every worker does, not only the first, or
+	// the others would idle beside a backlog that only one knows of.
+	if gen := w.q.state.load(offUnnotfied); gen != w.listedGen {
+		w.listedGen = gen
+		w.scan()
+		if len(w.scanned) > 0 {
+			return w.candidate()
+		}
+	}
+	return queueKey{}, 0, false
+}
+
+// moved reports whether the queue's directory is no longer at its name:
+// removed, or being removed.
+func (w *Worker) moved() bool {
+	here, err := fsys.Fstat(w.q.dirFD)
+	if err != nil || here.Nlink == 0 {
+		return true
+	}
+	// By path: the Home may be closed, its descriptors gone.
+	there, err := fsys.Lstat(w.q.path)
+	return err != nil || there.Ino != here.Ino || there.Dev != here.Dev
+}
+
+// scan lists ready/ for the oldest messages. Called with sem held.
+func (w *Worker) scan() {
+	w.scanned = oldestNames(w.q.readyFD, 1<<16, func(name string) bool {
+		_, _, ok := parseReadyName(name)
+		return ok
+	})
+}
+
+// read reads one record from the FIFO; with wait, it parks in the poller
+// until there is one. One record a read: the workers share the FIFO, and a
+// worker that read ahead would keep messages from idle ones.
+func (w *Worker) read(wait bool) error {
+	if w.readFn == nil {
+		w.readFn = func(fd uintptr) bool {
+			w.rdN, w.rdErr = fsys.Read(int(fd), w.rec[:])
+			return !w.rdWait || w.rdErr != fsys.ErrWouldBlock
+		}
+	}
+	w.rdWait = wait
+	w.rdN = 0
+	if err := w.rc.Read(w.readFn); err != nil {
+		return err
+	}
+	if w.rdErr != nil && w.rdErr != fsys.ErrWouldBlock {
+		return &fs.PathError{Op: "read", Path: filepath.Join(w.q.path, queueNotify), Err: w.rdErr}
+	}
+	return w.rdErr
+}
+
+// wait parks until the FIFO has a record, the next recovery is due, or
+// ctx ends. It returns ErrNoMessage to look again. Called with sem held.
+func (w *Worker) wait(ctx context.Context) error {
+	deadline := time.Now().Add(recoverEvery)
+	if due := w.nextDue.Load(); due != 0 && time.Unix(0, due).Before(deadline) {
+		deadline = time.Unix(0, due)
+	}
+	_ = w.fifo.SetReadDeadline(deadline)
+	defer func() { _ = w.fifo.SetReadDeadline(time.Time{}) }()
+	if ctx.Done() != nil {
+		fired := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			_ = w.fifo.SetReadDeadline(time.Unix(1, 0))
+			close(fired)
+		})
+		defer func() {
+			if !stop() {
+				<-fired
+			}
+		}()
+	}
+	// Peek without taking: the record is taken by claimNext, or by
+	// another worker, whichever is first.
+	err := w.rc.Read(func(fd uintptr) bool {
+		return fsys.Pending(int(fd)) > 0
+	})
+	switch {
+	case err == nil:
+		return ErrNoMessage
+	case w.isClosed():
+		return ErrClosed
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrNoMessage
+	}
+	return err
+}
+
+func (w *Worker) isClosed() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// errExpired: the message claimed was past the queue's maximum age.
+var errExpired = errors.New("expired")
+
+// claim renames ready/{k}.{n} to claimed/, reads and decodes it into d.
+func (w *Worker) claim(k queueKey, n int, d *Delivery) error {
+	q := w.q
+	deadline := time.Now().Add(q.cfg.Lease)
+	claimed := claimedName(k, n+1, w.id, deadline)
+	if err := fsys.Renameat(q.readyFD, readyName(k, n), q.claimedFD, claimed); err != nil {
+		return err
+	}
+	size := int64(-1)
+	if q.cfg.MaxAge > 0 && time.Since(time.Unix(0, int64(k.entered))) > q.cfg.MaxAge {
+		if st, err := fsys.Fstatat(q.claimedFD, claimed); err == nil && fsys.Unlinkat(q.claimedFD, claimed) == nil {
+			q.uncount(st.Size)
+			q.state.add(offExpired, 1)
+		}
+		return errExpired
+	}
+	data, err := readMessageFile(q.claimedFD, claimed)
+	if err == nil {
+		size = int64(len(data))
+		err = wire.DecodeTo(data, &d.Msg)
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		// A message that cannot be read is a dead letter at once: no
+		// delivery will read it better.
+		path := filepath.Join(q.path, claimedDir, claimed)
+		if st, serr := fsys.Fstatat(q.claimedFD, claimed); serr == nil && fsys.Renameat(q.claimedFD, claimed, q.deadFD, readyName(k, n+1)) == nil {
+			q.uncount(st.Size)
+			q.state.add(offDead, 1)
+		}
+		w.log.Warn("pubsub: unreadable message made a dead letter", "queue", q.name, "file", path, "err", err)
+		return &BadMessage{Path: path, ID: k.id, Err: err}
+	}
+	d.Deliveries, d.name, d.key, d.size = n+1, claimed, k, size
+	w.heldMu.Lock()
+	w.held[claimed] = size
+	w.heldMu.Unlock()
+	return nil
+}
+
+// Ack removes a message the worker holds from the queue: it was handled.
+// ErrLeaseExpired if it was given back meanwhile.
+func (w *Worker) Ack(d *Delivery) error {
+	if !w.forget(d) {
+		return fmt.Errorf("pubsub: acknowledge: the message %s is not held by this worker", d.key)
+	}
+	err := fsys.Unlinkat(w.q.claimedFD, d.name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ErrLeaseExpired
+	}
+	if err != nil {
+		return fmt.Errorf("pubsub: acknowledge %s: %w", d.key, err)
+	}
+	w.q.uncount(d.size)
+	return nil
+}
+
+// Nack gives a message back to the queue, to be delivered again after
+// delay (none: at once), or made a dead letter if it was delivered
+// MaxDeliveries times. ErrLeaseExpired if it was given back meanwhile.
+func (w *Worker) Nack(d *Delivery, delay time.Duration) error {
+	if !w.forget(d) {
+		return fmt.Errorf("pubsub: give back: the message %s is not held by this worker", d.key)
+	}
+	err := w.giveBack(d.name, d.key, d.Deliveries, d.size, delay)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ErrLeaseExpired
+	}
+	if err == nil && delay > 0 && d.Deliveries < w.q.cfg.MaxDeliveries {
+		w.noteDue(time.Now().Add(delay))
+	}
+	return err
+}
+
+// noteDue makes the worker look at delayed/ by due, if it had no earlier
+// reason to.
+func (w *Worker) noteDue(due time.Time) {
+	for {
+		old := w.nextDue.Load()
+		if old != 0 && old <= due.UnixNano() {
+			return
+		}
+		if w.nextDue.CompareAndSwap(old, due.UnixNano()) {
+			return
+		}
+	}
+}
+
+// forget takes d off the messages the worker holds.
+func (w *Worker) forget(d *Delivery) bool {
+	w.heldMu.Lock()
+	defer w.heldMu.Unlock()
+	if _, ok := w.held[d.name]; !ok || d.name == "" {
+		return false
+	}
+	delete(w.held, d.name)
+	return true
+}
+
+// giveBack moves claimed/{name}, delivered n times, back to ready/, to
+// delayed/, or to dead/. size is the file's size, or -1 if not known.
+func (w *Worker) giveBack(name string, k queueKey, n int, size int64, delay time.Duration) error {
+	return w.q.giveBack(name, k, n, size, delay, &w.notify)
+}
+
+func (q *queueDir) giveBack(name string, k queueKey, n int, size int64, delay time.Duration, notify *int) error {
+	if size < 0 {
+		st, err := fsys.Fstatat(q.claimedFD, name)
+		if err != nil {
+			return err
+		}
+		size = st.Size
+	}
+	switch {
+	case n >= q.cfg.MaxDeliveries:
+		if err := fsys.Renameat(q.claimedFD, name, q.deadFD, readyName(k, n)); err != nil {
+			return err
+		}
+		q.uncount(size)
+		q.state.add(offDead, 1)
+	case delay > 0:
+		return fsys.Renameat(q.claimedFD, name, q.delayedFD, delayedName(time.Now().Add(delay), k, n))
+	default:
+		if err := fsys.Renameat(q.claimedFD, name, q.readyFD, readyName(k, n)); err != nil {
+			return err
+		}
+		if !notifyQueue(q, notify, k, n) {
+			q.state.add(offUnnotfied, 1)
+		}
+	}
+	return nil
+}
+
+// recover gives back what dead workers held and what leases ran out on,
+// and makes ready what waited long enough in delayed/. Called with sem
+// held.
+func (w *Worker) recover() {
+	q := w.q
+	now := time.Now()
+	w.recovered = now
+	dead := map[string]bool{}
+	_ = fsys.EachName(q.claimedFD, func(name string) {
+		k, n, worker, deadline, ok := parseClaimedName(name)
+		if !ok {
+			return
+		}
+		gone, seen := dead[worker]
+		if !seen {
+			gone = worker != w.id && !q.workerAlive(worker)
+			dead[worker] = gone
+		}
+		if gone || now.After(deadline) {
+			_ = q.giveBack(name, k, n, -1, 0, &w.notify)
+		}
+	})
+	for worker, gone := range dead {
+		if gone {
+			_ = os.RemoveAll(filepath.Join(q.path, workersDir, worker))
+		}
+	}
+	w.nextDue.Store(0)
+	_ = fsys.EachName(q.delayedFD, func(name string) {
+		due, k, n, ok := parseDelayedName(name)
+		if !ok {
+			return
+		}
+		if due.After(now) {
+			w.noteDue(due)
+			return
+		}
+		if fsys.Renameat(q.delayedFD, name, q.readyFD, readyName(k, n)) == nil && !notifyQueue(q, &w.notify, k, n) {
+			q.state.add(offUnnotfied, 1)
+		}
+	})
+}
+
+// workerAlive reports whether the worker id holds its lock. A worker that
+// cannot be looked at for a passing reason is taken for alive.
+func (q *queueDir) workerAlive(id string) bool {
+	held, known, err := fsys.LockHeld(q.workersFD, id+"/"+LockName)
+	return err != nil || (known && held)
+}
+
+// Close detaches the worker: the messages it holds unacknowledged go back
+// to the queue at once (their deliveries counted), its directory goes,
+// and it wakes goroutines blocked in Next, which return ErrClosed.
+func (w *Worker) Close() error {
+	var err error
+	w.closeOnce.Do(func() {
+		w.leak.Stop()
+		close(w.done)
+		_ = w.fifo.Close()  // wakes a reader parked in the poller
+		w.sem <- struct{}{} // wait for a reader in the middle of a claim
+		w.heldMu.Lock()
+		for name, size := range w.held {
+			k, n, _, _, ok := parseClaimedName(name)
+			if ok {
+				if gerr := w.giveBack(name, k, n, size, 0); gerr != nil && !errors.Is(gerr, fs.ErrNotExist) {
+					err = errors.Join(err, gerr)
+				}
+			}
+			delete(w.held, name)
+		}
+		w.heldMu.Unlock()
+		w.fifo = nil
+		if rerr := os.RemoveAll(filepath.Join(w.q.path, workersDir, w.id)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+		w.release()
+	})
+	return err
+}
+
+// release closes the descriptors; the lock goes last.
+func (w *Worker) release() {
+	if w.fifo != nil {
+		_ = w.fifo.Close()
+	}
+	fsys.Close(w.keepFD)
+	fsys.Close(w.notify)
+	fsys.Close(w.dirFD)
+	w.q.close()
+	fsys.Close(w.lockFD)
+	w.keepFD, w.notify, w.dirFD, w.lockFD = -1, -1, -1, -1
+}
