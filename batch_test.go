@@ -203,3 +203,17 @@ func TestDeliveryErrors(t *testing.T) {
 		}
 	}
 }
+
+// PublishMessage with no id draws one, and a *DeliveryError names it.
+func TestPublishMessageDeliveryErrorID(t *testing.T) {
+	h, _ := newHome(t)
+	fakePythonChannel(t, h, "py", false) // exists, FIFO not opened: ErrNotReading
+	n, err := h.PublishMessage(&pubsub.Message{Topic: "py", Content: []byte("x")})
+	de, ok := errors.AsType[*pubsub.DeliveryError](err)
+	if n != 0 || !ok || !errors.Is(err, pubsub.ErrNotReading) {
+		t.Fatalf("PublishMessage = %d, %v; want 0 and a DeliveryError", n, err)
+	}
+	if de.ID == 0 {
+		t.Fatalf("DeliveryError.ID = 0: the id drawn for the message is lost (%v)", err)
+	}
+}

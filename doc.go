@@ -38,8 +38,8 @@
 //     that did not fit are announced, oldest first, before anything newer,
 //     however many wait (8 bytes each in the publisher).
 //   - A message stays in the channel until taken: a file, or, between Go
-//     processes, a message of up to 4 KiB whole in the channel's FIFO
-//     (see [WithFilesOnly]). A Go channel also takes files whose id never
+//     processes, a message of up to 4 KiB (504 bytes on macOS and the
+//     BSDs) whole in the channel's FIFO (see [WithFilesOnly]). A Go channel also takes files whose id never
 //     reached its FIFO (a full FIFO, a publisher killed between link and
 //     announcement).
 //   - Nothing is made durable: tmpfs lives in memory, and a reboot empties

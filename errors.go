@@ -104,9 +104,10 @@ type Miss struct {
 }
 
 var (
-	// ErrFIFOFull: the channel's FIFO holds 65,536 bytes (8,192 ids) unread
-	// and the channel cannot be relied on to find the file without its id
-	// (a formix-pubsub subscriber). Go channels are never missed for this.
+	// ErrFIFOFull: the channel's FIFO is full (on Linux 65,536 bytes, or
+	// 8,192 ids, unread) and the channel cannot be relied on to find the
+	// file without its id (a formix-pubsub subscriber). Go channels are
+	// never missed for this.
 	ErrFIFOFull = engine.ErrFIFOFull
 
 	// ErrNotReading: the channel's owner is alive but has no reader on the

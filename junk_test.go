@@ -2,6 +2,7 @@ package pubsub_test
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -165,4 +166,30 @@ func TestParkedNextFindsUnannouncedFile(t *testing.T) {
 	if err != nil || string(m.Content) != "no id came" {
 		t.Fatalf("Next = %v, %v", m, err)
 	}
+}
+
+// A name in a channel that can never be opened as a message (a socket;
+// on FreeBSD a symbolic link fails this way too) is set aside once, and
+// the messages after it come.
+func TestUnopenableMessageNameIsSetAside(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "w")
+	l, err := net.Listen("unix", filepath.Join(ch.Dir(), "100"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	publish(t, h, "w", "after", nil)
+	var errs []error
+	for range 5 {
+		m, err := ch.Fetch()
+		if err == nil && string(m.Content) == "after" {
+			return
+		}
+		if errors.Is(err, pubsub.ErrNoMessage) {
+			break
+		}
+		errs = append(errs, err)
+	}
+	t.Fatalf("the message after an unopenable name never came; errors: %v", errs)
 }

@@ -69,9 +69,9 @@ func (h *Home) PublishID(topic string, content []byte, headers Headers) (id uint
 // id order.
 func (h *Home) PublishMessage(m *Message) (int, error) {
 	w := toWire(m)
-	n, missed, err := h.eng.PublishCarried(&w)
+	id, n, missed, err := h.eng.PublishCarried(&w)
 	if err == nil && len(missed) > 0 {
-		err = deliveryError(w.ID, m.Topic, missed)
+		err = deliveryError(id, m.Topic, missed)
 	}
 	return n, err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -113,5 +114,27 @@ func TestDiskFull(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A channel cannot be moved from a tmp/ that is another file system into
+// the home: NewChannel fails, and its error says from where to where.
+func TestChannelAcrossFileSystems(t *testing.T) {
+	home := t.TempDir()
+	tmp := filepath.Join(home, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", tmp, "tmpfs", 0, "mode=0700"); err != nil {
+		proctest.SkipOutsideCI(t, "cannot mount a tmpfs (needs root): "+err.Error())
+	}
+	defer unix.Unmount(tmp, unix.MNT_DETACH)
+	h, err := pubsub.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if _, err := h.NewChannel("x"); err == nil || !strings.Contains(err.Error(), tmp+"/x_") || !strings.Contains(err.Error(), home+"/x_") {
+		t.Fatalf("NewChannel across file systems: %v; want both paths named", err)
 	}
 }

@@ -112,7 +112,7 @@ func (h *Home) createChannel(pattern string, p topic.Pattern, without []string) 
 		return nil, fmt.Errorf("pubsub: create channel: %w", err)
 	}
 	fds := leakedChannel{home: h.dir, log: h.log, name: name, keepFD: c.keepFD, dirFD: c.dirFD, lockFD: c.lockFD}
-	c.leak = runtime.AddCleanup(c, (*leakedChannel).reclaim, &fds)
+	c.leak = runtime.AddCleanup(c, (*leakedChannel).remove, &fds)
 	return c, nil
 }
 
@@ -149,7 +149,13 @@ func (c *Channel) build(staging string) (err error) {
 		return err
 	}
 	c.tmpfs = fsys.IsTmpfs(c.dirFD)
-	return fsys.RenameNoReplace(h.tmpFD, c.name, h.homeFD, c.name)
+	if err := fsys.RenameNoReplace(h.tmpFD, c.name, h.homeFD, c.name); err != nil {
+		if le, ok := err.(*os.LinkError); ok {
+			return &os.LinkError{Op: le.Op, Old: staging, New: c.dir, Err: le.Err}
+		}
+		return err
+	}
+	return nil
 }
 
 // leakedChannel is what a Channel garbage collected without Close still
@@ -162,7 +168,7 @@ type leakedChannel struct {
 	keepFD, dirFD, lockFD int
 }
 
-func (l *leakedChannel) reclaim() {
+func (l *leakedChannel) remove() {
 	fsys.Close(l.keepFD)
 	fsys.Close(l.dirFD)
 	_, _ = removeChannel(l.home, l.name, false)

@@ -50,21 +50,22 @@ func (h *Home) Publish(topicName string, content []byte, headers map[string]any)
 }
 
 // PublishCarried delivers m, a message carried from elsewhere, keeping its
-// id and timestamp (drawn when zero).
-func (h *Home) PublishCarried(m *wire.Message) (reached int, missed []Miss, err error) {
+// id and timestamp (drawn when zero), and returns the id it went with.
+func (h *Home) PublishCarried(m *wire.Message) (id uint64, reached int, missed []Miss, err error) {
 	if err := h.use(); err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	defer h.done()
 	msg, err := carried(m)
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	prefix, err := encodePrefix(&msg, len(m.Content))
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
-	return h.publish(&msg, prefix, m.Content)
+	reached, missed, err = h.publish(&msg, prefix, m.Content)
+	return msg.ID, reached, missed, err
 }
 
 func checkContent(n int) error {

@@ -17,7 +17,7 @@ var (
 	ErrNotRegular  = errors.New("pubsub: message is not a regular file")
 	ErrTooLarge    = errors.New("pubsub: message file too large")
 	ErrInvalidID   = errors.New("pubsub: invalid message id")
-	ErrUnsupported = errors.New("pubsub: not supported on " + runtime.GOOS + ": the bus needs Unix FIFOs and flock (Linux, macOS, the BSDs)")
+	ErrUnsupported = fmt.Errorf("pubsub: not supported on %s: the bus needs Unix FIFOs and flock (Linux, macOS, the BSDs): %w", runtime.GOOS, errors.ErrUnsupported)
 )
 
 // Miss is one matching channel a message could not be delivered to.

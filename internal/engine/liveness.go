@@ -10,7 +10,8 @@ import (
 // lifetime, and the kernel drops it when the process dies, so a reused pid
 // cannot keep a dead Go channel alive. Any other channel (formix-pubsub's)
 // is judged by its pid; a pid owned by another user (kill gives EPERM) is
-// alive. Every judgement below rests on channelOwner.
+// alive. Every judgement of a channel below rests on channelOwner; a
+// staging file is judged by the pid in its name.
 
 // staleStaging is how old a staging file in tmp/ must be for Cleanup to
 // remove it while its pid lives: the pid was reused. formix-pubsub's names

@@ -344,10 +344,11 @@ func (c *Channel) take(id uint64, w *wire.Message) error {
 		}
 	}
 	path := filepath.Join(c.dir, name)
-	// A file this process may not read (another user's) never will be.
-	if _, bad := errors.AsType[*wire.DecodeError](err); !bad && !errors.Is(err, ErrNotRegular) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, fs.ErrPermission) {
+	if fsys.OutOfResources(err) {
 		// A passing failure (out of descriptors or memory): the message is
-		// fine, so keep it for the next call.
+		// fine, so keep it for the next call. Anything else (a file this
+		// process may not read, a socket, junk) never will be read, and
+		// must not hold up the messages after it.
 		c.retry = append(c.retry, id)
 		return fmt.Errorf("pubsub: read message %s: %w", path, err)
 	}

@@ -450,7 +450,7 @@ const fifoWait = time.Millisecond
 // held.
 //
 // A stalled subscriber costs a wait per message only while ids still fit
-// in the FIFO's last page (at most 512 messages): once an id does not,
+// in the FIFO's last page (on Linux, at most 512 messages): once an id does not,
 // it is queued and later messages spill without waiting until the FIFO
 // drains. Skipping waits sooner was tried, and it cut eight publishers
 // into one subscriber from about 280,000 to 48,000 messages/s: a

@@ -15,7 +15,9 @@
 //     package compiles, [Supported] is false and every call fails with
 //     [ErrUnsupported].
 //
-// What every Unix shares is in the *_unix.go files. Every function returns
-// errors wrapped in *fs.PathError or *os.LinkError, so callers can test the
-// errno with errors.Is against the Err* values declared here.
+// What every Unix shares is in the *_unix.go files. Errors keep their errno
+// for errors.Is against the Err* values declared here: most come wrapped
+// in *fs.PathError or *os.LinkError naming the file, those on a
+// descriptor in *os.SyscallError, and Read, Pread and WriteRecord return
+// the bare errno, for the hot path.
 package fsys

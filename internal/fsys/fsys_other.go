@@ -5,6 +5,7 @@ package fsys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"time"
@@ -21,7 +22,7 @@ const Backend = "unsupported"
 const PipeBuf = 512
 
 // ErrUnsupported is what every call fails with on this platform.
-var ErrUnsupported = errors.New("the bus needs Unix FIFOs and flock, which " + runtime.GOOS + " does not have")
+var ErrUnsupported = fmt.Errorf("the bus runs on Linux, macOS and the BSDs, not on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 
 var (
 	ErrWouldBlock = errors.New("would block")

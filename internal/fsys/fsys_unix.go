@@ -66,6 +66,9 @@ func openat(dirfd int, name string, flags int, mode uint32) (int, error) {
 		return err
 	})
 	if err != nil {
+		if flags&unix.O_NOFOLLOW != 0 && err == noFollowErrno {
+			err = unix.ELOOP // one errno for a symbolic link refused, on every system
+		}
 		return -1, pathErr("open", name, err)
 	}
 	return fd, nil
