@@ -30,10 +30,24 @@ func (h *Home) Cleanup(dryRun bool) ([]string, error) {
 			continue
 		}
 		removed = append(removed, h.channelPath(name))
-		if !dryRun {
-			if err := h.reclaim(name); err != nil {
-				errs = append(errs, err)
+		if dryRun {
+			continue
+		}
+		if queue, _, ok := parseIntakeName(name); ok {
+			// A queue's intake whose workers are gone: what it holds goes
+			// into the queue before it goes.
+			q, err := h.openQueue(queue)
+			if err != nil {
+				q = nil
 			}
+			rescueIntake(h.homeFD, h.dir, name, q, h.log)
+			if q != nil {
+				q.close()
+			}
+			continue
+		}
+		if err := h.reclaim(name); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	tmpNames, err := fsys.ReadDirNames(h.tmpFD)

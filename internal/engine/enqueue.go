@@ -32,7 +32,7 @@ func (h *Home) probeQueue(rt *route) error {
 // the FIFO to wake a worker. Called with rt.mu held.
 func (h *Home) enqueue(rt *route, s *staged) (bool, error) {
 	q := rt.q
-	if !q.admit(s.size) && !(q.cfg.DropOldest && h.dropOldest(q, s.size)) {
+	if !q.admit(s.size) && !(q.cfg.DropOldest && q.dropOldest(s.size)) {
 		q.state.add(offRejected, 1)
 		return false, fmt.Errorf("%w: %s holds %d messages of %d bytes in all, and takes at most %d messages, %d bytes",
 			ErrQueueFull, q.name, q.state.load(offMessages), q.state.load(offBytes), q.cfg.MaxMessages, q.cfg.MaxBytes)
@@ -91,7 +91,7 @@ func notifyQueue(q *queueDir, fd *int, k queueKey, n int) bool {
 // oldest ready messages, as the drop-oldest policy says, and counts it in.
 // It fails when nothing ready is left to drop (every message is in
 // flight or delayed).
-func (h *Home) dropOldest(q *queueDir, size int64) bool {
+func (q *queueDir) dropOldest(size int64) bool {
 	q.dropMu.Lock()
 	defer q.dropMu.Unlock()
 	for range 64 {

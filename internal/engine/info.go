@@ -42,6 +42,9 @@ func (h *Home) Channels() ([]ChannelInfo, error) {
 		if !ok {
 			continue
 		}
+		if _, _, intake := parseIntakeName(name); intake {
+			continue // part of a queue: see Queues
+		}
 		dirFD, err := fsys.OpenDirAt(h.homeFD, name)
 		if fsys.OutOfResources(err) {
 			return nil, fmt.Errorf("pubsub: look at channel %s: %w", h.channelPath(name), err)

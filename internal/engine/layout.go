@@ -383,3 +383,34 @@ func appendQueueRecord(dst []byte, k queueKey, n int) []byte {
 func parseQueueRecord(b []byte) (queueKey, int) {
 	return queueKey{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}, int(min(binary.BigEndian.Uint64(b[16:]), 1<<30))
 }
+
+// A queue's intake is a channel directory as formix-pubsub knows it, so
+// that its publishers reach the queue: {pattern}_queue-{name}_{pid}, pid
+// that of a live worker of the queue. Python reads only the first and last
+// parts of a channel's name; the middle part, which no channel's random
+// word can be (they hold no '-'), tells the Go side it is an intake. It
+// holds the FIFO queue and the message files Python links in, which the
+// workers move into ready/. queues/{name}/intake.lock serialises making,
+// adopting and removing it.
+const (
+	intakeWord = "queue-"
+	intakeLock = "intake.lock"
+)
+
+// intakeName names the intake of queue on pattern, owned by pid.
+func intakeName(pattern, queue string, pid int) string {
+	return pattern + "_" + intakeWord + queue + "_" + strconv.Itoa(pid)
+}
+
+// parseIntakeName returns the queue whose intake name is, if it is one.
+func parseIntakeName(name string) (queue string, pid int, ok bool) {
+	if _, pid, ok = ParseChannelName(name); !ok {
+		return "", 0, false
+	}
+	middle := name[strings.IndexByte(name, '_')+1 : strings.LastIndexByte(name, '_')]
+	queue, ok = strings.CutPrefix(middle, intakeWord)
+	if !ok || !ValidQueueName(queue) {
+		return "", 0, false
+	}
+	return queue, pid, true
+}

@@ -162,8 +162,8 @@ func (r *router) changed() bool {
 }
 
 // refresh reads the home again, keeping the routes of channels it already
-// knew. A new entry costs no system call here: it is only looked at when
-// a publish matches it.
+// knew. A new entry is looked at once (look), and holds no descriptor
+// until a publish matches it.
 func (r *router) refresh() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -184,6 +184,7 @@ func (r *router) refresh() error {
 		return err
 	}
 	r.dirty.Store(false)
+	var dead []string
 	seen := make(map[string]bool, len(names)+len(queues))
 	for _, q := range queues {
 		if old, known := r.byName[q.name]; known && !old.broken.Load() && old.pattern.String() == q.pattern.String() {
@@ -205,10 +206,20 @@ func (r *router) refresh() error {
 		if !ok {
 			continue
 		}
+		if _, _, intake := parseIntakeName(name); intake {
+			continue // a queue's, for formix-pubsub: Go publishers link into the queue
+		}
 		p, err := topic.Compile(pattern)
 		if err != nil {
 			// A formix-pubsub channel whose topic is not whole words (e.g.
 			// "news.=x"): nothing we publish can match it by word semantics.
+			continue
+		}
+		switch r.h.look(name, pid) {
+		case notChannel:
+			continue
+		case deadOwner:
+			dead = append(dead, name)
 			continue
 		}
 		if known {
@@ -227,7 +238,41 @@ func (r *router) refresh() error {
 	r.memoMu.Lock()
 	clear(r.memo)
 	r.memoMu.Unlock()
+	for _, name := range dead {
+		_ = r.h.reclaim(name)
+	}
 	return nil
+}
+
+// look takes a first look at a new home entry, and lets the directory go
+// again: a channel whose owner is dead is removed as the publisher meets
+// it, whatever its topic, as formix-pubsub's cleanup_inactive would. What
+// cannot be looked at now (out of descriptors) is unknown, and looked at
+// again when a publish matches it.
+func (h *Home) look(name string, pid int) liveness {
+	dirFD, err := fsys.OpenDirAt(h.homeFD, name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fsys.ErrLoop), errors.Is(err, fsys.ErrNotDir), errors.Is(err, fsys.ErrAccess):
+		return notChannel // gone, a symlink, a file, or not ours to read
+	case err != nil:
+		return unknown
+	}
+	defer fsys.Close(dirFD)
+	st, err := fsys.Fstat(dirFD)
+	switch {
+	case err != nil:
+		return unknown
+	case !h.access.trusts(&st):
+		return notChannel // planted by someone this home is not shared with
+	}
+	_, alive, err := channelOwner(dirFD, pid)
+	switch {
+	case err != nil:
+		return unknown
+	case !alive:
+		return deadOwner
+	}
+	return liveOwner
 }
 
 func (r *router) close() {

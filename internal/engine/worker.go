@@ -39,6 +39,8 @@ type Worker struct {
 	id   string
 	log  *slog.Logger
 
+	homeFD int      // the home, its own: the Home may be closed first
+	tmpFD  int      // HOME/tmp, as well
 	dirFD  int      // workers/{id}
 	lockFD int      // its lock, held while the worker lives
 	keepFD int      // our write end of the FIFO, so reads never see EOF
@@ -54,6 +56,7 @@ type Worker struct {
 	rec       [queueRecordSize]byte
 	scanned   []string // ready names found by listing, oldest first
 	listedGen int64    // the count of unnotified messages at the last listing
+	listDue   bool     // list ready/ when nothing else is known
 	recovered time.Time
 	readFn    func(fd uintptr) bool
 	rdWait    bool
@@ -64,6 +67,8 @@ type Worker struct {
 
 	heldMu sync.Mutex
 	held   map[string]int64 // claimed name -> size, not yet acknowledged
+
+	in *intake // this worker's reader of the queue's intake
 
 	closeOnce sync.Once
 	leak      runtime.Cleanup
@@ -92,13 +97,18 @@ func (h *Home) JoinQueue(name string, cfg QueueConfig, set QueueFields) (*Worker
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{home: h, q: q, id: newWorkerID(), log: h.log, dirFD: -1, lockFD: -1, keepFD: -1, notify: -1,
-		sem: make(chan struct{}, 1), done: make(chan struct{}), held: map[string]int64{}}
+	w := &Worker{home: h, q: q, id: newWorkerID(), log: h.log, homeFD: -1, tmpFD: -1, dirFD: -1, lockFD: -1, keepFD: -1, notify: -1,
+		sem: make(chan struct{}, 1), done: make(chan struct{}), held: map[string]int64{}, listDue: true}
 	if err := w.attach(); err != nil {
 		w.release()
 		return nil, fmt.Errorf("pubsub: join queue %s: %w", name, err)
 	}
-	fds := leakedWorker{q: w.q, fifo: w.fifo, fds: []int{w.keepFD, w.dirFD, w.lockFD}}
+	if err := w.openIntake(); err != nil {
+		w.release()
+		_ = os.RemoveAll(filepath.Join(q.path, workersDir, w.id))
+		return nil, fmt.Errorf("pubsub: join queue %s: %w", name, err)
+	}
+	fds := leakedWorker{q: w.q, fifo: w.fifo, fds: []int{w.keepFD, w.dirFD, w.homeFD, w.tmpFD, w.lockFD}}
 	w.leak = runtime.AddCleanup(w, (*leakedWorker).release, &fds)
 	return w, nil
 }
@@ -106,6 +116,12 @@ func (h *Home) JoinQueue(name string, cfg QueueConfig, set QueueFields) (*Worker
 // attach makes the worker's directory and lock, and opens the FIFO.
 func (w *Worker) attach() (err error) {
 	h, q := w.home, w.q
+	if w.homeFD, err = fsys.OpenDir(h.dir); err != nil {
+		return err
+	}
+	if w.tmpFD, err = fsys.OpenDirAt(w.homeFD, TmpDir); err != nil {
+		return err
+	}
 	if err := fsys.Mkdirat(q.workersFD, w.id, h.access.dirMode); err != nil {
 		return err
 	}
@@ -244,9 +260,12 @@ func (w *Worker) candidate() (queueKey, int, bool) {
 	}
 	// Messages were made ready without a record since this worker last
 	// listed ready/: list it. Every worker does, not only the first, or
-	// the others would idle beside a backlog that only one knows of.
-	if gen := w.q.state.load(offUnnotfied); gen != w.listedGen {
-		w.listedGen = gen
+	// the others would idle beside a backlog that only one knows of. A
+	// worker also lists it when it starts, and at each recovery it makes
+	// idle: records die with the FIFO when no process holds it open (all
+	// workers gone), or with a worker killed between read and claim.
+	if gen := w.q.state.load(offUnnotfied); gen != w.listedGen || w.listDue {
+		w.listedGen, w.listDue = gen, false
 		w.scan()
 		if len(w.scanned) > 0 {
 			return w.candidate()
@@ -489,6 +508,7 @@ func (w *Worker) recover() {
 	q := w.q
 	now := time.Now()
 	w.recovered = now
+	w.listDue = true
 	dead := map[string]bool{}
 	_ = fsys.EachName(q.claimedFD, func(name string) {
 		k, n, worker, deadline, ok := parseClaimedName(name)
@@ -542,6 +562,7 @@ func (w *Worker) Close() error {
 		close(w.done)
 		_ = w.fifo.Close()  // wakes a reader parked in the poller
 		w.sem <- struct{}{} // wait for a reader in the middle of a claim
+		w.closeIntake()
 		w.heldMu.Lock()
 		for name, size := range w.held {
 			k, n, _, _, ok := parseClaimedName(name)
@@ -570,7 +591,9 @@ func (w *Worker) release() {
 	fsys.Close(w.keepFD)
 	fsys.Close(w.notify)
 	fsys.Close(w.dirFD)
+	fsys.Close(w.homeFD)
+	fsys.Close(w.tmpFD)
 	w.q.close()
 	fsys.Close(w.lockFD)
-	w.keepFD, w.notify, w.dirFD, w.lockFD = -1, -1, -1, -1
+	w.keepFD, w.notify, w.dirFD, w.homeFD, w.tmpFD, w.lockFD = -1, -1, -1, -1, -1, -1
 }

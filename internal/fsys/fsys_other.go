@@ -96,12 +96,13 @@ func StatPath(path string) (Stat, error) { return Stat{}, ErrUnsupported }
 func OpenNoFollow(path string, mode os.FileMode) (*os.File, error) {
 	return nil, &os.PathError{Op: "open", Path: path, Err: ErrUnsupported}
 }
-func TryLock(f *os.File) (busy bool, err error)       { return false, ErrUnsupported }
-func BootID() ([]byte, error)                         { return nil, ErrUnsupported }
-func IsTerminal(fd int) bool                          { return false }
-func WaitReaderGone(ctx context.Context, fd int) bool { return false }
-func MapShared(fd, size int) ([]byte, error)          { return nil, ErrUnsupported }
-func Unmap(b []byte)                                  {}
-func Truncate(fd int, size int64) error               { return ErrUnsupported }
-func RemoveDirAt(dirfd int, name string) error        { return ErrUnsupported }
-func OpenFileRW(dirfd int, name string) (int, error)  { return -1, ErrUnsupported }
+func TryLock(f *os.File) (busy bool, err error)                 { return false, ErrUnsupported }
+func BootID() ([]byte, error)                                   { return nil, ErrUnsupported }
+func IsTerminal(fd int) bool                                    { return false }
+func WaitReaderGone(ctx context.Context, fd int) bool           { return false }
+func MapShared(fd, size int) ([]byte, error)                    { return nil, ErrUnsupported }
+func Unmap(b []byte)                                            {}
+func Truncate(fd int, size int64) error                         { return ErrUnsupported }
+func RemoveDirAt(dirfd int, name string) error                  { return ErrUnsupported }
+func OpenFileRW(dirfd int, name string) (int, error)            { return -1, ErrUnsupported }
+func LockWait(dirfd int, name string, mode uint32) (int, error) { return -1, ErrUnsupported }

@@ -45,6 +45,19 @@ func Lock(dirfd int, name string, mode uint32) (int, error) {
 	return fd, nil
 }
 
+// LockWait is Lock that waits for the lock, for locks held only briefly.
+func LockWait(dirfd int, name string, mode uint32) (int, error) {
+	fd, err := openat(dirfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW, mode)
+	if err != nil {
+		return -1, err
+	}
+	if err := retry(func() error { return unix.Flock(fd, unix.LOCK_EX) }); err != nil {
+		Close(fd)
+		return -1, pathErr("flock", name, err)
+	}
+	return fd, nil
+}
+
 // LockHeld reports whether some process holds the flock taken by Lock on
 // name in dirfd. known is false when that cannot be told (no such file,
 // not a regular file, or not readable by us): the caller falls back to

@@ -19,6 +19,10 @@
 //	    and "done COUNT RESULT" after SIGTERM.
 //	gopeer rpc-client -n N TOPIC
 //	    sends N requests to TOPIC at once, then waits for the N replies.
+//	gopeer work [-n N] [-hold] NAME TOPIC
+//	    joins queue NAME on TOPIC: prints "live DIR", then one record per
+//	    message ("ch" its deliveries), acknowledging each, and "done COUNT
+//	    RESULT" after N messages or SIGTERM. -hold takes none, until killed.
 //	gopeer respond TOPIC
 //	    rpc-server with Home.Reply.
 //	gopeer request [-n N] [-many] TOPIC
@@ -89,6 +93,8 @@ func run(args []string) error {
 		return pub(home, args)
 	case "rpc-server":
 		return rpcServer(home, args)
+	case "work":
+		return work(home, args)
 	case "respond":
 		return respond(home, args)
 	case "request":
@@ -503,6 +509,51 @@ func rpcClient(home *pubsub.Home, args []string) error {
 		printJSON(toRecord(0, m))
 	}
 	say("done", *calls, "nil")
+	return nil
+}
+
+// work is a worker of a queue.
+func work(home *pubsub.Home, args []string) error {
+	fs := flag.NewFlagSet("work", flag.ContinueOnError)
+	limit := fs.Int("n", 0, "messages, 0 for no limit")
+	holdOnly := fs.Bool("hold", false, "take nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return errors.New("usage: gopeer work [-n N] [-hold] NAME TOPIC")
+	}
+	// Signals are caught before "live", so that one sent right after it
+	// ends the worker cleanly.
+	sigCtx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	q, err := home.NewQueue(fs.Arg(0), fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	say("live", q.Dir())
+	if *holdOnly {
+		select {}
+	}
+	ctx, cancel := context.WithCancel(sigCtx)
+	defer cancel()
+	count := 0
+	n, err := q.Subscribe(ctx, func(m *pubsub.Message) error {
+		printJSON(toRecord(m.Deliveries(), m))
+		if count++; count == *limit {
+			cancel()
+		}
+		return nil
+	}, pubsub.WithoutSignalHandling())
+	result := "nil"
+	switch {
+	case sigCtx.Err() != nil && (*limit == 0 || count < *limit):
+		result = "signal:terminated"
+	case err != nil && ctx.Err() == nil:
+		result = strconv.Quote(err.Error())
+	}
+	say("done", n, result)
 	return nil
 }
 
