@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,43 +113,6 @@ func streamName(prefix string) string {
 	return strings.ToUpper(strings.ReplaceAll(prefix, ".", "_"))
 }
 
-// ValidateURL checks a NATS URL, or a comma-separated list of them, as
-// the bridge takes it: scheme nats, tls, ws or wss (nats when absent), a
-// host, and a numeric port if any.
-func ValidateURL(s string) error {
-	if strings.TrimSpace(s) == "" {
-		return errors.New("bridge: no NATS URL")
-	}
-	for _, one := range strings.Split(s, ",") {
-		one = strings.TrimSpace(one)
-		u := one
-		if !strings.Contains(u, "://") {
-			u = "nats://" + u
-		}
-		p, err := url.Parse(u)
-		if err != nil {
-			return fmt.Errorf("bridge: invalid NATS URL %q: %v", one, err)
-		}
-		switch p.Scheme {
-		case "nats", "tls", "ws", "wss":
-		default:
-			return fmt.Errorf("bridge: invalid NATS URL %q: scheme %q, want nats://, tls://, ws:// or wss://", one, p.Scheme)
-		}
-		if p.Hostname() == "" {
-			return fmt.Errorf("bridge: invalid NATS URL %q: no host", one)
-		}
-		if port := p.Port(); port != "" {
-			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				return fmt.Errorf("bridge: invalid NATS URL %q: port %q is not a number from 1 to 65535", one, port)
-			}
-		}
-		if p.Path != "" && p.Path != "/" {
-			return fmt.Errorf("bridge: invalid NATS URL %q: unexpected path %q", one, p.Path)
-		}
-	}
-	return nil
-}
-
 // Origin returns the origin of the bridge's home, once Run has started.
 func (b *Bridge) Origin() string { return b.origin }
 
@@ -219,7 +180,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	nc, err := nats.Connect(b.url, b.natsOptions()...)
 	if err != nil {
-		return fmt.Errorf("bridge: NATS %s: %w", b.url, err)
+		return fmt.Errorf("bridge: NATS %s: %w", RedactURL(b.url), err)
 	}
 	b.nc = nc
 	defer nc.Close()
@@ -250,12 +211,12 @@ func (b *Bridge) natsOptions() []nats.Option {
 		nats.NoEcho(),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			b.attempts.Store(0)
-			b.log.Info("bridge: connected to NATS", "url", nc.ConnectedUrlRedacted())
+			b.log.Info("bridge: connected to NATS", "url", RedactURL(nc.ConnectedUrl()))
 			b.gate.set(true)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.attempts.Store(0)
-			b.log.Warn("bridge: reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+			b.log.Warn("bridge: reconnected to NATS", "url", RedactURL(nc.ConnectedUrl()))
 			b.gate.set(true)
 		}),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
@@ -266,7 +227,7 @@ func (b *Bridge) natsOptions() []nats.Option {
 		}),
 		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
 			n := b.attempts.Add(1)
-			b.log.Warn("bridge: cannot reach NATS; retrying with backoff", "url", b.url, "attempt", n, "err", err)
+			b.log.Warn("bridge: cannot reach NATS; retrying with backoff", "url", RedactURL(b.url), "attempt", n, "err", err)
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 			if sub != nil {

@@ -63,22 +63,28 @@ type natsServer struct {
 	conf  string
 	proc  *proctest.Proc
 	store string
+	// client holds what a client needs to connect, for the readiness
+	// check, when the server asks for credentials or TLS.
+	client []nats.Option
 }
 
 // startNATS starts a NATS server with JetStream and a max_payload of
 // 32 MiB, so that 16 MiB messages pass.
 func startNATS(t *testing.T) *natsServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	return startNATSWith(t, "")
+}
+
+// startNATSWith is startNATS with conf added to the server's
+// configuration (authorization, TLS, ...) and opts for a client to
+// connect (the test's own clients, and the readiness check).
+func startNATSWith(t *testing.T, conf string, opts ...nats.Option) *natsServer {
+	t.Helper()
+	port := freePort(t)
 	dir := t.TempDir()
-	s := &natsServer{t: t, port: port, url: fmt.Sprintf("nats://127.0.0.1:%d", port), store: filepath.Join(dir, "js")}
+	s := &natsServer{t: t, port: port, url: fmt.Sprintf("nats://127.0.0.1:%d", port), store: filepath.Join(dir, "js"), client: opts}
 	s.conf = filepath.Join(dir, "nats.conf")
-	conf := fmt.Sprintf("listen: 127.0.0.1:%d\nmax_payload: %d\njetstream {\n  store_dir: %q\n}\n", port, 32<<20, s.store)
+	conf = fmt.Sprintf("listen: 127.0.0.1:%d\nmax_payload: %d\njetstream {\n  store_dir: %q\n}\n", port, 32<<20, s.store) + conf
 	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -86,12 +92,23 @@ func startNATS(t *testing.T) *natsServer {
 	return s
 }
 
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 func (s *natsServer) start() {
 	s.t.Helper()
 	s.proc = proctest.Start(s.t, nil, natsServerBin, "-c", s.conf)
 	// Ready when a client can connect and JetStream answers.
 	waitFor(s.t, "NATS server ready", func() bool {
-		nc, err := nats.Connect(s.url, nats.Timeout(time.Second))
+		nc, err := nats.Connect(s.url, append([]nats.Option{nats.Timeout(time.Second)}, s.client...)...)
 		if err != nil {
 			return false
 		}

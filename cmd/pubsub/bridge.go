@@ -144,7 +144,7 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 		bridge.WithLogger(slog.New(&lineHandler{w: a.stderr})),
 		bridge.WithReadyFunc(func() {
 			fmt.Fprintf(a.stderr, "pubsub: bridge ready: home %s (origin %s), NATS %s, prefix %s, %s, export %s, import %s\n",
-				h.Dir(), b.Origin(), o.url, b.Prefix(), mode, list(o.export), list(o.imports))
+				h.Dir(), b.Origin(), bridge.RedactURL(o.url), b.Prefix(), mode, list(o.export), list(o.imports))
 		}),
 	)
 	if err != nil {
