@@ -377,6 +377,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		failures = 0
 		if !b.jetStream() {
 			if !b.export1(ctx, enc, i, m) {
+				batch = append(batch[:0], m) // not sent: it goes first when draining
 				break
 			}
 			continue
@@ -396,7 +397,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		var err error
 		if b.jetStream() {
 			batch, err = gather(ch, batch)
-		} else {
+		} else if len(batch) == 0 {
 			var m *pubsub.Message
 			if m, err = ch.Fetch(); err == nil {
 				batch = append(batch, m)
