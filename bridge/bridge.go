@@ -30,6 +30,12 @@ type Stats struct {
 	TooLarge   uint64 // local messages over the NATS server's max_payload, not exported
 	Rejected   uint64 // NATS messages the home refused (bad topic or headers), dropped
 	Partial    uint64 // imported messages that some matching channel could not take
+	Missed     uint64 // of those, the deliveries missed: one per message and channel
+	// SlowConsumer counts core NATS messages dropped before the importer
+	// took them, because it fell behind by more than a NATS subscription
+	// holds (512Ki messages or 64 MiB, nats.go's defaults). JetStream
+	// mode drops none: the stream keeps what the importer has not taken.
+	SlowConsumer uint64
 }
 
 // Bridge carries messages between one home and NATS. Make one with New
@@ -53,12 +59,16 @@ type Bridge struct {
 	gate     gate
 	ready    chan struct{} // closed once set up: exporters may publish
 	stats    struct {
-		exported, batched, imported, echoes, duplicates, tooLarge, rejected, partial atomic.Uint64
+		exported, batched, imported, echoes, duplicates, tooLarge, rejected, partial, missed atomic.Uint64
+		queueDropped, natsDropped                                                            atomic.Uint64
 	}
 	attempts atomic.Int64              // failed connection attempts in a row
 	origins  map[string]pubsub.Headers // see originHeaders
 	atomicOK atomic.Bool               // the stream takes atomic batches (atomic.go)
 	batches  atomic.Uint64             // atomic batches sent, for their ids
+	// The bounds of the core importer's queue: those of a NATS
+	// subscription, nats.go's defaults.
+	queueMsgs, queueBytes int
 }
 
 var durableName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -75,7 +85,8 @@ func New(home *pubsub.Home, url string, opts ...Option) (*Bridge, error) {
 		return nil, err
 	}
 	cfg := newConfig(opts)
-	b := &Bridge{home: home, url: url, cfg: cfg, prefix: cfg.prefix, stream: cfg.stream, log: cfg.logger, ready: make(chan struct{})}
+	b := &Bridge{home: home, url: url, cfg: cfg, prefix: cfg.prefix, stream: cfg.stream, log: cfg.logger, ready: make(chan struct{}),
+		queueMsgs: nats.DefaultSubPendingMsgsLimit, queueBytes: nats.DefaultSubPendingBytesLimit}
 	if err := validatePrefix(b.prefix); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
@@ -130,6 +141,10 @@ func (b *Bridge) Stats() Stats {
 		TooLarge:   b.stats.tooLarge.Load(),
 		Rejected:   b.stats.rejected.Load(),
 		Partial:    b.stats.partial.Load(),
+		Missed:     b.stats.missed.Load(),
+		// Counted apart: natsDropped is stored whole from the
+		// subscriptions' counters, queueDropped added to.
+		SlowConsumer: b.stats.queueDropped.Load() + b.stats.natsDropped.Load(),
 	}
 }
 
@@ -230,6 +245,9 @@ func (b *Bridge) natsOptions() []nats.Option {
 			b.log.Warn("bridge: cannot reach NATS; retrying with backoff", "url", RedactURL(b.url), "attempt", n, "err", err)
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) && !b.jetStream() {
+				return // the core importer counts the drops and logs them with their count
+			}
 			if sub != nil {
 				b.log.Error("bridge: NATS subscription", "subject", sub.Subject, "err", err)
 				return
@@ -551,41 +569,161 @@ func (b *Bridge) importMatch(msg *nats.Msg, t string) bool {
 	return false
 }
 
-// importCore publishes what the core NATS subscriptions deliver.
+// importCore publishes what the core NATS subscriptions deliver. It takes
+// what has arrived on msgs into a queue of its own before each batch it
+// publishes, so that msgs never fills while the home is slow to take a
+// batch (a stopped subscriber's channel has each message spilled to a
+// file, at a few microseconds apiece): the subscription then drops
+// nothing, and the queue holds what a NATS subscription would hold
+// (512Ki messages or 64 MiB) before it drops the newest, counted in
+// [Stats].SlowConsumer as the subscription's own drops are.
 func (b *Bridge) importCore(ctx context.Context, msgs chan *nats.Msg, subs []*nats.Subscription) {
+	q := importQueue{maxMsgs: b.queueMsgs, maxBytes: b.queueBytes}
+	var drops dropReport
 	batch := make([]*nats.Msg, 0, importBatch)
 	for {
-		select {
-		case msg := <-msgs:
-			// Take what else has arrived, to publish it in one go.
-			batch = append(batch[:0], msg)
-		more:
-			for len(batch) < importBatch {
-				select {
-				case msg := <-msgs:
-					batch = append(batch, msg)
-				default:
-					break more
-				}
-			}
-			b.importMany(ctx, batch)
-		case <-ctx.Done():
-			for _, s := range subs {
-				_ = s.Unsubscribe()
-			}
-			// What arrived is published; nothing more comes.
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.drainTimeout)
-			defer cancel()
-			for {
-				select {
-				case msg := <-msgs:
-					b.import1(dctx, msg, nil)
-				default:
-					return
-				}
+		if q.len() == 0 {
+			select {
+			case msg := <-msgs:
+				b.enqueue(&q, msg)
+			case <-ctx.Done():
+				b.importCoreStop(ctx, msgs, subs, &q, &drops)
+				return
 			}
 		}
+		// Take what else has arrived: at most what msgs holds, so that a
+		// flood cannot keep the loop from publishing.
+	more:
+		for range cap(msgs) {
+			select {
+			case msg := <-msgs:
+				b.enqueue(&q, msg)
+			default:
+				break more
+			}
+		}
+		batch = q.take(batch[:0], importBatch)
+		b.importMany(ctx, batch)
+		clear(batch) // the queue's messages are not kept for the GC here
+		b.countDrops(subs)
+		drops.report(b, false)
 	}
+}
+
+// importCoreStop unsubscribes and publishes what arrived, for at most the
+// drain timeout.
+func (b *Bridge) importCoreStop(ctx context.Context, msgs chan *nats.Msg, subs []*nats.Subscription, q *importQueue, drops *dropReport) {
+	b.countDrops(subs)
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+	defer drops.report(b, true)
+	// What arrived is published; nothing more comes.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.drainTimeout)
+	defer cancel()
+	for {
+	more:
+		for {
+			select {
+			case msg := <-msgs:
+				b.enqueue(q, msg)
+			default:
+				break more
+			}
+		}
+		if q.len() == 0 {
+			return
+		}
+		for _, msg := range q.take(nil, importBatch) {
+			b.import1(dctx, msg, nil)
+		}
+	}
+}
+
+// enqueue puts msg in q, or drops it when q is full.
+func (b *Bridge) enqueue(q *importQueue, msg *nats.Msg) {
+	if !q.push(msg) {
+		b.stats.queueDropped.Add(1)
+	}
+}
+
+// countDrops keeps what the subscriptions dropped (their channel full) in
+// the stats. Called by the importer only.
+func (b *Bridge) countDrops(subs []*nats.Subscription) {
+	var n uint64
+	for _, s := range subs {
+		if d, err := s.Dropped(); err == nil && d > 0 {
+			n += uint64(d)
+		}
+	}
+	if n > b.stats.natsDropped.Load() {
+		b.stats.natsDropped.Store(n)
+	}
+}
+
+// dropReport logs the slow consumer drops with their count: at most one
+// line a second while they go on, and the rest when the importer stops.
+type dropReport struct {
+	logged uint64
+	at     time.Time
+}
+
+func (d *dropReport) report(b *Bridge, final bool) {
+	total := b.Stats().SlowConsumer
+	if total == d.logged || !final && time.Since(d.at) < time.Second {
+		return
+	}
+	b.log.Warn("bridge: NATS messages dropped: the importer fell behind (slow consumer)",
+		"dropped", total-d.logged, "total", total)
+	d.logged, d.at = total, time.Now()
+}
+
+// importQueue is the importer's queue of NATS messages not yet published,
+// first in first out, bounded by count and by size. Used by the importer
+// goroutine only.
+type importQueue struct {
+	msgs              []*nats.Msg
+	sizes             []int // of each of msgs
+	head              int
+	bytes             int
+	maxMsgs, maxBytes int
+}
+
+func (q *importQueue) len() int { return len(q.msgs) - q.head }
+
+// push appends msg, or returns false when q is full.
+func (q *importQueue) push(msg *nats.Msg) bool {
+	size := natsSize(msg) + len(msg.Subject)
+	if q.len() >= q.maxMsgs || q.bytes+size > q.maxBytes {
+		return false
+	}
+	q.msgs = append(q.msgs, msg)
+	q.sizes = append(q.sizes, size)
+	q.bytes += size
+	return true
+}
+
+// take appends up to n messages from the front of q to dst.
+func (q *importQueue) take(dst []*nats.Msg, n int) []*nats.Msg {
+	end := q.head + min(n, q.len())
+	for _, size := range q.sizes[q.head:end] {
+		q.bytes -= size
+	}
+	dst = append(dst, q.msgs[q.head:end]...)
+	clear(q.msgs[q.head:end])
+	q.head = end
+	switch {
+	case q.head == len(q.msgs):
+		q.msgs, q.sizes, q.head = q.msgs[:0], q.sizes[:0], 0
+	case q.head > 4096 && q.head > len(q.msgs)/2:
+		// Move what is left to the front, so that the slices do not grow
+		// without end under a steady load.
+		k := copy(q.msgs, q.msgs[q.head:])
+		copy(q.sizes, q.sizes[q.head:])
+		clear(q.msgs[k:])
+		q.msgs, q.sizes, q.head = q.msgs[:k], q.sizes[:k], 0
+	}
+	return dst
 }
 
 // importBatch bounds the messages published into the home in one call.
@@ -621,14 +759,30 @@ func (b *Bridge) importMany(ctx context.Context, msgs []*nats.Msg) {
 		// As with a local publish: the channels that could take them
 		// have them, the others are told nothing more can be done.
 		b.stats.imported.Add(uint64(len(ms)))
-		b.stats.partial.Add(1)
-		b.log.Warn("bridge: imported messages missed some channels", "messages", len(ms), "err", err)
+		b.missed(pubsub.DeliveryErrors(err)...)
 	default:
 		// Some may be in the home already: going again could repeat
 		// them. Core mode delivers at most once; say what was lost.
 		b.stats.rejected.Add(uint64(len(ms)))
 		b.log.Error("bridge: import failed; messages dropped", "messages", len(ms), "err", err)
 	}
+}
+
+// missed counts and logs imported messages that some channels could not
+// take, with how many and the first channel and cause.
+func (b *Bridge) missed(des ...*pubsub.DeliveryError) {
+	n := 0
+	for _, de := range des {
+		n += len(de.Missed)
+	}
+	b.stats.partial.Add(uint64(len(des)))
+	b.stats.missed.Add(uint64(n))
+	first := des[0]
+	attrs := []any{"messages", len(des), "missed", n, "first", first.ID, "topic", first.Topic}
+	if len(first.Missed) > 0 {
+		attrs = append(attrs, "channel", first.Missed[0].Channel, "err", first.Missed[0].Err)
+	}
+	b.log.Warn("bridge: imported messages missed some channels", attrs...)
 }
 
 // prepare turns a NATS message into the message to publish into the
@@ -705,8 +859,7 @@ func (b *Bridge) publishLocal(ctx context.Context, m *pubsub.Message, jm jetstre
 			// As with a local publish: the channels that could take it
 			// have it, the others are told nothing more can be done.
 			b.stats.imported.Add(1)
-			b.stats.partial.Add(1)
-			b.log.Warn("bridge: imported message missed some channels", "id", m.ID, "topic", m.Topic, "err", de)
+			b.missed(de)
 			return true
 		}
 		if errors.Is(err, pubsub.ErrInvalidTopic) || errors.Is(err, pubsub.ErrInvalidHeader) || errors.Is(err, pubsub.ErrInvalidID) {

@@ -70,7 +70,13 @@
 // logged with the limit, counted in [Stats].TooLarge, and skipped. A
 // message the home refuses is logged, counted in [Stats].Rejected, and
 // dropped; a home with no matching channel drops a message, as a local
-// publish does.
+// publish does, and a delivery a channel cannot take is counted in
+// [Stats].Missed. A stopped subscriber costs the importer a file per
+// message (its channel spills, as with any publisher), not the other
+// subscribers their messages: in core mode the importer queues what NATS
+// delivers, up to what a NATS subscription holds (512Ki messages or
+// 64 MiB), and what comes beyond it is dropped, logged with its count and
+// counted in [Stats].SlowConsumer.
 //
 // # Threads
 //

@@ -182,6 +182,12 @@ func pubsubBin(t *testing.T) string {
 	return proctest.Build(t, "github.com/pubsub-go/pubsub/cmd/pubsub")
 }
 
+// pubsubFastBin is the pubsub command without the race detector, for
+// tests whose point is load.
+func pubsubFastBin(t *testing.T) string {
+	return proctest.BuildFast(t, "github.com/pubsub-go/pubsub/cmd/pubsub")
+}
+
 // bridgeProc is a "pubsub bridge" process.
 type bridgeProc struct {
 	*proctest.Proc
@@ -189,6 +195,7 @@ type bridgeProc struct {
 	home string
 	args []string
 	wrap []string // a command the bridge runs under (ip netns exec NS)
+	bin  string   // the pubsub command, if not pubsubBin's
 }
 
 // startBridge runs "pubsub --home HOME bridge ARGS..." and waits for its
@@ -232,7 +239,11 @@ func startOneWay(t *testing.T, pattern, subPattern string, flagsA, flagsB []stri
 
 func (b *bridgeProc) start() {
 	b.t.Helper()
-	cmd := append(append(b.wrap[:len(b.wrap):len(b.wrap)], pubsubBin(b.t), "--home", b.home, "bridge"), b.args...)
+	bin := b.bin
+	if bin == "" {
+		bin = pubsubBin(b.t)
+	}
+	cmd := append(append(b.wrap[:len(b.wrap):len(b.wrap)], bin, "--home", b.home, "bridge"), b.args...)
 	b.Proc = proctest.Start(b.t, nil, cmd[0], cmd[1:]...)
 	b.waitStderr("pubsub: bridge ready")
 }

@@ -154,8 +154,8 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 		return err
 	}
 	s := b.Stats()
-	fmt.Fprintf(a.stderr, "pubsub: bridge stopped: exported %d, in atomic batches %d, imported %d, echoes dropped %d, duplicates dropped %d, too large %d, rejected %d, partly delivered %d\n",
-		s.Exported, s.Batched, s.Imported, s.Echoes, s.Duplicates, s.TooLarge, s.Rejected, s.Partial)
+	fmt.Fprintf(a.stderr, "pubsub: bridge stopped: exported %d, in atomic batches %d, imported %d, echoes dropped %d, duplicates dropped %d, too large %d, rejected %d, partly delivered %d, channel misses %d, slow consumer drops %d\n",
+		s.Exported, s.Batched, s.Imported, s.Echoes, s.Duplicates, s.TooLarge, s.Rejected, s.Partial, s.Missed, s.SlowConsumer)
 	return nil
 }
 
