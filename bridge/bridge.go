@@ -69,6 +69,10 @@ type Bridge struct {
 	// The bounds of the core importer's queue: those of a NATS
 	// subscription, nats.go's defaults.
 	queueMsgs, queueBytes int
+
+	stop    context.CancelCauseFunc // ends Run
+	fatalMu sync.Mutex
+	fatal   error // why the bridge cannot go on, returned by Run
 }
 
 var durableName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -157,8 +161,33 @@ func (b *Bridge) jetStream() bool { return b.cfg.durable != "" }
 // once if the home cannot be used or another bridge holds it for the same
 // prefix; an unreachable NATS server is not an error: the bridge retries,
 // with backoff, for as long as ctx lasts, and exported messages wait in
-// its channels.
+// its channels. In JetStream mode it fails, without saying it is ready,
+// when the stream does not take the prefix's subjects
+// ([ErrStreamSubjects]) or another home's bridge holds its durable name
+// ([ErrDurableInUse]).
 func (b *Bridge) Run(ctx context.Context) error {
+	ctx, b.stop = context.WithCancelCause(ctx)
+	defer b.stop(nil)
+	if err := b.run(ctx); err != nil {
+		return err
+	}
+	b.fatalMu.Lock()
+	defer b.fatalMu.Unlock()
+	return b.fatal
+}
+
+// fail ends Run, which returns err.
+func (b *Bridge) fail(err error) {
+	err = fmt.Errorf("bridge: %w", err)
+	b.fatalMu.Lock()
+	if b.fatal == nil {
+		b.fatal = err
+	}
+	b.fatalMu.Unlock()
+	b.stop(err)
+}
+
+func (b *Bridge) run(ctx context.Context) error {
 	home := b.home
 	origin, err := Origin(home.Dir())
 	if err != nil {
@@ -318,8 +347,14 @@ func (b *Bridge) setupAndImport(ctx context.Context) {
 	var cons jetstream.Consumer
 	if b.jetStream() {
 		var ok bool
-		if cons, ok = b.setupJetStream(ctx); !ok {
+		var claim *durableClaim
+		if cons, claim, ok = b.setupJetStream(ctx); !ok {
 			return
+		}
+		if claim != nil {
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			wg.Go(func() { b.renewClaim(ctx, claim) })
 		}
 	}
 	var msgs chan *nats.Msg
