@@ -196,6 +196,7 @@ type bridgeProc struct {
 	args []string
 	wrap []string // a command the bridge runs under (ip netns exec NS)
 	bin  string   // the pubsub command, if not pubsubBin's
+	env  []string // added to its environment
 }
 
 // startBridge runs "pubsub --home HOME bridge ARGS..." and waits for its
@@ -244,7 +245,7 @@ func (b *bridgeProc) start() {
 		bin = pubsubBin(b.t)
 	}
 	cmd := append(append(b.wrap[:len(b.wrap):len(b.wrap)], bin, "--home", b.home, "bridge"), b.args...)
-	b.Proc = proctest.Start(b.t, nil, cmd[0], cmd[1:]...)
+	b.Proc = proctest.Start(b.t, b.env, cmd[0], cmd[1:]...)
 	b.waitStderr("pubsub: bridge ready")
 }
 
