@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +30,12 @@ type Stats struct {
 	TooLarge   uint64 // local messages over the NATS server's max_payload, not exported
 	Rejected   uint64 // NATS messages the home refused (bad topic or headers), dropped
 	Partial    uint64 // imported messages that some matching channel could not take
+	Missed     uint64 // of those, the deliveries missed: one per message and channel
+	// SlowConsumer counts core NATS messages dropped before the importer
+	// took them, because it fell behind by more than a NATS subscription
+	// holds (512Ki messages or 64 MiB, nats.go's defaults). JetStream
+	// mode drops none: the stream keeps what the importer has not taken.
+	SlowConsumer uint64
 }
 
 // Bridge carries messages between one home and NATS. Make one with New
@@ -55,12 +59,20 @@ type Bridge struct {
 	gate     gate
 	ready    chan struct{} // closed once set up: exporters may publish
 	stats    struct {
-		exported, batched, imported, echoes, duplicates, tooLarge, rejected, partial atomic.Uint64
+		exported, batched, imported, echoes, duplicates, tooLarge, rejected, partial, missed atomic.Uint64
+		queueDropped, natsDropped                                                            atomic.Uint64
 	}
 	attempts atomic.Int64              // failed connection attempts in a row
 	origins  map[string]pubsub.Headers // see originHeaders
 	atomicOK atomic.Bool               // the stream takes atomic batches (atomic.go)
 	batches  atomic.Uint64             // atomic batches sent, for their ids
+	// The bounds of the core importer's queue: those of a NATS
+	// subscription, nats.go's defaults.
+	queueMsgs, queueBytes int
+
+	stop    context.CancelCauseFunc // ends Run
+	fatalMu sync.Mutex
+	fatal   error // why the bridge cannot go on, returned by Run
 }
 
 var durableName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -77,7 +89,8 @@ func New(home *pubsub.Home, url string, opts ...Option) (*Bridge, error) {
 		return nil, err
 	}
 	cfg := newConfig(opts)
-	b := &Bridge{home: home, url: url, cfg: cfg, prefix: cfg.prefix, stream: cfg.stream, log: cfg.logger, ready: make(chan struct{})}
+	b := &Bridge{home: home, url: url, cfg: cfg, prefix: cfg.prefix, stream: cfg.stream, log: cfg.logger, ready: make(chan struct{}),
+		queueMsgs: nats.DefaultSubPendingMsgsLimit, queueBytes: nats.DefaultSubPendingBytesLimit}
 	if err := validatePrefix(b.prefix); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
@@ -115,43 +128,6 @@ func streamName(prefix string) string {
 	return strings.ToUpper(strings.ReplaceAll(prefix, ".", "_"))
 }
 
-// ValidateURL checks a NATS URL, or a comma-separated list of them, as
-// the bridge takes it: scheme nats, tls, ws or wss (nats when absent), a
-// host, and a numeric port if any.
-func ValidateURL(s string) error {
-	if strings.TrimSpace(s) == "" {
-		return errors.New("bridge: no NATS URL")
-	}
-	for _, one := range strings.Split(s, ",") {
-		one = strings.TrimSpace(one)
-		u := one
-		if !strings.Contains(u, "://") {
-			u = "nats://" + u
-		}
-		p, err := url.Parse(u)
-		if err != nil {
-			return fmt.Errorf("bridge: invalid NATS URL %q: %v", one, err)
-		}
-		switch p.Scheme {
-		case "nats", "tls", "ws", "wss":
-		default:
-			return fmt.Errorf("bridge: invalid NATS URL %q: scheme %q, want nats://, tls://, ws:// or wss://", one, p.Scheme)
-		}
-		if p.Hostname() == "" {
-			return fmt.Errorf("bridge: invalid NATS URL %q: no host", one)
-		}
-		if port := p.Port(); port != "" {
-			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				return fmt.Errorf("bridge: invalid NATS URL %q: port %q is not a number from 1 to 65535", one, port)
-			}
-		}
-		if p.Path != "" && p.Path != "/" {
-			return fmt.Errorf("bridge: invalid NATS URL %q: unexpected path %q", one, p.Path)
-		}
-	}
-	return nil
-}
-
 // Origin returns the origin of the bridge's home, once Run has started.
 func (b *Bridge) Origin() string { return b.origin }
 
@@ -169,6 +145,10 @@ func (b *Bridge) Stats() Stats {
 		TooLarge:   b.stats.tooLarge.Load(),
 		Rejected:   b.stats.rejected.Load(),
 		Partial:    b.stats.partial.Load(),
+		Missed:     b.stats.missed.Load(),
+		// Counted apart: natsDropped is stored whole from the
+		// subscriptions' counters, queueDropped added to.
+		SlowConsumer: b.stats.queueDropped.Load() + b.stats.natsDropped.Load(),
 	}
 }
 
@@ -181,8 +161,33 @@ func (b *Bridge) jetStream() bool { return b.cfg.durable != "" }
 // once if the home cannot be used or another bridge holds it for the same
 // prefix; an unreachable NATS server is not an error: the bridge retries,
 // with backoff, for as long as ctx lasts, and exported messages wait in
-// its channels.
+// its channels. In JetStream mode it fails, without saying it is ready,
+// when the stream does not take the prefix's subjects
+// ([ErrStreamSubjects]) or another home's bridge holds its durable name
+// ([ErrDurableInUse]).
 func (b *Bridge) Run(ctx context.Context) error {
+	ctx, b.stop = context.WithCancelCause(ctx)
+	defer b.stop(nil)
+	if err := b.run(ctx); err != nil {
+		return err
+	}
+	b.fatalMu.Lock()
+	defer b.fatalMu.Unlock()
+	return b.fatal
+}
+
+// fail ends Run, which returns err.
+func (b *Bridge) fail(err error) {
+	err = fmt.Errorf("bridge: %w", err)
+	b.fatalMu.Lock()
+	if b.fatal == nil {
+		b.fatal = err
+	}
+	b.fatalMu.Unlock()
+	b.stop(err)
+}
+
+func (b *Bridge) run(ctx context.Context) error {
 	home := b.home
 	origin, err := Origin(home.Dir())
 	if err != nil {
@@ -219,7 +224,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	nc, err := nats.Connect(b.url, b.natsOptions()...)
 	if err != nil {
-		return fmt.Errorf("bridge: NATS %s: %w", b.url, err)
+		return fmt.Errorf("bridge: NATS %s: %w", RedactURL(b.url), err)
 	}
 	b.nc = nc
 	defer nc.Close()
@@ -250,12 +255,12 @@ func (b *Bridge) natsOptions() []nats.Option {
 		nats.NoEcho(),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			b.attempts.Store(0)
-			b.log.Info("bridge: connected to NATS", "url", nc.ConnectedUrlRedacted())
+			b.log.Info("bridge: connected to NATS", "url", RedactURL(nc.ConnectedUrl()))
 			b.gate.set(true)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.attempts.Store(0)
-			b.log.Warn("bridge: reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+			b.log.Warn("bridge: reconnected to NATS", "url", RedactURL(nc.ConnectedUrl()))
 			b.gate.set(true)
 		}),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
@@ -266,9 +271,12 @@ func (b *Bridge) natsOptions() []nats.Option {
 		}),
 		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
 			n := b.attempts.Add(1)
-			b.log.Warn("bridge: cannot reach NATS; retrying with backoff", "url", b.url, "attempt", n, "err", err)
+			b.log.Warn("bridge: cannot reach NATS; retrying with backoff", "url", RedactURL(b.url), "attempt", n, "err", err)
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) && !b.jetStream() {
+				return // the core importer counts the drops and logs them with their count
+			}
 			if sub != nil {
 				b.log.Error("bridge: NATS subscription", "subject", sub.Subject, "err", err)
 				return
@@ -339,8 +347,14 @@ func (b *Bridge) setupAndImport(ctx context.Context) {
 	var cons jetstream.Consumer
 	if b.jetStream() {
 		var ok bool
-		if cons, ok = b.setupJetStream(ctx); !ok {
+		var claim *durableClaim
+		if cons, claim, ok = b.setupJetStream(ctx); !ok {
 			return
+		}
+		if claim != nil {
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			wg.Go(func() { b.renewClaim(ctx, claim) })
 		}
 	}
 	var msgs chan *nats.Msg
@@ -416,6 +430,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		failures = 0
 		if !b.jetStream() {
 			if !b.export1(ctx, enc, i, m) {
+				batch = append(batch[:0], m) // not sent: it goes first when draining
 				break
 			}
 			continue
@@ -435,7 +450,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		var err error
 		if b.jetStream() {
 			batch, err = gather(ch, batch)
-		} else {
+		} else if len(batch) == 0 {
 			var m *pubsub.Message
 			if m, err = ch.Fetch(); err == nil {
 				batch = append(batch, m)
@@ -589,41 +604,161 @@ func (b *Bridge) importMatch(msg *nats.Msg, t string) bool {
 	return false
 }
 
-// importCore publishes what the core NATS subscriptions deliver.
+// importCore publishes what the core NATS subscriptions deliver. It takes
+// what has arrived on msgs into a queue of its own before each batch it
+// publishes, so that msgs never fills while the home is slow to take a
+// batch (a stopped subscriber's channel has each message spilled to a
+// file, at a few microseconds apiece): the subscription then drops
+// nothing, and the queue holds what a NATS subscription would hold
+// (512Ki messages or 64 MiB) before it drops the newest, counted in
+// [Stats].SlowConsumer as the subscription's own drops are.
 func (b *Bridge) importCore(ctx context.Context, msgs chan *nats.Msg, subs []*nats.Subscription) {
+	q := importQueue{maxMsgs: b.queueMsgs, maxBytes: b.queueBytes}
+	var drops dropReport
 	batch := make([]*nats.Msg, 0, importBatch)
 	for {
-		select {
-		case msg := <-msgs:
-			// Take what else has arrived, to publish it in one go.
-			batch = append(batch[:0], msg)
-		more:
-			for len(batch) < importBatch {
-				select {
-				case msg := <-msgs:
-					batch = append(batch, msg)
-				default:
-					break more
-				}
-			}
-			b.importMany(ctx, batch)
-		case <-ctx.Done():
-			for _, s := range subs {
-				_ = s.Unsubscribe()
-			}
-			// What arrived is published; nothing more comes.
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.drainTimeout)
-			defer cancel()
-			for {
-				select {
-				case msg := <-msgs:
-					b.import1(dctx, msg, nil)
-				default:
-					return
-				}
+		if q.len() == 0 {
+			select {
+			case msg := <-msgs:
+				b.enqueue(&q, msg)
+			case <-ctx.Done():
+				b.importCoreStop(ctx, msgs, subs, &q, &drops)
+				return
 			}
 		}
+		// Take what else has arrived: at most what msgs holds, so that a
+		// flood cannot keep the loop from publishing.
+	more:
+		for range cap(msgs) {
+			select {
+			case msg := <-msgs:
+				b.enqueue(&q, msg)
+			default:
+				break more
+			}
+		}
+		batch = q.take(batch[:0], importBatch)
+		b.importMany(ctx, batch)
+		clear(batch) // the queue's messages are not kept for the GC here
+		b.countDrops(subs)
+		drops.report(b, false)
 	}
+}
+
+// importCoreStop unsubscribes and publishes what arrived, for at most the
+// drain timeout.
+func (b *Bridge) importCoreStop(ctx context.Context, msgs chan *nats.Msg, subs []*nats.Subscription, q *importQueue, drops *dropReport) {
+	b.countDrops(subs)
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+	defer drops.report(b, true)
+	// What arrived is published; nothing more comes.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.drainTimeout)
+	defer cancel()
+	for {
+	more:
+		for {
+			select {
+			case msg := <-msgs:
+				b.enqueue(q, msg)
+			default:
+				break more
+			}
+		}
+		if q.len() == 0 {
+			return
+		}
+		for _, msg := range q.take(nil, importBatch) {
+			b.import1(dctx, msg, nil)
+		}
+	}
+}
+
+// enqueue puts msg in q, or drops it when q is full.
+func (b *Bridge) enqueue(q *importQueue, msg *nats.Msg) {
+	if !q.push(msg) {
+		b.stats.queueDropped.Add(1)
+	}
+}
+
+// countDrops keeps what the subscriptions dropped (their channel full) in
+// the stats. Called by the importer only.
+func (b *Bridge) countDrops(subs []*nats.Subscription) {
+	var n uint64
+	for _, s := range subs {
+		if d, err := s.Dropped(); err == nil && d > 0 {
+			n += uint64(d)
+		}
+	}
+	if n > b.stats.natsDropped.Load() {
+		b.stats.natsDropped.Store(n)
+	}
+}
+
+// dropReport logs the slow consumer drops with their count: at most one
+// line a second while they go on, and the rest when the importer stops.
+type dropReport struct {
+	logged uint64
+	at     time.Time
+}
+
+func (d *dropReport) report(b *Bridge, final bool) {
+	total := b.Stats().SlowConsumer
+	if total == d.logged || !final && time.Since(d.at) < time.Second {
+		return
+	}
+	b.log.Warn("bridge: NATS messages dropped: the importer fell behind (slow consumer)",
+		"dropped", total-d.logged, "total", total)
+	d.logged, d.at = total, time.Now()
+}
+
+// importQueue is the importer's queue of NATS messages not yet published,
+// first in first out, bounded by count and by size. Used by the importer
+// goroutine only.
+type importQueue struct {
+	msgs              []*nats.Msg
+	sizes             []int // of each of msgs
+	head              int
+	bytes             int
+	maxMsgs, maxBytes int
+}
+
+func (q *importQueue) len() int { return len(q.msgs) - q.head }
+
+// push appends msg, or returns false when q is full.
+func (q *importQueue) push(msg *nats.Msg) bool {
+	size := natsSize(msg) + len(msg.Subject)
+	if q.len() >= q.maxMsgs || q.bytes+size > q.maxBytes {
+		return false
+	}
+	q.msgs = append(q.msgs, msg)
+	q.sizes = append(q.sizes, size)
+	q.bytes += size
+	return true
+}
+
+// take appends up to n messages from the front of q to dst.
+func (q *importQueue) take(dst []*nats.Msg, n int) []*nats.Msg {
+	end := q.head + min(n, q.len())
+	for _, size := range q.sizes[q.head:end] {
+		q.bytes -= size
+	}
+	dst = append(dst, q.msgs[q.head:end]...)
+	clear(q.msgs[q.head:end])
+	q.head = end
+	switch {
+	case q.head == len(q.msgs):
+		q.msgs, q.sizes, q.head = q.msgs[:0], q.sizes[:0], 0
+	case q.head > 4096 && q.head > len(q.msgs)/2:
+		// Move what is left to the front, so that the slices do not grow
+		// without end under a steady load.
+		k := copy(q.msgs, q.msgs[q.head:])
+		copy(q.sizes, q.sizes[q.head:])
+		clear(q.msgs[k:])
+		q.msgs, q.sizes, q.head = q.msgs[:k], q.sizes[:k], 0
+	}
+	return dst
 }
 
 // importBatch bounds the messages published into the home in one call.
@@ -659,14 +794,30 @@ func (b *Bridge) importMany(ctx context.Context, msgs []*nats.Msg) {
 		// As with a local publish: the channels that could take them
 		// have them, the others are told nothing more can be done.
 		b.stats.imported.Add(uint64(len(ms)))
-		b.stats.partial.Add(1)
-		b.log.Warn("bridge: imported messages missed some channels", "messages", len(ms), "err", err)
+		b.missed(pubsub.DeliveryErrors(err)...)
 	default:
 		// Some may be in the home already: going again could repeat
 		// them. Core mode delivers at most once; say what was lost.
 		b.stats.rejected.Add(uint64(len(ms)))
 		b.log.Error("bridge: import failed; messages dropped", "messages", len(ms), "err", err)
 	}
+}
+
+// missed counts and logs imported messages that some channels could not
+// take, with how many and the first channel and cause.
+func (b *Bridge) missed(des ...*pubsub.DeliveryError) {
+	n := 0
+	for _, de := range des {
+		n += len(de.Missed)
+	}
+	b.stats.partial.Add(uint64(len(des)))
+	b.stats.missed.Add(uint64(n))
+	first := des[0]
+	attrs := []any{"messages", len(des), "missed", n, "first", first.ID, "topic", first.Topic}
+	if len(first.Missed) > 0 {
+		attrs = append(attrs, "channel", first.Missed[0].Channel, "err", first.Missed[0].Err)
+	}
+	b.log.Warn("bridge: imported messages missed some channels", attrs...)
 }
 
 // prepare turns a NATS message into the message to publish into the
@@ -743,8 +894,7 @@ func (b *Bridge) publishLocal(ctx context.Context, m *pubsub.Message, jm jetstre
 			// As with a local publish: the channels that could take it
 			// have it, the others are told nothing more can be done.
 			b.stats.imported.Add(1)
-			b.stats.partial.Add(1)
-			b.log.Warn("bridge: imported message missed some channels", "id", m.ID, "topic", m.Topic, "err", de)
+			b.missed(de)
 			return true
 		}
 		if errors.Is(err, pubsub.ErrInvalidTopic) || errors.Is(err, pubsub.ErrInvalidHeader) || errors.Is(err, pubsub.ErrInvalidID) {

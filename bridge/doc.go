@@ -43,7 +43,12 @@
 // hosts' bridges publish while this one is cut off is not delivered to it.
 //
 // JetStream ([WithDurable]): a stream for the prefix and a durable
-// consumer per host. The exporter publishes each message and waits for
+// consumer per host. An importing bridge claims its durable name for its
+// home in the key-value bucket "pubsub-bridges", renews the claim while it
+// runs (it lapses 30s after the last renewal) and gives it up when it
+// stops; [Bridge.Run] refuses a name another home holds
+// ([ErrDurableInUse]), and a stream that does not take the prefix's
+// subjects ([ErrStreamSubjects]), before it is ready. The exporter publishes each message and waits for
 // the stream's acknowledgement, retrying with the same Nats-Msg-Id (the
 // stream drops a retry it already holds). What its channel holds at once,
 // from 32 messages on, goes as one atomic batch (NATS 2.12, ADR-50; the
@@ -70,7 +75,13 @@
 // logged with the limit, counted in [Stats].TooLarge, and skipped. A
 // message the home refuses is logged, counted in [Stats].Rejected, and
 // dropped; a home with no matching channel drops a message, as a local
-// publish does.
+// publish does, and a delivery a channel cannot take is counted in
+// [Stats].Missed. A stopped subscriber costs the importer a file per
+// message (its channel spills, as with any publisher), not the other
+// subscribers their messages: in core mode the importer queues what NATS
+// delivers, up to what a NATS subscription holds (512Ki messages or
+// 64 MiB), and what comes beyond it is dropped, logged with its count and
+// counted in [Stats].SlowConsumer.
 //
 // # Threads
 //

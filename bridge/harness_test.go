@@ -63,22 +63,28 @@ type natsServer struct {
 	conf  string
 	proc  *proctest.Proc
 	store string
+	// client holds what a client needs to connect, for the readiness
+	// check, when the server asks for credentials or TLS.
+	client []nats.Option
 }
 
 // startNATS starts a NATS server with JetStream and a max_payload of
 // 32 MiB, so that 16 MiB messages pass.
 func startNATS(t *testing.T) *natsServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	return startNATSWith(t, "")
+}
+
+// startNATSWith is startNATS with conf added to the server's
+// configuration (authorization, TLS, ...) and opts for a client to
+// connect (the test's own clients, and the readiness check).
+func startNATSWith(t *testing.T, conf string, opts ...nats.Option) *natsServer {
+	t.Helper()
+	port := freePort(t)
 	dir := t.TempDir()
-	s := &natsServer{t: t, port: port, url: fmt.Sprintf("nats://127.0.0.1:%d", port), store: filepath.Join(dir, "js")}
+	s := &natsServer{t: t, port: port, url: fmt.Sprintf("nats://127.0.0.1:%d", port), store: filepath.Join(dir, "js"), client: opts}
 	s.conf = filepath.Join(dir, "nats.conf")
-	conf := fmt.Sprintf("listen: 127.0.0.1:%d\nmax_payload: %d\njetstream {\n  store_dir: %q\n}\n", port, 32<<20, s.store)
+	conf = fmt.Sprintf("listen: 127.0.0.1:%d\nmax_payload: %d\njetstream {\n  store_dir: %q\n}\n", port, 32<<20, s.store) + conf
 	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -86,12 +92,23 @@ func startNATS(t *testing.T) *natsServer {
 	return s
 }
 
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 func (s *natsServer) start() {
 	s.t.Helper()
 	s.proc = proctest.Start(s.t, nil, natsServerBin, "-c", s.conf)
 	// Ready when a client can connect and JetStream answers.
 	waitFor(s.t, "NATS server ready", func() bool {
-		nc, err := nats.Connect(s.url, nats.Timeout(time.Second))
+		nc, err := nats.Connect(s.url, append([]nats.Option{nats.Timeout(time.Second)}, s.client...)...)
 		if err != nil {
 			return false
 		}
@@ -165,6 +182,12 @@ func pubsubBin(t *testing.T) string {
 	return proctest.Build(t, "github.com/pubsub-go/pubsub/cmd/pubsub")
 }
 
+// pubsubFastBin is the pubsub command without the race detector, for
+// tests whose point is load.
+func pubsubFastBin(t *testing.T) string {
+	return proctest.BuildFast(t, "github.com/pubsub-go/pubsub/cmd/pubsub")
+}
+
 // bridgeProc is a "pubsub bridge" process.
 type bridgeProc struct {
 	*proctest.Proc
@@ -172,6 +195,8 @@ type bridgeProc struct {
 	home string
 	args []string
 	wrap []string // a command the bridge runs under (ip netns exec NS)
+	bin  string   // the pubsub command, if not pubsubBin's
+	env  []string // added to its environment
 }
 
 // startBridge runs "pubsub --home HOME bridge ARGS..." and waits for its
@@ -215,8 +240,12 @@ func startOneWay(t *testing.T, pattern, subPattern string, flagsA, flagsB []stri
 
 func (b *bridgeProc) start() {
 	b.t.Helper()
-	cmd := append(append(b.wrap[:len(b.wrap):len(b.wrap)], pubsubBin(b.t), "--home", b.home, "bridge"), b.args...)
-	b.Proc = proctest.Start(b.t, nil, cmd[0], cmd[1:]...)
+	bin := b.bin
+	if bin == "" {
+		bin = pubsubBin(b.t)
+	}
+	cmd := append(append(b.wrap[:len(b.wrap):len(b.wrap)], bin, "--home", b.home, "bridge"), b.args...)
+	b.Proc = proctest.Start(b.t, b.env, cmd[0], cmd[1:]...)
 	b.waitStderr("pubsub: bridge ready")
 }
 

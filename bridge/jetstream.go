@@ -3,6 +3,9 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -10,35 +13,40 @@ import (
 )
 
 // setupJetStream makes sure the prefix's stream exists and, when the
-// bridge imports, this host's durable consumer, retrying with backoff
-// while the server or its JetStream is not there. ok is false when ctx
-// ended first.
-func (b *Bridge) setupJetStream(ctx context.Context) (cons jetstream.Consumer, ok bool) {
+// bridge imports, claims its durable name for this home and makes this
+// host's durable consumer, retrying with backoff while the server or its
+// JetStream is not there. ok is false when ctx ended first, or when the
+// bridge cannot deliver (it then ends Run with the reason).
+func (b *Bridge) setupJetStream(ctx context.Context) (cons jetstream.Consumer, claim *durableClaim, ok bool) {
 	js, err := jetstream.New(b.nc)
 	if err != nil {
 		b.log.Error("bridge: JetStream", "err", err)
-		return nil, false
+		return nil, nil, false
 	}
 	b.js = js
 	for attempt := 0; ; attempt++ {
-		cons, err = b.ensureJetStream(ctx)
+		cons, claim, err = b.ensureJetStream(ctx)
 		if err == nil {
-			return cons, true
+			return cons, claim, true
+		}
+		if errors.Is(err, ErrStreamSubjects) || errors.Is(err, ErrDurableInUse) {
+			b.fail(err)
+			return nil, nil, false
 		}
 		if ctx.Err() != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		if attempt == 0 || attempt%10 == 0 {
 			b.log.Warn("bridge: cannot set up the JetStream stream or consumer; retrying with backoff",
 				"stream", b.stream, "durable", b.cfg.durable, "attempt", attempt+1, "err", err)
 		}
 		if !sleep(ctx, backoff(attempt)) {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 }
 
-func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error) {
+func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, *durableClaim, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	subject := b.prefix + ".>"
@@ -56,7 +64,12 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 		})
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if info := s.CachedInfo(); info != nil && !slices.ContainsFunc(info.Config.Subjects, func(s string) bool { return subjectCovers(s, subject) }) {
+		// Two prefixes that differ only in case name one default stream.
+		return nil, nil, fmt.Errorf("%w: stream %s takes %s, not %s (prefix %s): name another stream with --stream, or use the prefix it was made for",
+			ErrStreamSubjects, b.stream, strings.Join(info.Config.Subjects, " "), subject, b.prefix)
 	}
 	if info := s.CachedInfo(); info != nil {
 		b.atomicOK.Store(info.Config.AllowAtomicPublish)
@@ -65,12 +78,13 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 				"stream", b.stream, "server", b.nc.ConnectedServerVersion())
 		}
 	}
-	if info := s.CachedInfo(); info != nil && !contains(info.Config.Subjects, subject) && !contains(info.Config.Subjects, ">") {
-		b.log.Warn("bridge: the stream does not take every subject of the prefix", "stream", b.stream, "subjects", info.Config.Subjects, "want", subject)
-	}
 	b.jsStream = s
 	if len(b.imports) == 0 {
-		return nil, nil
+		return nil, nil, nil
+	}
+	claim, err := b.claimDurable(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	cfg := jetstream.ConsumerConfig{
 		Durable:       b.cfg.durable,
@@ -85,16 +99,11 @@ func (b *Bridge) ensureJetStream(ctx context.Context) (jetstream.Consumer, error
 	} else {
 		cfg.FilterSubjects = f
 	}
-	return s.CreateOrUpdateConsumer(ctx, cfg)
-}
-
-func contains(s []string, x string) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
+	cons, err := s.CreateOrUpdateConsumer(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
 	}
-	return false
+	return cons, claim, nil
 }
 
 // importJetStream publishes what the durable consumer delivers, in stream

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/pubsub-go/pubsub/bridge"
@@ -27,12 +28,17 @@ type bridgeOptions struct {
 	maxAge  time.Duration
 	ackWait time.Duration
 	profile string
+	creds   string // a user credentials file (JWT and seed)
+	nkey    string // an NKey seed file
+	tlsCert string
+	tlsKey  string
+	tlsCA   string
 }
 
 func (a *app) newBridgeCmd() *cobra.Command {
 	var o bridgeOptions
 	cmd := &cobra.Command{
-		Use:                   "bridge --nats URL [--prefix P] [--export PATTERN]... [--import PATTERN]... [--durable NAME]",
+		Use:                   "bridge --nats URL [--prefix P] [--export PATTERN]... [--import PATTERN]... [--durable NAME] [--creds FILE | --nkey FILE] [--tlscert FILE --tlskey FILE] [--tlsca FILE]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Carry the bus to and from other machines over NATS",
 		Long: `Carry messages between the home and a NATS system, so that processes on
@@ -58,6 +64,15 @@ Delivery:
                            restart of the bridge or of the server loses
                            nothing, and a host that was down catches up
 
+Authentication and TLS, as the nats command takes them: --creds (a user
+credentials file: JWT and NKey seed), --nkey (an NKey seed file), or a user
+and password from the environment, never the command line, where other
+users can read them: NATS_USER and NATS_PASSWORD (NATS_USER alone, or
+NATS_TOKEN, is a token). --tlscert and --tlskey give a client certificate,
+--tlsca the authorities that sign the server's. Each flag falls back on the
+variable the nats command reads: NATS_CREDS, NATS_NKEY, NATS_CERT, NATS_KEY,
+NATS_CA. A password or token in the URL works too, and is printed as xxxxx.
+
 An unreachable server is retried with backoff; exported messages wait in the
 bridge's channels meanwhile. SIGINT or SIGTERM stops the bridge: it hands on
 what it has taken, closes its channels and exits 0. It prints one line to
@@ -72,7 +87,11 @@ which saves the wake-ups of a second one.`,
 
   # JetStream: nothing lost across restarts; NAME unique per host
   pubsub bridge --nats nats://nats.example:4222 --durable "$(hostname)" \
-      --export 'jobs.+' --import 'jobs.done.='`,
+      --export 'jobs.+' --import 'jobs.done.='
+
+  # credentials and TLS
+  pubsub bridge --nats tls://nats.example:4222 --creds host1.creds --tlsca ca.pem --import 'jobs.+'
+  NATS_USER=host1 NATS_PASSWORD="$(cat pw)" pubsub bridge --nats nats://nats.example:4222 --import 'jobs.+'`,
 		Args: argCount("", 0, 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.bridge(cmd.Context(), o)
@@ -87,6 +106,11 @@ which saves the wake-ups of a second one.`,
 	f.StringVar(&o.stream, "stream", "", "the JetStream stream's `NAME` (default: the prefix upper-cased)")
 	f.DurationVar(&o.maxAge, "max-age", 24*time.Hour, "how long a stream the bridge creates keeps messages (`DURATION`)")
 	f.DurationVar(&o.ackWait, "ack-wait", 30*time.Second, "JetStream: redeliver a message not acknowledged within `DURATION`")
+	f.StringVar(&o.creds, "creds", "", "authenticate with a user credentials `FILE` (JWT and NKey seed; default $NATS_CREDS)")
+	f.StringVar(&o.nkey, "nkey", "", "authenticate with an NKey seed `FILE` (default $NATS_NKEY)")
+	f.StringVar(&o.tlsCert, "tlscert", "", "TLS client certificate `FILE` (default $NATS_CERT)")
+	f.StringVar(&o.tlsKey, "tlskey", "", "TLS client private key `FILE` (default $NATS_KEY)")
+	f.StringVar(&o.tlsCA, "tlsca", "", "TLS certificate authorities `FILE` that sign the server's certificate (default $NATS_CA)")
 	f.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile to `FILE` (for measurements)")
 	_ = f.MarkHidden("cpuprofile")
 	return cmd
@@ -104,6 +128,10 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 	}
 	if o.stream != "" && o.durable == "" {
 		return usageErrorf("bridge: --stream needs --durable (JetStream mode)")
+	}
+	natsOpts, auth, err := natsAuth(&o, os.Getenv)
+	if err != nil {
+		return err
 	}
 	if os.Getenv("GOGC") == "" {
 		// A bridge keeps little and allocates some per message: with the
@@ -132,6 +160,9 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 	if o.durable != "" {
 		mode = "JetStream, durable " + o.durable
 	}
+	if auth != "" {
+		mode += ", " + auth
+	}
 	var b *bridge.Bridge
 	b, err = bridge.New(h, o.url,
 		bridge.WithPrefix(o.prefix),
@@ -142,9 +173,10 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 		bridge.WithMaxAge(o.maxAge),
 		bridge.WithAckWait(o.ackWait),
 		bridge.WithLogger(slog.New(&lineHandler{w: a.stderr})),
+		bridge.WithNATSOptions(natsOpts...),
 		bridge.WithReadyFunc(func() {
 			fmt.Fprintf(a.stderr, "pubsub: bridge ready: home %s (origin %s), NATS %s, prefix %s, %s, export %s, import %s\n",
-				h.Dir(), b.Origin(), o.url, b.Prefix(), mode, list(o.export), list(o.imports))
+				h.Dir(), b.Origin(), bridge.RedactURL(o.url), b.Prefix(), mode, list(o.export), list(o.imports))
 		}),
 	)
 	if err != nil {
@@ -154,8 +186,8 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 		return err
 	}
 	s := b.Stats()
-	fmt.Fprintf(a.stderr, "pubsub: bridge stopped: exported %d, in atomic batches %d, imported %d, echoes dropped %d, duplicates dropped %d, too large %d, rejected %d, partly delivered %d\n",
-		s.Exported, s.Batched, s.Imported, s.Echoes, s.Duplicates, s.TooLarge, s.Rejected, s.Partial)
+	fmt.Fprintf(a.stderr, "pubsub: bridge stopped: exported %d, in atomic batches %d, imported %d, echoes dropped %d, duplicates dropped %d, too large %d, rejected %d, partly delivered %d, channel misses %d, slow consumer drops %d\n",
+		s.Exported, s.Batched, s.Imported, s.Echoes, s.Duplicates, s.TooLarge, s.Rejected, s.Partial, s.Missed, s.SlowConsumer)
 	return nil
 }
 
@@ -178,4 +210,72 @@ func list(s []string) string {
 		return "-"
 	}
 	return strings.Join(s, " ")
+}
+
+// natsAuth returns the NATS options for the credentials and TLS files of
+// o, each flag falling back on the environment variable the nats command
+// reads (getenv), and for a user and password from the environment, with
+// a word on them for the ready line (never a secret). A file that cannot
+// be read, a key without its certificate, or two ways to authenticate at
+// once, is a usage error.
+func natsAuth(o *bridgeOptions, getenv func(string) string) (opts []nats.Option, auth string, err error) {
+	for _, f := range []struct {
+		flag, env string
+		v         *string
+	}{
+		{"creds", "NATS_CREDS", &o.creds}, {"nkey", "NATS_NKEY", &o.nkey},
+		{"tlscert", "NATS_CERT", &o.tlsCert}, {"tlskey", "NATS_KEY", &o.tlsKey}, {"tlsca", "NATS_CA", &o.tlsCA},
+	} {
+		if *f.v == "" {
+			*f.v = getenv(f.env)
+		}
+		if *f.v == "" {
+			continue
+		}
+		// Read now: nats.go reads some of them only as it connects, and
+		// would retry for ever on a file that is not there.
+		if _, err := os.ReadFile(*f.v); err != nil {
+			return nil, "", usageErrorf("bridge: --%s: %v", f.flag, err)
+		}
+	}
+	user, password, token := getenv("NATS_USER"), getenv("NATS_PASSWORD"), getenv("NATS_TOKEN")
+	if user != "" && password == "" && token == "" {
+		token, user = user, "" // as the nats command reads NATS_USER alone
+	}
+	var ways []string
+	if o.creds != "" {
+		opts = append(opts, nats.UserCredentials(o.creds))
+		ways = append(ways, "credentials "+o.creds)
+	}
+	if o.nkey != "" {
+		opt, err := nats.NkeyOptionFromSeed(o.nkey)
+		if err != nil {
+			return nil, "", usageErrorf("bridge: --nkey %s: %v", o.nkey, err)
+		}
+		opts = append(opts, opt)
+		ways = append(ways, "nkey "+o.nkey)
+	}
+	if user != "" || password != "" {
+		opts = append(opts, nats.UserInfo(user, password))
+		ways = append(ways, "user "+user+" from NATS_USER and NATS_PASSWORD")
+	}
+	if token != "" {
+		opts = append(opts, nats.Token(token))
+		ways = append(ways, "token from the environment")
+	}
+	if len(ways) > 1 {
+		return nil, "", usageErrorf("bridge: give one way to authenticate, not %s", strings.Join(ways, ", "))
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return nil, "", usageErrorf("bridge: --tlscert and --tlskey go together")
+	}
+	if o.tlsCert != "" {
+		opts = append(opts, nats.ClientCert(o.tlsCert, o.tlsKey))
+		ways = append(ways, "TLS certificate "+o.tlsCert)
+	}
+	if o.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(o.tlsCA))
+		ways = append(ways, "TLS authorities "+o.tlsCA)
+	}
+	return opts, strings.Join(ways, ", "), nil
 }
