@@ -138,3 +138,65 @@ func TestChannelAcrossFileSystems(t *testing.T) {
 		t.Fatalf("NewChannel across file systems: %v; want both paths named", err)
 	}
 }
+
+// A queue on a tmpfs that fills up: Publish fails with ENOSPC, and every
+// message that entered the queue before reaches a worker whole, once; the
+// counts of the bounds do not keep the failed one; and the queue takes
+// messages again once its worker took the others.
+func TestQueueDiskFull(t *testing.T) {
+	mnt := smallTmpfs(t, 1<<20)
+	h, err := pubsub.Open(filepath.Join(mnt, "home"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.CreateQueue("jobs", "full.disk"); err != nil {
+		t.Fatal(err)
+	}
+	const size = 100_000
+	var ok uint64
+	var pubErr error
+	for seq := uint64(0); seq < 100; seq++ {
+		n, err := h.Publish("full.disk", numbered.Content(1, seq, size), numbered.Headers(1, seq))
+		if err != nil {
+			pubErr = err
+			break
+		}
+		if n != 1 {
+			t.Fatalf("message %d reached %d, want the queue", seq, n)
+		}
+		ok++
+	}
+	if !errors.Is(pubErr, syscall.ENOSPC) || ok == 0 {
+		t.Fatalf("after %d messages of %d bytes on a 1 MiB tmpfs: %v; want some, then ENOSPC", ok, size, pubErr)
+	}
+	q, err := h.NewQueue("jobs", "full.disk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	infos, _ := h.Queues()
+	if infos[0].Messages != int64(ok) {
+		t.Fatalf("the queue counts %d messages; %d entered", infos[0].Messages, ok)
+	}
+	tally := numbered.NewTally()
+	for {
+		m, err := q.Fetch()
+		if errors.Is(err, pubsub.ErrNoMessage) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		tally.Add(m)
+		if err := m.Ack(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tally.Received != int(ok) || tally.Dup+tally.Corrupt+tally.Disorder != 0 {
+		t.Errorf("the worker got %+v, want the %d messages that entered, whole and in order", tally, ok)
+	}
+	if n, err := h.Publish("full.disk", numbered.Content(1, ok, size), numbered.Headers(1, ok)); n != 1 || err != nil {
+		t.Fatalf("publish once space is free: %d, %v", n, err)
+	}
+}

@@ -11,6 +11,13 @@
 //	faultproc sub HOME PATTERN WANT       prints "live DIR", takes messages until
 //	                                      WANT (0: until SIGTERM), then "done" and
 //	                                      the summary
+//	faultproc work HOME QUEUE PATTERN [FAIL]
+//	                                      a worker of QUEUE: prints "live DIR", then
+//	                                      "got PUB SEQ DELIVERIES" for each message
+//	                                      before it acknowledges it ("bad ERR" for
+//	                                      one that fails the check), until SIGTERM;
+//	                                      FAIL, as PUB:SEQ, is a message its handler
+//	                                      always fails
 //
 // Messages are made and checked by package numbered.
 package main
@@ -55,6 +62,12 @@ func run(args []string) error {
 			return err
 		}
 		return pub(home, args[2], args[3], args[4], args[5], batch)
+	case args[0] == "work" && (len(args) == 4 || len(args) == 5):
+		fail := ""
+		if len(args) == 5 {
+			fail = args[4]
+		}
+		return work(home, args[2], args[3], fail)
 	case args[0] == "sub" && len(args) == 4:
 		want, err := strconv.Atoi(args[3])
 		if err != nil {
@@ -141,6 +154,36 @@ func sub(home *pubsub.Home, pattern string, want int) error {
 	}
 	fmt.Printf("done received=%d dup=%d corrupt=%d disorder=%d publishers=%d hwm_kib=%d error=%q\n",
 		t.Received, t.Dup, t.Corrupt, t.Disorder, t.Publishers(), peakRSS(), t.FirstError)
+	return nil
+}
+
+func work(home *pubsub.Home, name, pattern, fail string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	q, err := home.NewQueue(name, pattern)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	fmt.Println("live", q.Dir())
+	_, err = q.Subscribe(ctx, func(m *pubsub.Message) error {
+		pub, seq, err := numbered.Check(m)
+		if err != nil {
+			fmt.Println("bad", strconv.Quote(err.Error()))
+			return nil // a bad message is not retried: it was counted
+		}
+		// Printed before the acknowledgement: a worker killed between the
+		// two shows a message handled twice, which the tests count.
+		fmt.Println("got", pub, seq, m.Deliveries())
+		if fmt.Sprintf("%d:%d", pub, seq) == fail {
+			return errors.New("poison")
+		}
+		return nil
+	}, pubsub.WithoutSignalHandling())
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	fmt.Println("done")
 	return nil
 }
 

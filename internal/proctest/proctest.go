@@ -210,6 +210,15 @@ func (p *Proc) Lines() []string {
 	return out
 }
 
+// Drain calls f with every line of standard output as it comes, until the
+// process closes it (it ended, or was killed), for a process that writes
+// more lines than a test would read one by one.
+func (p *Proc) Drain(f func(line string)) {
+	for l := range p.lines {
+		f(l)
+	}
+}
+
 // Signal sends sig to the process.
 func (p *Proc) Signal(sig os.Signal) {
 	p.t.Helper()
