@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/pubsub-go/pubsub"
@@ -170,4 +173,86 @@ func Example_requestReply() {
 	// Output:
 	// echo: ping
 	// 2 <nil>
+}
+
+// A pool of workers: every job published on jobs.resize enters the queue
+// "resize" once and is handled by one worker, whatever the number of
+// workers (here goroutines; usually processes, each calling NewQueue).
+func ExampleHome_NewQueue_workerPool() {
+	home, done := exampleHome()
+	defer done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var mu sync.Mutex
+	var handled []string
+	var wg sync.WaitGroup
+	for range 3 {
+		q, err := home.NewQueue("resize", "jobs.resize")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer q.Close()
+		wg.Go(func() {
+			q.Subscribe(ctx, func(m *pubsub.Message) error {
+				mu.Lock()
+				defer mu.Unlock()
+				handled = append(handled, string(m.Content))
+				if len(handled) == 6 {
+					cancel()
+				}
+				return nil // acknowledged: the job leaves the queue
+			}, pubsub.WithoutSignalHandling())
+		})
+	}
+	for i := range 6 {
+		home.Publish("jobs.resize", []byte(fmt.Sprintf("image-%d.png", i)), nil)
+	}
+	wg.Wait()
+	slices.Sort(handled)
+	fmt.Println(handled)
+	// Output: [image-0.png image-1.png image-2.png image-3.png image-4.png image-5.png]
+}
+
+// A retry with dead letters: a handler's error gives the message back, to
+// be delivered again after the retry delay; after the maximum deliveries
+// it is set aside as a dead letter, and the queue goes on.
+func ExampleHome_DeadLetters_retry() {
+	home, done := exampleHome()
+	defer done()
+	q, err := home.NewQueue("mail", "mail.send",
+		pubsub.WithMaxDeliveries(3), pubsub.WithRetryDelay(time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer q.Close()
+	home.Publish("mail.send", []byte("to: nobody@invalid"), nil)
+	home.Publish("mail.send", []byte("to: ada@example.com"), nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sent := 0
+	q.Subscribe(ctx, func(m *pubsub.Message) error {
+		if strings.Contains(string(m.Content), "invalid") {
+			fmt.Println("attempt", m.Deliveries(), "failed")
+			if m.Deliveries() == 3 {
+				cancel() // the last: it becomes a dead letter
+			}
+			return errors.New("no such domain")
+		}
+		sent++
+		return nil
+	}, pubsub.WithoutSignalHandling())
+
+	dead, _ := home.DeadLetters("mail")
+	for _, d := range dead {
+		fmt.Printf("dead letter: %s, delivered %d times\n", d.Message.Content, d.Deliveries)
+	}
+	fmt.Println("sent", sent)
+	// Output:
+	// attempt 1 failed
+	// attempt 2 failed
+	// attempt 3 failed
+	// dead letter: to: nobody@invalid, delivered 3 times
+	// sent 1
 }

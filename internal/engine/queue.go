@@ -174,7 +174,7 @@ func parseQueueLine(text []byte) (QueueConfig, error) {
 // queueState is the page of counters that every process using a queue
 // maps, and updates with atomic operations: no lock, no system call. A
 // process killed between a file operation and its count leaves a count
-// off by one; a recount (recount) mends it.
+// off by one (docs/QUEUES.md says so).
 type queueState struct {
 	mem []byte
 }
