@@ -50,6 +50,12 @@ Scenarios (default: all of them, in this order):
   large     1 MiB messages
   latency   one message every --interval (1 ms) for --duration (2 s), at light
             load; --count does not apply to it
+  1to1-files, fanout-files, latency-files: every message a file, as a
+            formix-pubsub peer gets it; 1to1-batch, fanout-batch: PublishBatch
+  queue     one publisher, a work queue shared by four workers, each message
+            acknowledged at once; queue-latency: latency through a queue;
+            queue-publish, queue-backlog: Publish into a queue with no worker,
+            empty, and holding 1,000,000 messages
 
 Each message carries the time it was sent (CLOCK_MONOTONIC, which all
 processes share), its publisher and a sequence number. Subscribers take
@@ -250,6 +256,7 @@ func benchWorkerFlags(f *pflag.FlagSet, w *bench.Worker) {
 	f.StringVar(&w.Dir, "dir", "", "floors: the directory the processes meet in")
 	f.BoolVar(&w.Files, "files", false, "pub: send every message as a file, never inline")
 	f.IntVar(&w.Batch, "batch", 0, "pub: publish this many messages a PublishBatch call (0: one Publish each)")
+	f.IntVar(&w.Backlog, "backlog", 0, "qsetup: messages to put in the queue")
 	f.IntVar(&w.Size, "size", 256, "content bytes")
 	f.IntVar(&w.Count, "count", 1000, "messages per publisher")
 	f.IntVar(&w.Pubs, "pubs", 1, "sub: publishers sending to it")

@@ -208,6 +208,9 @@ var targets = []struct {
 	{"fanout", "1to1", "msgs/s", "", ">=", 2},
 	{"fanout-batch", "1to1-batch", "msgs/s", "", ">=", 2},
 	{"fanout-batch", "1to1", "msgs/s", "", "", 0},
+	{"queue", "1to1-files", "msgs/s", "", ">=", 0.5},                // four workers acknowledging each message
+	{"queue-latency", "latency-files", "p50", "", "<=", 2},          // a queue's worker parked in Next
+	{"queue-backlog", "queue-publish", "publish µs", "", "<=", 1.3}, // publish cost flat in the backlog
 	{"1to1", "fifo/1to1", "msgs/s", "", "", 0},
 	{"1to1", "tmpfile/1to1", "msgs/s", "", "", 0},
 	{"tmpfile/1to1", "file/1to1", "msgs/s", "", "", 0},

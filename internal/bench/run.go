@@ -34,6 +34,8 @@ type spec struct {
 	Pattern    string `json:"pattern,omitempty"`
 	Files      bool   `json:"files_only,omitempty"` // every message a file, as a Python peer gets them
 	Batch      int    `json:"batch,omitempty"`      // messages per PublishBatch call; 0: Publish
+	Queue      bool   `json:"queue,omitempty"`      // the subscribers are workers of one queue
+	Backlog    int    `json:"backlog,omitempty"`    // messages the queue holds before the run
 	About      string `json:"about"`
 }
 
@@ -67,6 +69,16 @@ var scenarioSpecs = []spec{
 		About: "1to1 with PublishBatch, 64 messages a call"},
 	{Name: "fanout-batch", Publishers: 1, Subs: 8, Size: 256, Count: 20_000, Topic: "bench.fan", Pattern: "bench.fan", Batch: 64,
 		About: "fanout with PublishBatch, 64 messages a call"},
+	// Work queues: the subscribers are the workers of one queue, each
+	// message handled by one of them and acknowledged at once.
+	{Name: "queue", Publishers: 1, Subs: 4, Size: 256, Count: 50_000, Topic: "bench.q", Pattern: "bench.q", Queue: true,
+		About: "one publisher, a queue of four workers acknowledging each message"},
+	{Name: "queue-latency", Publishers: 1, Subs: 1, Size: 256, IntervalUs: 1000, Topic: "bench.ql", Pattern: "bench.ql", Queue: true,
+		About: "latency through a queue, its one worker parked in Next"},
+	{Name: "queue-publish", Publishers: 1, Size: 256, Count: 50_000, Topic: "bench.qp", Pattern: "bench.qp", Queue: true,
+		About: "Publish into a queue with no worker, empty at the start"},
+	{Name: "queue-backlog", Publishers: 1, Size: 256, Count: 50_000, Topic: "bench.qp", Pattern: "bench.qp", Queue: true, Backlog: 1_000_000,
+		About: "queue-publish into a queue holding 1,000,000 messages"},
 }
 
 // floorSpecs are the floors --floor adds, for the scenarios selected.
@@ -303,6 +315,18 @@ func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err 
 		return p, p.waitReady(ctx)
 	}
 
+	if spec.Queue {
+		// The queue, made (and filled with its backlog) before anyone
+		// joins it.
+		setup, err := start("queue", Worker{Role: "qsetup", Topic: spec.Pattern,
+			Backlog: spec.Backlog, Pubs: spec.Publishers})
+		if err != nil {
+			return res, err
+		}
+		if err := waitProcs(ctx, []*proc{setup}, nil, readyWait+time.Duration(spec.Backlog)*drainPer); err != nil {
+			return res, err
+		}
+	}
 	var idle *proc
 	if spec.Idle > 0 {
 		if idle, err = start("idle channels", Worker{Role: "idle", Channels: spec.Idle}); err != nil {
@@ -316,6 +340,10 @@ func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err 
 	case "file", "tmpfile":
 		subRole, pubRole = "file-sub", "file-pub"
 	}
+	reach := spec.Subs
+	if spec.Queue {
+		subRole, reach = "qsub", 1 // a queue counts once, whatever its workers
+	}
 	subs := make([]*proc, spec.Subs)
 	for i := range subs {
 		subs[i], err = start(fmt.Sprintf("subscriber %d", i+1), Worker{
@@ -328,7 +356,7 @@ func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err 
 	pubs := make([]*proc, spec.Publishers)
 	for i := range pubs {
 		pubs[i], err = start(fmt.Sprintf("publisher %d", i+1), Worker{
-			Role: pubRole, Topic: spec.Topic, Index: i, Reach: spec.Subs, Interval: spec.interval(),
+			Role: pubRole, Topic: spec.Topic, Index: i, Reach: reach, Interval: spec.interval(),
 			Files: spec.Files, Batch: spec.Batch, Tmpfile: spec.Kind == "tmpfile",
 			Samples: filepath.Join(dir, fmt.Sprintf("pub%d.calls", i))})
 		if err != nil {
@@ -357,9 +385,14 @@ func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err 
 			missed[dir] += n
 		}
 	}
-	if subRole == "sub" {
+	switch subRole {
+	case "sub":
 		for _, s := range subs {
 			fmt.Fprintf(s.stdin, "expect %d\n", spec.Publishers*spec.Count-missed[s.info])
+		}
+	case "qsub":
+		for _, s := range subs {
+			fmt.Fprintln(s.stdin, "drain") // take what is left, then stop
 		}
 	}
 	perSub := spec.Publishers * spec.Count
@@ -408,6 +441,9 @@ func measure(spec spec, pubs, subs []*proc, missed map[string]int) (figures, err
 		if err != nil {
 			return res, err
 		}
+		if spec.Queue {
+			w.Expected = w.Received // shared: checked in all below
+		}
 		if w.Excused != missed[p.info] || w.Received != w.Expected-w.Excused || w.Duplicates > 0 {
 			return res, fmt.Errorf("%s received %d of %d messages (%d reported missed), %d duplicates",
 				p.what, w.Received, w.Expected, missed[p.info], w.Duplicates)
@@ -427,6 +463,9 @@ func measure(spec spec, pubs, subs []*proc, missed map[string]int) (figures, err
 		lat = append(lat, l...)
 	}
 	want := int64(spec.Subs * spec.Publishers * spec.Count)
+	if spec.Queue {
+		want = int64(min(spec.Subs, 1) * spec.Publishers * spec.Count) // each message once, to one worker
+	}
 	res.Lost = want - res.Deliveries
 	var reported int64
 	for _, n := range missed {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pubsub-go/pubsub"
+	"github.com/pubsub-go/pubsub/internal/engine"
 )
 
 // A benchmark message's content starts with what the subscriber needs to
@@ -33,7 +34,7 @@ const (
 // message says when it was sent, its sequence number and its publisher.
 const MinSize = 20
 
-var roles = []string{"pub", "sub", "idle", "fifo-pub", "fifo-sub", "file-pub", "file-sub"}
+var roles = []string{"pub", "sub", "idle", "qsetup", "qsub", "fifo-pub", "fifo-sub", "file-pub", "file-sub"}
 
 // A Worker is one process of a run: [Run] starts each as
 //
@@ -44,8 +45,9 @@ var roles = []string{"pub", "sub", "idle", "fifo-pub", "fifo-sub", "file-pub", "
 // [Worker.Run]. A Worker runs once.
 //
 // ROLE is pub or sub (this library), idle (holds Channels channels on
-// other topics), fifo-pub and fifo-sub (the bare FIFO floor), file-pub
-// and file-sub (the minimal file-per-message floor).
+// other topics), qsetup (makes the queue of a run, with Backlog messages
+// in it) and qsub (a worker of it), fifo-pub and fifo-sub (the bare FIFO
+// floor), file-pub and file-sub (the minimal file-per-message floor).
 type Worker struct {
 	Role     string
 	Topic    string        // pub: the topic; sub: the channel's topic
@@ -60,6 +62,7 @@ type Worker struct {
 	Tmpfile  bool          // file-pub: stage with O_TMPFILE and link, as Publish does
 	Files    bool          // pub: every message a file (pubsub.WithFilesOnly), as to a Python peer
 	Batch    int           // pub: messages per PublishBatch call; 0: Publish
+	Backlog  int           // qsetup: messages to put in the queue
 	Samples  string        // file to write latencies (sub) or call times (pub) to
 	// CPUProfile is a file for a CPU profile of the worker. Run does not
 	// write it: the command that runs the worker does.
@@ -88,6 +91,7 @@ func (w *Worker) Args() []string {
 		"--tmpfile=" + strconv.FormatBool(w.Tmpfile),
 		"--files=" + strconv.FormatBool(w.Files),
 		"--batch=" + strconv.Itoa(w.Batch),
+		"--backlog=" + strconv.Itoa(w.Backlog),
 		"--samples=" + w.Samples,
 		"--cpuprofile=" + w.CPUProfile,
 	}
@@ -99,7 +103,7 @@ func (w *Worker) Check() error {
 	if !slices.Contains(roles, w.Role) {
 		return fmt.Errorf("bench worker: unknown role %q", w.Role)
 	}
-	if w.Role != "idle" && w.Size < MinSize {
+	if w.Role != "idle" && w.Role != "qsetup" && w.Size < MinSize {
 		return fmt.Errorf("bench worker: --size %d: want at least %d", w.Size, MinSize)
 	}
 	return nil
@@ -167,6 +171,10 @@ func (w *Worker) Run(ctx context.Context, stdin io.Reader, stdout io.Writer, ope
 		res, err = w.sub(ctx)
 	case "idle":
 		return w.idle()
+	case "qsetup":
+		return w.qsetup()
+	case "qsub":
+		res, err = w.qsub(ctx)
 	case "fifo-pub":
 		res, err = w.fifoPub()
 	case "fifo-sub":
@@ -504,4 +512,87 @@ func (w *Worker) idle() error {
 	}
 	_, _ = io.Copy(io.Discard, w.stdin)
 	return nil
+}
+
+// benchQueue is the name of the queue of a run.
+const benchQueue = "bench"
+
+// qsetup makes the queue of a run, bounded for what the run sends, and
+// fills it with its backlog: one message file linked under every name, so
+// that a backlog of a million costs a page of tmpfs, not four GiB.
+func (w *Worker) qsetup() error {
+	h, err := w.open()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	room := int64(w.Backlog) + int64(max(w.Pubs, 1))*1_000_000
+	if err := h.CreateQueue(benchQueue, w.Topic, pubsub.WithMaxMessages(room), pubsub.WithMaxBytes(room*4096)); err != nil {
+		return err
+	}
+	if w.Backlog > 0 {
+		eng, err := engine.Open(h.Dir(), engine.Config{})
+		if err != nil {
+			return err
+		}
+		defer eng.Close()
+		if err := eng.SeedQueue(benchQueue, w.Backlog, make([]byte, max(w.Size, MinSize))); err != nil {
+			return err
+		}
+	}
+	return w.ready()
+}
+
+// qsub is a worker of the run's queue: it takes messages with Queue.Next
+// and acknowledges each at once. A line "drain" on stdin, once the
+// publishers are done, makes it take what is ready without waiting, then
+// stop: the workers share the messages, so none knows how many are its.
+func (w *Worker) qsub(ctx context.Context) (workerResult, error) {
+	h, err := w.open()
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer h.Close()
+	q, err := h.NewQueue(benchQueue, w.Topic)
+	if err != nil {
+		return workerResult{}, err
+	}
+	defer q.Close()
+	r := newReceiver(w)
+	var draining atomic.Bool
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		sc := bufio.NewScanner(w.stdin)
+		for sc.Scan() {
+			if sc.Text() == "drain" {
+				draining.Store(true)
+				cancel(errors.New("drain")) // wake Next
+			}
+		}
+	}()
+	if err := w.ready(q.Dir()); err != nil {
+		return workerResult{}, err
+	}
+	for {
+		var m *pubsub.Message
+		if draining.Load() {
+			if m, err = q.Fetch(); err == pubsub.ErrNoMessage {
+				break
+			}
+		} else if m, err = q.Next(ctx); err != nil && ctx.Err() != nil {
+			continue
+		}
+		now := w.clock.now()
+		if err != nil {
+			return workerResult{}, err
+		}
+		r.add(m.Content, now)
+		if err := m.Ack(); err != nil {
+			return workerResult{}, err
+		}
+	}
+	res := r.finish()
+	res.Expected = 0 // the run checks the workers' sum
+	return res, w.writeSamples(r.samples)
 }

@@ -749,3 +749,39 @@ func (h *Home) eachDeadLetter(name string, keys []string, f func(q *queueDir, n 
 	}
 	return done, errors.Join(errs...)
 }
+
+// SeedQueue fills the queue name with n copies of content, for
+// benchmarks: one message file, linked under n names into ready/, counted
+// against the bounds as n messages. Workers list ready/ to find them.
+func (h *Home) SeedQueue(name string, n int, content []byte) error {
+	if err := h.use(); err != nil {
+		return err
+	}
+	defer h.done()
+	q, err := h.openQueue(name)
+	if err != nil {
+		return err
+	}
+	defer q.close()
+	msg := wire.Message{ID: newID(), Timestamp: time.Now().UnixMicro(), Topic: q.cfg.Pattern}
+	prefix, err := encodePrefix(&msg, len(content))
+	if err != nil {
+		return err
+	}
+	s, err := h.stagePrefix(prefix, content, msg.ID, true)
+	if err != nil {
+		return err
+	}
+	defer s.discard()
+	start := uint64(time.Now().UnixNano())
+	for i := range n {
+		k := queueKey{entered: start + uint64(i), id: msg.ID}
+		if err := s.link(q.readyFD, readyName(k, 0)); err != nil {
+			return err
+		}
+		q.state.add(offMessages, 1)
+		q.state.add(offBytes, s.size)
+	}
+	q.state.add(offUnnotfied, 1)
+	return nil
+}
