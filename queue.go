@@ -288,7 +288,9 @@ func (q *Queue) Subscribe(ctx context.Context, handler Handler, opts ...Subscrib
 }
 
 // Close detaches the worker: the messages it holds unacknowledged go back
-// to the queue, delivered once more; the queue stays. It wakes goroutines
+// to the queue, delivered once more; the queue stays. A Queue never closed
+// stays attached until its process exits (a goroutine reads the queue's
+// intake for it), holding its messages: close it when done. It wakes goroutines
 // blocked in Next or Subscribe, which return [ErrClosed]. Close is safe to
 // call more than once.
 func (q *Queue) Close() error { return q.eng.Close() }

@@ -501,7 +501,12 @@ func (h *Home) RemoveQueue(name string) error {
 	}
 	h.routes.dirty.Store(true)
 	wakeWorkers(gone)
-	if err := os.RemoveAll(gone); err != nil {
+	// A worker may still move a message inside it meanwhile: list again.
+	err := os.RemoveAll(gone)
+	for i := 0; i < 10 && errors.Is(err, fsys.ErrNotEmpty); i++ {
+		err = os.RemoveAll(gone)
+	}
+	if err != nil {
 		return fmt.Errorf("pubsub: remove queue %s: %w", name, err)
 	}
 	return nil

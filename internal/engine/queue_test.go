@@ -143,8 +143,12 @@ func TestQueueWorkerDies(t *testing.T) {
 	}
 	publishN(t, h, "jobs", 1)
 	next(t, a)
-	a.leak.Stop()
-	a.release() // as a process killed: its lock goes, its messages stay claimed
+	// As a process killed: its intake reader stops, its lock goes, its
+	// messages stay claimed.
+	a.in.fifo.Close()
+	<-a.in.done
+	a.in.close()
+	a.release()
 	b := join(t, h, "jobs", QueueConfig{Pattern: "jobs"})
 	d := next(t, b)
 	if string(d.Msg.Content) != "0" || d.Deliveries != 2 {

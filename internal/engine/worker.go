@@ -54,6 +54,7 @@ type Worker struct {
 
 	// Guarded by sem.
 	rec       [queueRecordSize]byte
+	haveRec   bool     // rec holds a record wait read, not taken yet
 	scanned   []string // ready names found by listing, oldest first
 	listedGen int64    // the count of unnotified messages at the last listing
 	listDue   bool     // list ready/ when nothing else is known
@@ -71,7 +72,6 @@ type Worker struct {
 	in *intake // this worker's reader of the queue's intake
 
 	closeOnce sync.Once
-	leak      runtime.Cleanup
 }
 
 // Delivery is a message a worker holds.
@@ -108,8 +108,6 @@ func (h *Home) JoinQueue(name string, cfg QueueConfig, set QueueFields) (*Worker
 		_ = os.RemoveAll(filepath.Join(q.path, workersDir, w.id))
 		return nil, fmt.Errorf("pubsub: join queue %s: %w", name, err)
 	}
-	fds := leakedWorker{q: w.q, fifo: w.fifo, fds: []int{w.keepFD, w.dirFD, w.homeFD, w.tmpFD, w.lockFD}}
-	w.leak = runtime.AddCleanup(w, (*leakedWorker).release, &fds)
 	return w, nil
 }
 
@@ -136,22 +134,6 @@ func (w *Worker) attach() (err error) {
 	}
 	w.rc, err = w.fifo.SyscallConn()
 	return err
-}
-
-// leakedWorker is what a Worker garbage collected without Close held:
-// its lock goes last, and other workers give its messages back.
-type leakedWorker struct {
-	q    *queueDir
-	fifo *os.File
-	fds  []int // the lock last
-}
-
-func (l *leakedWorker) release() {
-	_ = l.fifo.Close()
-	l.q.close()
-	for _, fd := range l.fds {
-		fsys.Close(fd)
-	}
 }
 
 // Name returns the queue's name.
@@ -218,15 +200,15 @@ func (w *Worker) Next(ctx context.Context, d *Delivery) error {
 
 // claimNext claims the next ready message. Called with sem held.
 func (w *Worker) claimNext(d *Delivery) error {
-	if isGone(w.q.dirFD) {
-		return ErrQueueRemoved
-	}
 	if due := w.nextDue.Load(); time.Since(w.recovered) >= recoverEvery || (due != 0 && time.Now().UnixNano() >= due) {
 		w.recover()
 	}
 	for {
 		k, n, ok := w.candidate()
 		if !ok {
+			if isGone(w.q.dirFD) { // looked at only when idle: a system call
+				return ErrQueueRemoved
+			}
 			return ErrNoMessage
 		}
 		if k == (queueKey{}) {
@@ -248,6 +230,11 @@ func (w *Worker) claimNext(d *Delivery) error {
 // listing of ready/, made when messages were made ready unnotified or
 // nothing else is known. Called with sem held.
 func (w *Worker) candidate() (queueKey, int, bool) {
+	if w.haveRec {
+		w.haveRec = false
+		k, n := parseQueueRecord(w.rec[:])
+		return k, n, true
+	}
 	if len(w.scanned) > 0 {
 		name := w.scanned[0]
 		w.scanned = w.scanned[1:]
@@ -336,12 +323,13 @@ func (w *Worker) wait(ctx context.Context) error {
 			}
 		}()
 	}
-	// Peek without taking: the record is taken by claimNext, or by
-	// another worker, whichever is first.
-	err := w.rc.Read(func(fd uintptr) bool {
-		return fsys.Pending(int(fd)) > 0
-	})
+	// Parked workers all wake for a record; the first takes it, the others
+	// park again.
+	err := w.read(true)
 	switch {
+	case err == nil && w.rdN == queueRecordSize:
+		w.haveRec = true
+		return ErrNoMessage // look again: claimNext takes it
 	case err == nil:
 		return ErrNoMessage
 	case w.isClosed():
@@ -558,7 +546,6 @@ func (q *queueDir) workerAlive(id string) bool {
 func (w *Worker) Close() error {
 	var err error
 	w.closeOnce.Do(func() {
-		w.leak.Stop()
 		close(w.done)
 		_ = w.fifo.Close()  // wakes a reader parked in the poller
 		w.sem <- struct{}{} // wait for a reader in the middle of a claim
