@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -713,4 +714,61 @@ func streamMsgs(js jetstream.JetStream) uint64 {
 		return 0
 	}
 	return s.CachedInfo().State.Msgs
+}
+
+// TestImportIntoQueue: a queue on the importing home takes what the
+// bridge brings in, as any local publish: its workers share the messages,
+// each once, beside a channel that gets every one. JetStream
+// acknowledges a message once it entered the queue, not once a worker
+// acknowledged it: the queue keeps it until then.
+func TestImportIntoQueue(t *testing.T) {
+	ow := startOneWay(t, "jobs.+", "jobs.t", []string{"--durable", "host-a"}, []string{"--durable", "host-b"})
+	var workers []*pubsub.Queue
+	for range 2 {
+		q, err := ow.b.NewQueue("jobs", "jobs.+")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		workers = append(workers, q)
+	}
+	const n = 500
+	w, finish := publishLines(t, ow.a, "jobs.t")
+	for i := range n {
+		fmt.Fprintln(w, i)
+	}
+	finish()
+	var mu sync.Mutex
+	seen := map[string]int{}
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, q := range workers {
+		wg.Go(func() {
+			for m, err := range q.Messages(ctx) {
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				seen[string(m.Content)]++
+				if len(seen) == n {
+					cancel()
+				}
+				mu.Unlock()
+				if err := m.Ack(); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) < n {
+		t.Fatalf("%d of %d messages reached the queue", len(seen), n)
+	}
+	for k, c := range seen {
+		if c != 1 {
+			t.Fatalf("%q taken %d times", k, c)
+		}
+	}
+	ow.sub.waitCount(n)
 }
