@@ -83,7 +83,8 @@ FUZZTIME ?= 10m
 FUZZ_TARGETS := \
 	./internal/wire:FuzzDecode ./internal/wire:FuzzDecodeHeaders ./internal/wire:FuzzEncodeHeaders \
 	./internal/wire:FuzzNextRecord ./internal/topic:FuzzMatch ./internal/topic:FuzzValidate \
-	./internal/engine:FuzzParseChannelName ./internal/engine:FuzzParseLock .:FuzzChannelQueue ./cmd/pubsub:FuzzParseHeader \
+	./internal/engine:FuzzParseChannelName ./internal/engine:FuzzParseLock ./internal/engine:FuzzParseQueueLine \
+	./internal/engine:FuzzQueueNames ./internal/engine:FuzzQueueRecords .:FuzzChannelQueue ./cmd/pubsub:FuzzParseHeader \
 	./bridge:FuzzImport
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -258,3 +258,67 @@ func FuzzQueueNames(f *testing.F) {
 
 var _ = fmt.Sprint
 var _ = wire.Message{}
+
+// FuzzQueueRecords: anything may be written into a queue's FIFO (another
+// process's bytes). A worker takes the messages that are in the queue,
+// each once, whatever came before them, and does not fail on the junk.
+func FuzzQueueRecords(f *testing.F) {
+	k := queueKey{entered: 1, id: 2}
+	f.Add(appendQueueRecord(nil, k, 0))
+	f.Add([]byte{1, 2, 3})
+	f.Add(append(appendQueueRecord(nil, queueKey{}, 0), 0xff))
+	dir, err := os.MkdirTemp("/dev/shm", "pubsub-fuzz-")
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	h, err := Open(dir, Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer h.Close()
+	w, err := h.JoinQueue("fuzz", QueueConfig{Pattern: "fuzz"}, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer w.Close()
+	f.Fuzz(func(t *testing.T, junk []byte) {
+		if len(junk) > 4096 {
+			junk = junk[:4096]
+		}
+		fd, err := os.OpenFile(w.q.path+"/"+queueNotify, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd.Write(junk)
+		fd.Close()
+		for _, body := range []string{"one", "two"} {
+			if _, n, _, err := h.Publish("fuzz", []byte(body), nil); n != 1 || err != nil {
+				t.Fatalf("publish: %d, %v", n, err)
+			}
+		}
+		got := map[string]int{}
+		for tries := 0; len(got) < 2 && tries < 100; tries++ {
+			var d Delivery
+			err := w.Fetch(&d)
+			if err == ErrNoMessage {
+				w.listDue = true // as the next idle tick would
+				continue
+			}
+			if err != nil {
+				t.Fatalf("Fetch: %v", err)
+			}
+			got[string(d.Msg.Content)]++
+			if err := w.Ack(&d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got["one"] != 1 || got["two"] != 1 {
+			t.Fatalf("after %d bytes of junk: got %v", len(junk), got)
+		}
+		// Drain what the junk left in the FIFO, for the next input.
+		for i := 0; i < 1000 && w.Fetch(new(Delivery)) != ErrNoMessage; i++ {
+		}
+		w.scanned, w.haveRec = nil, false
+	})
+}
