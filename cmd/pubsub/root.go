@@ -20,12 +20,32 @@ import (
 	"github.com/pubsub-go/pubsub/internal/fsys"
 )
 
-// Exit statuses, as documented in the README.
+// Exit statuses, as documented in docs/CLI.md and in the root command's
+// help (exitStatusHelp). 0 is kept for "did what was asked"; each other
+// outcome a script may want to test has a status of its own.
 const (
 	exitOK      = 0
 	exitFailure = 1 // a runtime failure: the home, a delivery, I/O
 	exitUsage   = 2 // the command line is wrong: flags, arguments, topic, header
+	exitNoHome  = 3 // ls, cleanup, publish: no home at the path; nothing was made
+	exitFewer   = 4 // publish --require N: a message reached fewer than N channels
+	exitTimeout = 5 // subscribe --count N --timeout D: D passed before N messages
+
+	// exitSignal plus the signal's number is the status of a subscribe
+	// --count N that SIGINT or SIGTERM stopped before N messages: 130 and
+	// 143, what a shell reports for a process that signal killed.
+	exitSignal = 128
 )
+
+// exitStatusHelp is the table of exit statuses in the root command's help.
+const exitStatusHelp = `Exit status:
+  0    did what was asked
+  1    a runtime failure: the home, a delivery, I/O
+  2    a usage error: unknown flag, wrong arguments, invalid topic or header
+  3    ls, cleanup, publish: no home at the path (they do not make one)
+  4    publish --require N: a message reached fewer than N channels
+  5    subscribe --count N: --timeout came before N messages
+  130  subscribe --count N: SIGINT came before N messages (143: SIGTERM)`
 
 // app is one run of the command: its standard streams and what the root
 // command's flags say.
@@ -73,7 +93,7 @@ A topic is words of [A-Za-z0-9-] separated by '.'. A subscriber's topic may use
 
 The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
 
-Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error.`,
+` + exitStatusHelp,
 		Example: `  # in one terminal
   pubsub subscribe 'logs.+'
   # in another
@@ -137,6 +157,22 @@ func usage(err error) error { return &usageError{err} }
 // errReported is a failure whose message is already on stderr.
 var errReported = errors.New("pubsub: failed (reported above)")
 
+// statusError is an outcome with an exit status of its own (see the
+// exit* constants). A nil err means its message is already on stderr.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e *statusError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("pubsub: exit status %d (reported above)", e.status)
+	}
+	return e.err.Error()
+}
+
+func (e *statusError) Unwrap() error { return e.err }
+
 // errStdoutClosed ends a command quietly: nobody reads its output any more,
 // as in "pubsub subscribe t | head -1".
 var errStdoutClosed = errors.New("pubsub: standard output closed")
@@ -149,6 +185,12 @@ func (a *app) exit(cmd *cobra.Command, err error) int {
 		return exitOK
 	case errors.Is(err, errReported):
 		return exitFailure
+	}
+	if se, ok := errors.AsType[*statusError](err); ok {
+		if se.err != nil {
+			fmt.Fprintln(a.stderr, errorLine(se.err))
+		}
+		return se.status
 	}
 	code := exitFailure
 	_, isUsage := errors.AsType[*usageError](err)

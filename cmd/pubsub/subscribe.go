@@ -47,8 +47,11 @@ func (a *app) newSubscribeCmd() *cobra.Command {
 		Long: `Open a channel on TOPIC and write each message to stdout as it arrives, until
 --count messages, until --timeout, or until SIGINT or SIGTERM, which lets the
 message in hand finish. The channel is then closed (with any message still
-pending in it) and the exit status is 0. Output to a pipe that nobody reads
-any more (pubsub subscribe t | head -1) also ends it quietly.
+pending in it). Output to a pipe that nobody reads any more (pubsub subscribe
+t | head -1) also ends it quietly.
+
+The exit status is 0, unless --count messages did not all come: then it is 5
+when --timeout passed first, and 130 or 143 when SIGINT or SIGTERM came first.
 
 TOPIC may use '=' for exactly one word and '+' for one or more words:
 "logs.=.error" receives logs.app.error; "logs.+" receives logs.app and
@@ -117,7 +120,7 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 
 	// Catch the signals before the channel exists, so one that arrives
 	// at any time closes it.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, _, stop := notifyInterrupt(ctx)
 	defer stop()
 
 	h, err := a.openHome()
@@ -149,7 +152,7 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 				continue // set aside and logged by the library
 			}
 			if ctx.Err() != nil {
-				return nil // a signal, the timeout, or nobody reading stdout
+				return stopStatus(context.Cause(ctx), o, n)
 			}
 			return err
 		}
@@ -161,6 +164,76 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 		if err := writeMessage(out, o.format, m); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// interrupted is the cause of a subscribe that SIGINT or SIGTERM stopped.
+type interrupted struct{ sig os.Signal }
+
+func (e *interrupted) Error() string {
+	switch e.sig {
+	case os.Interrupt:
+		return "interrupted by SIGINT"
+	case syscall.SIGTERM:
+		return "interrupted by SIGTERM"
+	}
+	return "interrupted by " + e.sig.String()
+}
+
+// status is the exit status for the signal: 128 plus its number, as a
+// shell reports a process it killed.
+func (e *interrupted) status() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return exitSignal + int(s)
+	}
+	return exitFailure
+}
+
+// notifyInterrupt returns a copy of parent that the first SIGINT or
+// SIGTERM cancels, with an *interrupted cause. Each such signal is also
+// sent on sigs, without blocking, for the --exec command running then.
+// stop stops catching the signals.
+func notifyInterrupt(parent context.Context) (ctx context.Context, sigs <-chan os.Signal, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	in := make(chan os.Signal, 2)
+	out := make(chan os.Signal, 1)
+	signal.Notify(in, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-in:
+				cancel(&interrupted{s})
+				select {
+				case out <- s:
+				default:
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, out, func() {
+		signal.Stop(in)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// stopStatus is the outcome of a subscribe that stopped before --count
+// messages, for the reason cause. Without --count, a signal or the
+// timeout is how it is meant to end; and a reader that went away
+// (subscribe | head -1) ends it quietly.
+func stopStatus(cause error, o subscribeOptions, n int) error {
+	if o.count == 0 || errors.Is(cause, errStdoutClosed) {
+		return nil
+	}
+	if e, ok := errors.AsType[*interrupted](cause); ok {
+		return &statusError{e.status(), fmt.Errorf("pubsub: %v after %d of %d messages", e, n, o.count)}
+	}
+	if errors.Is(cause, context.DeadlineExceeded) {
+		return &statusError{exitTimeout, fmt.Errorf("pubsub: --timeout %v passed after %d of %d messages", o.timeout, n, o.count)}
 	}
 	return nil
 }
