@@ -46,7 +46,11 @@ The number of channels reached goes to stderr; with --json, each message gives
 {"channels":N,"id":ID} on stdout instead. No matching channel is not an error:
 as in formix-pubsub, a message nobody listens to is dropped. A matching channel
 that could not be reached (a Python subscriber whose FIFO is full) is an error:
-exit status 1.`,
+exit status 1.
+
+A home that does not exist is not made (a subscriber makes its home): publish
+says so, publishes nothing and exits 3, so that a mistyped --home or
+$PUBSUB_HOME shows.`,
 		Example: `  pubsub publish logs.app 'service started'
   pubsub publish -H level=info -H pid:=4242 logs.app 'service started'
   date | pubsub publish clock.tick
@@ -82,7 +86,7 @@ func (a *app) publish(o publishOptions, args []string) error {
 	}
 	// Open the home before reading the input, so a bad home is reported
 	// at once rather than after standard input ends.
-	h, err := a.openHome()
+	h, err := a.openExistingHome()
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -229,12 +230,61 @@ func (a *app) homeDir() (string, error) {
 	return pubsub.DefaultDir(), nil
 }
 
-// openHome opens the home, or explains in one line why it cannot.
+// openHome opens the home, creating it if need be, or explains in one line
+// why it cannot. Only commands that have a reason to make a home use it: a
+// subscriber may well start first.
 func (a *app) openHome(opts ...pubsub.Option) (*pubsub.Home, error) {
 	dir, err := a.homeDir()
 	if err != nil {
 		return nil, err
 	}
+	return a.openDir(dir, opts...)
+}
+
+// openExistingHome opens the home for a command that looks at it (ls,
+// cleanup, completion) or publishes to it. None of them has a reason to
+// make a home, and a mistyped one must not silently become a new, empty
+// bus: a home that does not exist is reported, with exit status 3.
+func (a *app) openExistingHome(opts ...pubsub.Option) (*pubsub.Home, error) {
+	dir, err := a.homeDir()
+	if err != nil {
+		return nil, err
+	}
+	// Open would make a missing home. One that someone removes between
+	// this check and Open is made again, which is harmless. Other errors
+	// (ENOTDIR, EACCES) are left to Open, whose message says more.
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, &statusError{exitNoHome, a.noHomeError(dir)}
+	}
+	return a.openDir(dir, opts...)
+}
+
+// noHomeError says that there is no home at dir, where dir came from, and
+// where the default is.
+func (a *app) noHomeError(dir string) error {
+	var from string
+	switch {
+	case a.home != "":
+		from = fmt.Sprintf("set by --home; the default is %s, or $PUBSUB_HOME if set", defaultHome())
+	case os.Getenv("PUBSUB_HOME") != "":
+		from = fmt.Sprintf("set by $PUBSUB_HOME; the default is %s", defaultHome())
+	default:
+		from = "the default; --home DIR or $PUBSUB_HOME set another"
+	}
+	return fmt.Errorf("pubsub: no home at %s (%s); a subscriber creates its home", dir, from)
+}
+
+// defaultHome is the home when neither --home nor $PUBSUB_HOME is set:
+// pubsub.DefaultDir without the variable.
+func defaultHome() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm/pubsub"
+	}
+	return filepath.Join(os.TempDir(), "pubsub")
+}
+
+// openDir opens the home dir, creating it if need be.
+func (a *app) openDir(dir string, opts ...pubsub.Option) (*pubsub.Home, error) {
 	opts = append([]pubsub.Option{pubsub.WithLogger(slog.New(&lineHandler{w: a.stderr}))}, opts...)
 	h, err := pubsub.Open(dir, opts...)
 	if err != nil {
@@ -322,11 +372,7 @@ func (a *app) completeTopics(patterns bool) cobra.CompletionFunc {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		dir, err := a.homeDir()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		h, err := pubsub.Open(dir, pubsub.WithLogger(nil))
+		h, err := a.openExistingHome(pubsub.WithLogger(nil))
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
