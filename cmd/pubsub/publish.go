@@ -22,12 +22,15 @@ type publishOptions struct {
 	headers []string
 	lines   bool
 	json    bool
+	quiet   bool
+	require int
 }
 
 func (a *app) newPublishCmd() *cobra.Command {
 	var o publishOptions
 	cmd := &cobra.Command{
-		Use:                   "publish [-H key=value | -H key:=JSON]... [--lines] [--json] TOPIC [MESSAGE]",
+		Use:                   "publish [-H key=value | -H key:=JSON]... [--lines] [--json] [--quiet] [--require N] TOPIC [MESSAGE]",
+		Aliases:               []string{"pub"},
 		DisableFlagsInUseLine: true,
 		Short:                 "Publish a message to every channel whose topic matches",
 		Long: `Publish MESSAGE on TOPIC, to every live channel whose topic matches. Without
@@ -42,11 +45,13 @@ Headers, as httpie writes them:
   -H key:=JSON    a JSON scalar, keeping its type: n:=42, f:=1.0, ok:=true,
                   x:=null, s:='"text"'; integers stay integers
 
-The number of channels reached goes to stderr; with --json, each message gives
-{"channels":N,"id":ID} on stdout instead. No matching channel is not an error:
-as in formix-pubsub, a message nobody listens to is dropped. A matching channel
-that could not be reached (a Python subscriber whose FIFO is full) is an error:
-exit status 1.
+The number of channels reached goes to stderr, unless --quiet; with --json, each
+message gives {"channels":N,"id":ID} on stdout instead. No matching channel is
+not an error: as in formix-pubsub, a message nobody listens to is dropped. With
+--require N, a message that reached fewer than N channels is: exit status 4
+(with --lines, the other lines are still published). A matching channel that
+could not be reached (a Python subscriber whose FIFO is full) is an error too:
+exit status 1, which comes before 4.
 
 A home that does not exist is not made (a subscriber makes its home): publish
 says so, publishes nothing and exits 3, so that a mistyped --home or
@@ -55,7 +60,8 @@ $PUBSUB_HOME shows.`,
   pubsub publish -H level=info -H pid:=4242 logs.app 'service started'
   date | pubsub publish clock.tick
   pubsub publish images.new < photo.jpg
-  tail -f app.log | pubsub publish --lines logs.app
+  tail -f app.log | pubsub publish --lines --quiet logs.app
+  pubsub publish --require 1 jobs.new 'job 42' || echo 'no worker is listening'
   pubsub publish --json orders.created '{"order": 1}'
   pubsub publish logs.app -- '-a message starting with a dash'`,
 		Args:              argCount("TOPIC [MESSAGE]", 1, 2),
@@ -68,6 +74,8 @@ $PUBSUB_HOME shows.`,
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "add a header: `key=value` for a string, key:=JSON for a JSON scalar (repeatable)")
 	f.BoolVar(&o.lines, "lines", false, "publish each line of the input as a message of its own")
 	f.BoolVar(&o.json, "json", false, `print {"channels":N,"id":ID} on stdout for each message, instead of the count on stderr`)
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors: not the number of channels reached")
+	f.IntVar(&o.require, "require", 0, "fail with exit status 4 when a message reaches fewer than `N` channels")
 	return cmd
 }
 
@@ -75,6 +83,9 @@ func (a *app) publish(o publishOptions, args []string) error {
 	topicName := args[0]
 	if err := topic.ValidateTopic(topicName); err != nil {
 		return usage(err)
+	}
+	if o.require < 0 {
+		return usageErrorf("invalid --require %d: want a number of channels", o.require)
 	}
 	headers, err := parseHeaders(o.headers)
 	if err != nil {
@@ -102,8 +113,9 @@ func (a *app) publish(o publishOptions, args []string) error {
 		}
 		return a.publishOne(h, o, topicName, content, headers)
 	}
-	// A delivery failure on one line does not keep the others from being
-	// published; it is reported at once, and the exit status says so.
+	// A delivery failure or a shortfall on one line does not keep the
+	// others from being published; it is reported at once, and the exit
+	// status says so: a delivery failure before a shortfall.
 	var failed error
 	r := bufio.NewReaderSize(in, 64<<10)
 	for {
@@ -114,6 +126,10 @@ func (a *app) publish(o publishOptions, args []string) error {
 			switch {
 			case errors.Is(err, errReported):
 				failed = err
+			case errors.Is(err, errFewer):
+				if failed == nil {
+					failed = err
+				}
 			case err != nil:
 				return err
 			}
@@ -126,6 +142,10 @@ func (a *app) publish(o publishOptions, args []string) error {
 		}
 	}
 }
+
+// errFewer is a message that reached fewer channels than --require,
+// reported on stderr already.
+var errFewer = &statusError{status: exitFewer}
 
 // publishOne publishes one message and reports how many channels it
 // reached.
@@ -142,12 +162,16 @@ func (a *app) publishOne(h *pubsub.Home, o publishOptions, topicName string, con
 		if _, werr := fmt.Fprintf(a.stdout, "{\"channels\":%d,\"id\":%d}\n", n, id); werr != nil {
 			return stdoutError(werr)
 		}
-	} else {
+	} else if !o.quiet {
 		fmt.Fprintf(a.stderr, "pubsub: published to %d channel%s (id %d)\n", n, plural(n), id)
 	}
 	if missed {
 		fmt.Fprintln(a.stderr, errorLine(de))
 		return errReported
+	}
+	if n < o.require {
+		fmt.Fprintf(a.stderr, "pubsub: message %d reached %d channel%s, fewer than --require %d\n", id, n, plural(n), o.require)
+		return errFewer
 	}
 	return nil
 }

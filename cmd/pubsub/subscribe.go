@@ -42,6 +42,7 @@ func (a *app) newSubscribeCmd() *cobra.Command {
 	var o subscribeOptions
 	cmd := &cobra.Command{
 		Use:                   "subscribe [--count N] [--timeout DURATION] [--format raw|lines|json | --exec CMD] TOPIC",
+		Aliases:               []string{"sub"},
 		DisableFlagsInUseLine: true,
 		Short:                 "Open a channel on TOPIC and write each message as it arrives",
 		Long: `Open a channel on TOPIC and write each message to stdout as it arrives, until
