@@ -29,7 +29,7 @@ type publishOptions struct {
 func (a *app) newPublishCmd() *cobra.Command {
 	var o publishOptions
 	cmd := &cobra.Command{
-		Use:                   "publish [-H key=value | -H key:=JSON]... [--lines] [--json] [--quiet] [--require N] TOPIC [MESSAGE]",
+		Use:                   "publish [-H key=value | -H key:value | -H key:=JSON]... [--lines] [--json] [--quiet] [--require N] TOPIC [MESSAGE]",
 		Aliases:               []string{"pub"},
 		DisableFlagsInUseLine: true,
 		Short:                 "Publish a message to every channel whose topic matches",
@@ -40,8 +40,11 @@ newline is not part of it), published as soon as it is read.
 
 TOPIC is concrete: words of [A-Za-z0-9-] separated by '.', with no wildcard.
 
-Headers, as httpie writes them:
-  -H key=value    a string
+Headers, as httpie and the nats CLI write them. The key ends at the first ':'
+or '=', and what follows says how to read the value:
+  -H key=value    a string, as it is; it may hold ':' and '='
+  -H key:value    a string, as the nats CLI writes it: spaces around the key
+                  and the value are dropped
   -H key:=JSON    a JSON scalar, keeping its type: n:=42, f:=1.0, ok:=true,
                   x:=null, s:='"text"'; integers stay integers
 
@@ -58,6 +61,7 @@ says so, publishes nothing and exits 3, so that a mistyped --home or
 $PUBSUB_HOME shows.`,
 		Example: `  pubsub publish logs.app 'service started'
   pubsub publish -H level=info -H pid:=4242 logs.app 'service started'
+  pubsub pub -H 'Nats-Msg-Id: 42' orders.created '{"order": 42}'
   date | pubsub publish clock.tick
   pubsub publish images.new < photo.jpg
   tail -f app.log | pubsub publish --lines --quiet logs.app
@@ -71,7 +75,7 @@ $PUBSUB_HOME shows.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.headers, "header", "H", nil, "add a header: `key=value` for a string, key:=JSON for a JSON scalar (repeatable)")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "add a header: `key=value` or key:value for a string, key:=JSON for a JSON scalar (repeatable)")
 	f.BoolVar(&o.lines, "lines", false, "publish each line of the input as a message of its own")
 	f.BoolVar(&o.json, "json", false, `print {"channels":N,"id":ID} on stdout for each message, instead of the count on stderr`)
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors: not the number of channels reached")
@@ -183,10 +187,10 @@ func plural(n int) string {
 	return "s"
 }
 
-const headerForms = "use -H key=value for a string or -H key:=JSON for a JSON scalar, as in n:=42, f:=1.5, ok:=true, x:=null"
+const headerForms = "use -H key=value or -H key:value for a string, -H key:=JSON for a JSON scalar, as in n:=42, f:=1.5, ok:=true, x:=null"
 
-// parseHeaders reads the -H flags: key=value is a string, key:=JSON a JSON
-// scalar. A later flag for the same key wins.
+// parseHeaders reads the -H flags (see parseHeader). A later flag for the
+// same key wins.
 func parseHeaders(flags []string) (pubsub.Headers, error) {
 	if len(flags) == 0 {
 		return nil, nil
@@ -194,6 +198,12 @@ func parseHeaders(flags []string) (pubsub.Headers, error) {
 	h := make(pubsub.Headers, len(flags))
 	for _, f := range flags {
 		k, v, err := parseHeader(f)
+		if je, ok := errors.AsType[*jsonValueError](err); ok {
+			// key:=text is JSON here, and the string "=text" to the nats
+			// CLI: when text is not JSON, say how to write either string.
+			return nil, usageErrorf("malformed header %q: %v; for the string %q write -H %s, for %q write -H %s",
+				f, je, je.text, shellQuote(je.key+"="+je.text), "="+je.text, shellQuote(je.key+"=="+je.text))
+		}
 		if err != nil {
 			return nil, usageErrorf("malformed header %q: %s; %s", f, err, headerForms)
 		}
@@ -202,13 +212,34 @@ func parseHeaders(flags []string) (pubsub.Headers, error) {
 	return h, nil
 }
 
+// parseHeader reads one -H flag. The key ends at the first ':' or '=', so
+// it holds neither, and what follows it says how to read the value:
+//
+//	key=value  a string, as it is; it may hold ':' and '='
+//	key:=JSON  a JSON scalar, which keeps its type (httpie's form)
+//	key:value  a string, as the nats CLI writes headers: spaces around the
+//	           key and the value are dropped, and it may hold ':' and '='
+//
+// Every flag has one reading. Where two conventions differ, on key:=text
+// (a JSON scalar here, the string "=text" in nats), a text that is not
+// JSON is a *jsonValueError, so that the message can name both string
+// forms.
 func parseHeader(f string) (key string, value any, err error) {
-	i := strings.IndexByte(f, '=')
+	i := strings.IndexAny(f, ":=")
 	if i < 0 {
-		return "", nil, errors.New("no '='")
+		return "", nil, errors.New("no ':' or '='")
 	}
-	key, text := f[:i], f[i+1:]
-	key, typed := strings.CutSuffix(key, ":")
+	key, rest := f[:i], f[i:]
+	var text string
+	typed := false
+	switch {
+	case strings.HasPrefix(rest, ":="):
+		text, typed = rest[2:], true
+	case rest[0] == '=':
+		text = rest[1:]
+	default:
+		key, text = strings.TrimSpace(key), strings.TrimSpace(rest[1:])
+	}
 	switch {
 	case key == "":
 		return "", nil, errors.New("empty key")
@@ -221,7 +252,35 @@ func parseHeader(f string) (key string, value any, err error) {
 		return key, text, nil
 	}
 	value, err = parseScalar(text)
+	if se, ok := errors.AsType[*syntaxError](err); ok {
+		return "", nil, &jsonValueError{key: key, text: text, err: se.err}
+	}
 	return key, value, err
+}
+
+// jsonValueError is a key:=text flag whose text is not JSON.
+type jsonValueError struct {
+	key, text string
+	err       error
+}
+
+func (e *jsonValueError) Error() string {
+	return fmt.Sprintf("':=' takes a JSON scalar, and %q is not JSON (%v)", e.text, e.err)
+}
+
+// syntaxError is text that is not JSON at all, as opposed to JSON that is
+// not a scalar or a number out of range.
+type syntaxError struct{ err error }
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("invalid JSON (%v)", e.err) }
+
+// shellQuote quotes s for a POSIX shell, leaving it bare when it needs
+// no quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // parseScalar reads a JSON scalar, keeping integers apart from floats: an
@@ -232,13 +291,13 @@ func parseScalar(text string) (any, error) {
 		return nil, errors.New("empty JSON value")
 	}
 	if err := json.Unmarshal([]byte(text), new(any)); err != nil {
-		return nil, fmt.Errorf("invalid JSON (%v)", err)
+		return nil, &syntaxError{err}
 	}
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid JSON (%v)", err)
+		return nil, &syntaxError{err}
 	}
 	switch v := v.(type) {
 	case nil, bool, string:
