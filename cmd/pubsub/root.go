@@ -365,8 +365,10 @@ func stdoutError(err error) error {
 	return fmt.Errorf("pubsub: write standard output: %w", err)
 }
 
-// completeTopics completes the first argument with the topics of the
-// channels in the home: only those without wildcards for publish.
+// completeTopics completes the first argument with the topics in the
+// home (see homeTopics). publish takes no wildcard: a channel topic with
+// one offers what comes before it ("logs.+" offers "logs."), with no space
+// after it, for the user to go on typing.
 func (a *app) completeTopics(patterns bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
@@ -377,19 +379,49 @@ func (a *app) completeTopics(patterns bool) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		defer h.Close()
-		chans, _ := h.Channels()
 		var out []cobra.Completion
 		seen := map[string]bool{}
-		for _, c := range chans {
-			if !c.Live || seen[c.Topic] || !strings.HasPrefix(c.Topic, prefix) ||
-				(!patterns && strings.ContainsAny(c.Topic, "=+")) {
+		partial := true // every completion is a prefix that goes on
+		for _, t := range homeTopics(h) {
+			if !patterns {
+				t = concretePrefix(t)
+			}
+			if t == "" || seen[t] || !strings.HasPrefix(t, prefix) || t == prefix && strings.HasSuffix(t, ".") {
 				continue
 			}
-			seen[c.Topic] = true
-			out = append(out, c.Topic)
+			seen[t] = true
+			partial = partial && strings.HasSuffix(t, ".")
+			out = append(out, t)
 		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+		directive := cobra.ShellCompDirectiveNoFileComp
+		if len(out) > 0 && partial {
+			directive |= cobra.ShellCompDirectiveNoSpace
+		}
+		return out, directive
 	}
+}
+
+// homeTopics returns the topics the home has channels on, live or dead:
+// those a user is likeliest to type. This is where queues, once the home
+// has them, add theirs.
+func homeTopics(h *pubsub.Home) []string {
+	chans, _ := h.Channels()
+	topics := make([]string, 0, len(chans))
+	for _, c := range chans {
+		topics = append(topics, c.Topic)
+	}
+	return topics
+}
+
+// concretePrefix returns a channel topic up to its first wildcard word
+// ("logs.=.error" gives "logs."), the topic itself if it has none, and ""
+// if it starts with one.
+func concretePrefix(pattern string) string {
+	i := strings.IndexAny(pattern, "=+")
+	if i < 0 {
+		return pattern
+	}
+	return pattern[:strings.LastIndexByte(pattern[:i], '.')+1]
 }
 
 // isTerminal reports whether r is a terminal.

@@ -57,3 +57,14 @@ func TestNoHomeError(t *testing.T) {
 		})
 	}
 }
+
+func TestConcretePrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"logs.app": "logs.app", "logs.+": "logs.", "logs.=.error": "logs.", "a.b.=": "a.b.",
+		"+": "", "=.x": "", "news.=x": "news.", "x+y": "",
+	} {
+		if got := concretePrefix(in); got != want {
+			t.Errorf("concretePrefix(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
