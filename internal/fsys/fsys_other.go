@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 )
 
@@ -92,7 +93,10 @@ func StatPath(path string) (Stat, error) { return Stat{}, ErrUnsupported }
 func OpenNoFollow(path string, mode os.FileMode) (*os.File, error) {
 	return nil, &os.PathError{Op: "open", Path: path, Err: ErrUnsupported}
 }
-func TryLock(f *os.File) (busy bool, err error)       { return false, ErrUnsupported }
-func BootID() ([]byte, error)                         { return nil, ErrUnsupported }
-func IsTerminal(fd int) bool                          { return false }
-func WaitReaderGone(ctx context.Context, fd int) bool { return false }
+func TryLock(f *os.File) (busy bool, err error)         { return false, ErrUnsupported }
+func BootID() ([]byte, error)                           { return nil, ErrUnsupported }
+func IsTerminal(fd int) bool                            { return false }
+func WaitReaderGone(ctx context.Context, fd int) bool   { return false }
+func GroupAttr(dieWithParent bool) *syscall.SysProcAttr { return nil }
+func SignalGroup(pgid int, sig syscall.Signal) error    { return ErrUnsupported }
+func GroupExists(pgid int) bool                         { return false }
