@@ -49,8 +49,9 @@ func (a *app) newSubscribeCmd() *cobra.Command {
 		Long: `Open a channel on TOPIC and write each message to stdout as it arrives, until
 --count messages, until --timeout, or until SIGINT or SIGTERM: the message in
 hand is written first, and an --exec CMD then running gets the signal too (see
-below). The channel is then closed (with any message still pending in it). Output to a pipe that nobody reads any more (pubsub subscribe
-t | head -1) also ends it quietly.
+below). The channel is then closed (with any message still pending in it).
+Output to a pipe that nobody reads any more (pubsub subscribe t | head -1) also
+ends it quietly.
 
 The exit status is 0, unless --count messages did not all come: then it is 5
 when --timeout passed first, and 130 or 143 when SIGINT or SIGTERM came first.
