@@ -19,7 +19,9 @@ nothing is removed.
 
 A Go channel is dead when nobody holds the lock in its directory; any other
 when its pid is gone. Publishers also remove the dead channels they meet, so
-cleanup is for an operator, or for a home nobody publishes to.`,
+cleanup is for an operator, or for a home nobody publishes to.
+
+A home that does not exist is not made: cleanup says so and exits 3.`,
 		Example: `  pubsub cleanup --dry-run
   pubsub cleanup
   PUBSUB_HOME=/tmp/bus pubsub cleanup`,
@@ -33,7 +35,7 @@ cleanup is for an operator, or for a home nobody publishes to.`,
 }
 
 func (a *app) cleanup(dryRun bool) error {
-	h, err := a.openHome()
+	h, err := a.openExistingHome()
 	if err != nil {
 		return err
 	}

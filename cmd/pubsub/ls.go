@@ -32,7 +32,10 @@ func (a *app) newLsCmd() *cobra.Command {
 
 With --json, an array of objects instead, with name, dir, topic, pid, live,
 runtime, pending, bytes, queued, created (RFC 3339) and age_seconds. An empty home
-prints "[]", or a note on stderr without --json.`,
+prints "[]", or a note on stderr without --json.
+
+A home that does not exist is not made: ls says so, with where the default
+is, and exits 3.`,
 		Example: `  pubsub ls
   pubsub --home /tmp/bus ls
   pubsub ls --json | jq -r '.[] | select(.live | not) | .dir'`,
@@ -60,7 +63,7 @@ type channelJSON struct {
 }
 
 func (a *app) ls(asJSON bool) error {
-	h, err := a.openHome()
+	h, err := a.openExistingHome()
 	if err != nil {
 		return err
 	}

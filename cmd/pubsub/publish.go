@@ -22,12 +22,15 @@ type publishOptions struct {
 	headers []string
 	lines   bool
 	json    bool
+	quiet   bool
+	require int
 }
 
 func (a *app) newPublishCmd() *cobra.Command {
 	var o publishOptions
 	cmd := &cobra.Command{
-		Use:                   "publish [-H key=value | -H key:=JSON]... [--lines] [--json] TOPIC [MESSAGE]",
+		Use:                   "publish [-H key=value | -H key:value | -H key:=JSON]... [--lines] [--json] [--quiet] [--require N] TOPIC [MESSAGE]",
+		Aliases:               []string{"pub"},
 		DisableFlagsInUseLine: true,
 		Short:                 "Publish a message to every channel whose topic matches",
 		Long: `Publish MESSAGE on TOPIC, to every live channel whose topic matches. Without
@@ -37,21 +40,32 @@ newline is not part of it), published as soon as it is read.
 
 TOPIC is concrete: words of [A-Za-z0-9-] separated by '.', with no wildcard.
 
-Headers, as httpie writes them:
-  -H key=value    a string
+Headers, as httpie and the nats CLI write them. The key ends at the first ':'
+or '=', and what follows says how to read the value:
+  -H key=value    a string, as it is; it may hold ':' and '='
+  -H key:value    a string, as the nats CLI writes it: spaces around the key
+                  and the value are dropped
   -H key:=JSON    a JSON scalar, keeping its type: n:=42, f:=1.0, ok:=true,
                   x:=null, s:='"text"'; integers stay integers
 
-The number of channels reached goes to stderr; with --json, each message gives
-{"channels":N,"id":ID} on stdout instead. No matching channel is not an error:
-as in formix-pubsub, a message nobody listens to is dropped. A matching channel
-that could not be reached (a Python subscriber whose FIFO is full) is an error:
-exit status 1.`,
+The number of channels reached goes to stderr, unless --quiet; with --json, each
+message gives {"channels":N,"id":ID} on stdout instead. No matching channel is
+not an error: as in formix-pubsub, a message nobody listens to is dropped. With
+--require N, a message that reached fewer than N channels is: exit status 4
+(with --lines, the other lines are still published). A matching channel that
+could not be reached (a Python subscriber whose FIFO is full) is an error too:
+exit status 1, which comes before 4.
+
+A home that does not exist is not made (a subscriber makes its home): publish
+says so, publishes nothing and exits 3, so that a mistyped --home or
+$PUBSUB_HOME shows.`,
 		Example: `  pubsub publish logs.app 'service started'
   pubsub publish -H level=info -H pid:=4242 logs.app 'service started'
+  pubsub pub -H 'Nats-Msg-Id: 42' orders.created '{"order": 42}'
   date | pubsub publish clock.tick
   pubsub publish images.new < photo.jpg
-  tail -f app.log | pubsub publish --lines logs.app
+  tail -f app.log | pubsub publish --lines --quiet logs.app
+  pubsub publish --require 1 jobs.new 'job 42' || echo 'no worker is listening'
   pubsub publish --json orders.created '{"order": 1}'
   pubsub publish logs.app -- '-a message starting with a dash'`,
 		Args:              argCount("TOPIC [MESSAGE]", 1, 2),
@@ -61,9 +75,11 @@ exit status 1.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.headers, "header", "H", nil, "add a header: `key=value` for a string, key:=JSON for a JSON scalar (repeatable)")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "add a header: `key=value` or key:value for a string, key:=JSON for a JSON scalar (repeatable)")
 	f.BoolVar(&o.lines, "lines", false, "publish each line of the input as a message of its own")
 	f.BoolVar(&o.json, "json", false, `print {"channels":N,"id":ID} on stdout for each message, instead of the count on stderr`)
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors: not the number of channels reached")
+	f.IntVar(&o.require, "require", 0, "fail with exit status 4 when a message reaches fewer than `N` channels")
 	return cmd
 }
 
@@ -71,6 +87,9 @@ func (a *app) publish(o publishOptions, args []string) error {
 	topicName := args[0]
 	if err := topic.ValidateTopic(topicName); err != nil {
 		return usage(err)
+	}
+	if o.require < 0 {
+		return usageErrorf("invalid --require %d: want a number of channels", o.require)
 	}
 	headers, err := parseHeaders(o.headers)
 	if err != nil {
@@ -82,7 +101,7 @@ func (a *app) publish(o publishOptions, args []string) error {
 	}
 	// Open the home before reading the input, so a bad home is reported
 	// at once rather than after standard input ends.
-	h, err := a.openHome()
+	h, err := a.openExistingHome()
 	if err != nil {
 		return err
 	}
@@ -98,8 +117,9 @@ func (a *app) publish(o publishOptions, args []string) error {
 		}
 		return a.publishOne(h, o, topicName, content, headers)
 	}
-	// A delivery failure on one line does not keep the others from being
-	// published; it is reported at once, and the exit status says so.
+	// A delivery failure or a shortfall on one line does not keep the
+	// others from being published; it is reported at once, and the exit
+	// status says so: a delivery failure before a shortfall.
 	var failed error
 	r := bufio.NewReaderSize(in, 64<<10)
 	for {
@@ -110,6 +130,10 @@ func (a *app) publish(o publishOptions, args []string) error {
 			switch {
 			case errors.Is(err, errReported):
 				failed = err
+			case errors.Is(err, errFewer):
+				if failed == nil {
+					failed = err
+				}
 			case err != nil:
 				return err
 			}
@@ -122,6 +146,10 @@ func (a *app) publish(o publishOptions, args []string) error {
 		}
 	}
 }
+
+// errFewer is a message that reached fewer channels than --require,
+// reported on stderr already.
+var errFewer = &statusError{status: exitFewer}
 
 // publishOne publishes one message and reports how many channels it
 // reached.
@@ -138,12 +166,16 @@ func (a *app) publishOne(h *pubsub.Home, o publishOptions, topicName string, con
 		if _, werr := fmt.Fprintf(a.stdout, "{\"channels\":%d,\"id\":%d}\n", n, id); werr != nil {
 			return stdoutError(werr)
 		}
-	} else {
+	} else if !o.quiet {
 		fmt.Fprintf(a.stderr, "pubsub: published to %d channel%s (id %d)\n", n, plural(n), id)
 	}
 	if missed {
 		fmt.Fprintln(a.stderr, errorLine(de))
 		return errReported
+	}
+	if n < o.require {
+		fmt.Fprintf(a.stderr, "pubsub: message %d reached %d channel%s, fewer than --require %d\n", id, n, plural(n), o.require)
+		return errFewer
 	}
 	return nil
 }
@@ -155,10 +187,10 @@ func plural(n int) string {
 	return "s"
 }
 
-const headerForms = "use -H key=value for a string or -H key:=JSON for a JSON scalar, as in n:=42, f:=1.5, ok:=true, x:=null"
+const headerForms = "use -H key=value or -H key:value for a string, -H key:=JSON for a JSON scalar, as in n:=42, f:=1.5, ok:=true, x:=null"
 
-// parseHeaders reads the -H flags: key=value is a string, key:=JSON a JSON
-// scalar. A later flag for the same key wins.
+// parseHeaders reads the -H flags (see parseHeader). A later flag for the
+// same key wins.
 func parseHeaders(flags []string) (pubsub.Headers, error) {
 	if len(flags) == 0 {
 		return nil, nil
@@ -166,6 +198,12 @@ func parseHeaders(flags []string) (pubsub.Headers, error) {
 	h := make(pubsub.Headers, len(flags))
 	for _, f := range flags {
 		k, v, err := parseHeader(f)
+		if je, ok := errors.AsType[*jsonValueError](err); ok {
+			// key:=text is JSON here, and the string "=text" to the nats
+			// CLI: when text is not JSON, say how to write either string.
+			return nil, usageErrorf("malformed header %q: %v; for the string %q write -H %s, for %q write -H %s",
+				f, je, je.text, shellQuote(je.key+"="+je.text), "="+je.text, shellQuote(je.key+"=="+je.text))
+		}
 		if err != nil {
 			return nil, usageErrorf("malformed header %q: %s; %s", f, err, headerForms)
 		}
@@ -174,13 +212,34 @@ func parseHeaders(flags []string) (pubsub.Headers, error) {
 	return h, nil
 }
 
+// parseHeader reads one -H flag. The key ends at the first ':' or '=', so
+// it holds neither, and what follows it says how to read the value:
+//
+//	key=value  a string, as it is; it may hold ':' and '='
+//	key:=JSON  a JSON scalar, which keeps its type (httpie's form)
+//	key:value  a string, as the nats CLI writes headers: spaces around the
+//	           key and the value are dropped, and it may hold ':' and '='
+//
+// Every flag has one reading. Where two conventions differ, on key:=text
+// (a JSON scalar here, the string "=text" in nats), a text that is not
+// JSON is a *jsonValueError, so that the message can name both string
+// forms.
 func parseHeader(f string) (key string, value any, err error) {
-	i := strings.IndexByte(f, '=')
+	i := strings.IndexAny(f, ":=")
 	if i < 0 {
-		return "", nil, errors.New("no '='")
+		return "", nil, errors.New("no ':' or '='")
 	}
-	key, text := f[:i], f[i+1:]
-	key, typed := strings.CutSuffix(key, ":")
+	key, rest := f[:i], f[i:]
+	var text string
+	typed := false
+	switch {
+	case strings.HasPrefix(rest, ":="):
+		text, typed = rest[2:], true
+	case rest[0] == '=':
+		text = rest[1:]
+	default:
+		key, text = strings.TrimSpace(key), strings.TrimSpace(rest[1:])
+	}
 	switch {
 	case key == "":
 		return "", nil, errors.New("empty key")
@@ -193,7 +252,35 @@ func parseHeader(f string) (key string, value any, err error) {
 		return key, text, nil
 	}
 	value, err = parseScalar(text)
+	if se, ok := errors.AsType[*syntaxError](err); ok {
+		return "", nil, &jsonValueError{key: key, text: text, err: se.err}
+	}
 	return key, value, err
+}
+
+// jsonValueError is a key:=text flag whose text is not JSON.
+type jsonValueError struct {
+	key, text string
+	err       error
+}
+
+func (e *jsonValueError) Error() string {
+	return fmt.Sprintf("':=' takes a JSON scalar, and %q is not JSON (%v)", e.text, e.err)
+}
+
+// syntaxError is text that is not JSON at all, as opposed to JSON that is
+// not a scalar or a number out of range.
+type syntaxError struct{ err error }
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("invalid JSON (%v)", e.err) }
+
+// shellQuote quotes s for a POSIX shell, leaving it bare when it needs
+// no quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // parseScalar reads a JSON scalar, keeping integers apart from floats: an
@@ -204,13 +291,13 @@ func parseScalar(text string) (any, error) {
 		return nil, errors.New("empty JSON value")
 	}
 	if err := json.Unmarshal([]byte(text), new(any)); err != nil {
-		return nil, fmt.Errorf("invalid JSON (%v)", err)
+		return nil, &syntaxError{err}
 	}
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid JSON (%v)", err)
+		return nil, &syntaxError{err}
 	}
 	switch v := v.(type) {
 	case nil, bool, string:

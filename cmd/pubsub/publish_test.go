@@ -19,7 +19,19 @@ func TestParseHeader(t *testing.T) {
 		{"s=text", "s", "text"},
 		{"s=", "s", ""},
 		{"eq=a=b", "eq", "a=b"},
-		{"colon:in:key=v", "colon:in:key", "v"},
+		{"eq=a:b", "eq", "a:b"},
+		{"eq=a:=b", "eq", "a:=b"},
+		{"url=http://h:80/?a=b", "url", "http://h:80/?a=b"},
+		// key:value, as the nats CLI writes headers
+		{"c:text", "c", "text"},
+		{"c: spaced text ", "c", "spaced text"},
+		{" c :v", "c", "v"},
+		{"c:", "c", ""},
+		{"c::v", "c", ":v"},
+		{"c:a=b", "c", "a=b"},
+		{"c: =v", "c", "=v"},
+		{"Nats-Msg-Id:YWJj==", "Nats-Msg-Id", "YWJj=="},
+		{"url:http://h:80/?a=b", "url", "http://h:80/?a=b"},
 		{"n:=42", "n", int64(42)},
 		{"n:= -7 ", "n", int64(-7)},
 		{"big:=123456789012345678901234567890", "big", big30},
@@ -54,7 +66,7 @@ func TestParseHeader(t *testing.T) {
 }
 
 func TestParseHeaderErrors(t *testing.T) {
-	for _, flag := range []string{"novalue", "=x", ":=1", "n:=", "n:=4x", "n:=--1", "a:=[1]", "o:={}", "n:=1 2", "n:=1e999", "s:='x'", "k\xff=v", "k=\xff"} {
+	for _, flag := range []string{"novalue", "=x", ":=1", ":x", " :x", "n:=", "n:=4x", "n:=--1", "a:=[1]", "o:={}", "n:=1 2", "n:=1e999", "s:='x'", "k\xff=v", "k=\xff", "k:\xff", "n:=ada"} {
 		if k, v, err := parseHeader(flag); err == nil {
 			t.Errorf("parseHeader(%q) = %q, %#v; want an error", flag, k, v)
 		}
@@ -65,13 +77,36 @@ func TestParseHeaderErrors(t *testing.T) {
 // either fails with an error or yields a header that the wire encoding
 // writes and reads back as the same key and value.
 func FuzzParseHeader(f *testing.F) {
-	for _, s := range []string{"s=text", "n:=42", "big:=123456789012345678901234567890", "f:=2.5e-7", "x:=null", `q:="\ud800"`, "n:=1e999", "k=\xff", "a:=[1]", "=x"} {
+	for _, s := range []string{"s=text", "c: text ", "c:a=b", "e=a:b", "n:=42", "big:=123456789012345678901234567890", "f:=2.5e-7", "x:=null", `q:="\ud800"`, "n:=1e999", "k=\xff", "a:=[1]", "=x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, flag string) {
 		k, v, err := parseHeader(flag)
 		if err != nil {
 			return
+		}
+		// The key ends at the first ':' or '=', which decides the form.
+		i := strings.IndexAny(flag, ":=")
+		if k == "" || strings.ContainsAny(k, ":=") || i < 0 {
+			t.Fatalf("flag %q: key %q", flag, k)
+		}
+		switch rest := flag[i:]; {
+		case strings.HasPrefix(rest, ":="):
+			switch v.(type) {
+			case nil, bool, string, int64, *big.Int, float64:
+			default:
+				t.Fatalf("flag %q: value %#v (%T) is not a JSON scalar", flag, v, v)
+			}
+		case rest[0] == '=':
+			if k != flag[:i] || v != flag[i+1:] {
+				t.Fatalf("flag %q: got %q = %#v, want %q = %q", flag, k, v, flag[:i], flag[i+1:])
+			}
+		default:
+			// as the nats CLI reads it (natscli parseStringsToHeader)
+			nk, nv, _ := strings.Cut(flag, ":")
+			if nk, nv = strings.TrimSpace(nk), strings.TrimSpace(nv); k != nk || v != nv {
+				t.Fatalf("flag %q: got %q = %#v, nats reads %q = %q", flag, k, v, nk, nv)
+			}
 		}
 		enc, err := wire.EncodeHeaders(map[string]any{k: v})
 		if err != nil {

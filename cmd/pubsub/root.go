@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,12 +21,32 @@ import (
 	"github.com/pubsub-go/pubsub/internal/fsys"
 )
 
-// Exit statuses, as documented in the README.
+// Exit statuses, as documented in docs/CLI.md and in the root command's
+// help (exitStatusHelp). 0 is kept for "did what was asked"; each other
+// outcome a script may want to test has a status of its own.
 const (
 	exitOK      = 0
 	exitFailure = 1 // a runtime failure: the home, a delivery, I/O
 	exitUsage   = 2 // the command line is wrong: flags, arguments, topic, header
+	exitNoHome  = 3 // ls, cleanup, publish: no home at the path; nothing was made
+	exitFewer   = 4 // publish --require N: a message reached fewer than N channels
+	exitTimeout = 5 // subscribe --count N --timeout D: D passed before N messages
+
+	// exitSignal plus the signal's number is the status of a subscribe
+	// --count N that SIGINT or SIGTERM stopped before N messages: 130 and
+	// 143, what a shell reports for a process that signal killed.
+	exitSignal = 128
 )
+
+// exitStatusHelp is the table of exit statuses in the root command's help.
+const exitStatusHelp = `Exit status:
+  0    did what was asked
+  1    a runtime failure: the home, a delivery, I/O
+  2    a usage error: unknown flag, wrong arguments, invalid topic or header
+  3    ls, cleanup, publish: no home at the path (they do not make one)
+  4    publish --require N: a message reached fewer than N channels
+  5    subscribe --count N: --timeout came before N messages
+  130  subscribe --count N: SIGINT came before N messages (143: SIGTERM)`
 
 // app is one run of the command: its standard streams and what the root
 // command's flags say.
@@ -73,7 +94,7 @@ A topic is words of [A-Za-z0-9-] separated by '.'. A subscriber's topic may use
 
 The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
 
-Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error.`,
+` + exitStatusHelp,
 		Example: `  # in one terminal
   pubsub subscribe 'logs.+'
   # in another
@@ -137,6 +158,22 @@ func usage(err error) error { return &usageError{err} }
 // errReported is a failure whose message is already on stderr.
 var errReported = errors.New("pubsub: failed (reported above)")
 
+// statusError is an outcome with an exit status of its own (see the
+// exit* constants). A nil err means its message is already on stderr.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e *statusError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("pubsub: exit status %d (reported above)", e.status)
+	}
+	return e.err.Error()
+}
+
+func (e *statusError) Unwrap() error { return e.err }
+
 // errStdoutClosed ends a command quietly: nobody reads its output any more,
 // as in "pubsub subscribe t | head -1".
 var errStdoutClosed = errors.New("pubsub: standard output closed")
@@ -149,6 +186,12 @@ func (a *app) exit(cmd *cobra.Command, err error) int {
 		return exitOK
 	case errors.Is(err, errReported):
 		return exitFailure
+	}
+	if se, ok := errors.AsType[*statusError](err); ok {
+		if se.err != nil {
+			fmt.Fprintln(a.stderr, errorLine(se.err))
+		}
+		return se.status
 	}
 	code := exitFailure
 	_, isUsage := errors.AsType[*usageError](err)
@@ -187,12 +230,61 @@ func (a *app) homeDir() (string, error) {
 	return pubsub.DefaultDir(), nil
 }
 
-// openHome opens the home, or explains in one line why it cannot.
+// openHome opens the home, creating it if need be, or explains in one line
+// why it cannot. Only commands that have a reason to make a home use it: a
+// subscriber may well start first.
 func (a *app) openHome(opts ...pubsub.Option) (*pubsub.Home, error) {
 	dir, err := a.homeDir()
 	if err != nil {
 		return nil, err
 	}
+	return a.openDir(dir, opts...)
+}
+
+// openExistingHome opens the home for a command that looks at it (ls,
+// cleanup, completion) or publishes to it. None of them has a reason to
+// make a home, and a mistyped one must not silently become a new, empty
+// bus: a home that does not exist is reported, with exit status 3.
+func (a *app) openExistingHome(opts ...pubsub.Option) (*pubsub.Home, error) {
+	dir, err := a.homeDir()
+	if err != nil {
+		return nil, err
+	}
+	// Open would make a missing home. One that someone removes between
+	// this check and Open is made again, which is harmless. Other errors
+	// (ENOTDIR, EACCES) are left to Open, whose message says more.
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, &statusError{exitNoHome, a.noHomeError(dir)}
+	}
+	return a.openDir(dir, opts...)
+}
+
+// noHomeError says that there is no home at dir, where dir came from, and
+// where the default is.
+func (a *app) noHomeError(dir string) error {
+	var from string
+	switch {
+	case a.home != "":
+		from = fmt.Sprintf("set by --home; the default is %s, or $PUBSUB_HOME if set", defaultHome())
+	case os.Getenv("PUBSUB_HOME") != "":
+		from = fmt.Sprintf("set by $PUBSUB_HOME; the default is %s", defaultHome())
+	default:
+		from = "the default; --home DIR or $PUBSUB_HOME set another"
+	}
+	return fmt.Errorf("pubsub: no home at %s (%s); a subscriber creates its home", dir, from)
+}
+
+// defaultHome is the home when neither --home nor $PUBSUB_HOME is set:
+// pubsub.DefaultDir without the variable.
+func defaultHome() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm/pubsub"
+	}
+	return filepath.Join(os.TempDir(), "pubsub")
+}
+
+// openDir opens the home dir, creating it if need be.
+func (a *app) openDir(dir string, opts ...pubsub.Option) (*pubsub.Home, error) {
 	opts = append([]pubsub.Option{pubsub.WithLogger(slog.New(&lineHandler{w: a.stderr}))}, opts...)
 	h, err := pubsub.Open(dir, opts...)
 	if err != nil {
@@ -273,35 +365,63 @@ func stdoutError(err error) error {
 	return fmt.Errorf("pubsub: write standard output: %w", err)
 }
 
-// completeTopics completes the first argument with the topics of the
-// channels in the home: only those without wildcards for publish.
+// completeTopics completes the first argument with the topics in the
+// home (see homeTopics). publish takes no wildcard: a channel topic with
+// one offers what comes before it ("logs.+" offers "logs."), with no space
+// after it, for the user to go on typing.
 func (a *app) completeTopics(patterns bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		dir, err := a.homeDir()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		h, err := pubsub.Open(dir, pubsub.WithLogger(nil))
+		h, err := a.openExistingHome(pubsub.WithLogger(nil))
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		defer h.Close()
-		chans, _ := h.Channels()
 		var out []cobra.Completion
 		seen := map[string]bool{}
-		for _, c := range chans {
-			if !c.Live || seen[c.Topic] || !strings.HasPrefix(c.Topic, prefix) ||
-				(!patterns && strings.ContainsAny(c.Topic, "=+")) {
+		partial := true // every completion is a prefix that goes on
+		for _, t := range homeTopics(h) {
+			if !patterns {
+				t = concretePrefix(t)
+			}
+			if t == "" || seen[t] || !strings.HasPrefix(t, prefix) || t == prefix && strings.HasSuffix(t, ".") {
 				continue
 			}
-			seen[c.Topic] = true
-			out = append(out, c.Topic)
+			seen[t] = true
+			partial = partial && strings.HasSuffix(t, ".")
+			out = append(out, t)
 		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+		directive := cobra.ShellCompDirectiveNoFileComp
+		if len(out) > 0 && partial {
+			directive |= cobra.ShellCompDirectiveNoSpace
+		}
+		return out, directive
 	}
+}
+
+// homeTopics returns the topics the home has channels on, live or dead:
+// those a user is likeliest to type. This is where queues, once the home
+// has them, add theirs.
+func homeTopics(h *pubsub.Home) []string {
+	chans, _ := h.Channels()
+	topics := make([]string, 0, len(chans))
+	for _, c := range chans {
+		topics = append(topics, c.Topic)
+	}
+	return topics
+}
+
+// concretePrefix returns a channel topic up to its first wildcard word
+// ("logs.=.error" gives "logs."), the topic itself if it has none, and ""
+// if it starts with one.
+func concretePrefix(pattern string) string {
+	i := strings.IndexAny(pattern, "=+")
+	if i < 0 {
+		return pattern
+	}
+	return pattern[:strings.LastIndexByte(pattern[:i], '.')+1]
 }
 
 // isTerminal reports whether r is a terminal.

@@ -69,6 +69,7 @@ func TestScript(t *testing.T) {
 			"genfile":  cmdGenFile,
 			"cmpbytes": cmdCmpBytes,
 			"status":   cmdStatus,
+			"waitgone": cmdWaitGone,
 		},
 	})
 }
@@ -156,6 +157,43 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// waitgone PIDFILE...: wait until the process whose pid each file holds
+// has exited. A zombie counts as gone: it runs nothing, and only its
+// parent, which may be init or a test's shell, decides when to reap it.
+func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: waitgone PIDFILE...")
+	}
+	deadline := time.Now().Add(waitLimit)
+	for _, file := range args {
+		text, err := os.ReadFile(ts.MkAbs(file))
+		ts.Check(err)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(text)))
+		ts.Check(err)
+		for processRuns(pid) {
+			if time.Now().After(deadline) {
+				ts.Fatalf("process %d (%s) still runs after %v", pid, file, waitLimit)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// processRuns reports whether process pid exists and is not a zombie.
+func processRuns(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: it exists, zombie or not
+	}
+	// "pid (comm) S ...": the state follows the last ')', as comm may
+	// hold one.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // signal INT|TERM|KILL TOPIC: send the signal to the process that owns the

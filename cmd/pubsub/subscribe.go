@@ -13,7 +13,6 @@ import (
 	"math"
 	"math/big"
 	"os"
-	"os/exec"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -30,10 +29,12 @@ import (
 )
 
 type subscribeOptions struct {
-	count   int
-	timeout time.Duration
-	format  string
-	exec    string
+	count       int
+	timeout     time.Duration
+	format      string
+	exec        string
+	execTimeout time.Duration
+	execGrace   time.Duration
 }
 
 var formats = []string{"raw", "lines", "json"}
@@ -41,14 +42,19 @@ var formats = []string{"raw", "lines", "json"}
 func (a *app) newSubscribeCmd() *cobra.Command {
 	var o subscribeOptions
 	cmd := &cobra.Command{
-		Use:                   "subscribe [--count N] [--timeout DURATION] [--format raw|lines|json | --exec CMD] TOPIC",
+		Use:                   "subscribe [--count N] [--timeout DURATION] [--format raw|lines|json | --exec CMD [--exec-timeout DURATION] [--exec-grace DURATION]] TOPIC",
+		Aliases:               []string{"sub"},
 		DisableFlagsInUseLine: true,
 		Short:                 "Open a channel on TOPIC and write each message as it arrives",
 		Long: `Open a channel on TOPIC and write each message to stdout as it arrives, until
---count messages, until --timeout, or until SIGINT or SIGTERM, which lets the
-message in hand finish. The channel is then closed (with any message still
-pending in it) and the exit status is 0. Output to a pipe that nobody reads
-any more (pubsub subscribe t | head -1) also ends it quietly.
+--count messages, until --timeout, or until SIGINT or SIGTERM: the message in
+hand is written first, and an --exec CMD then running gets the signal too (see
+below). The channel is then closed (with any message still pending in it).
+Output to a pipe that nobody reads any more (pubsub subscribe t | head -1) also
+ends it quietly.
+
+The exit status is 0, unless --count messages did not all come: then it is 5
+when --timeout passed first, and 130 or 143 when SIGINT or SIGTERM came first.
 
 TOPIC may use '=' for exactly one word and '+' for one or more words:
 "logs.=.error" receives logs.app.error; "logs.+" receives logs.app and
@@ -73,12 +79,22 @@ its stdin and its stdout and stderr ours, and this environment:
   PUBSUB_HEADER_<KEY>  each header: KEY upper-cased, other than [A-Z0-9]
                        made '_'; strings as they are, other values as JSON
   PUBSUB_HOME          the home, so CMD can publish a reply
-A CMD that fails is reported on stderr, and the next message goes on.`,
+A CMD that fails is reported on stderr, and the next message goes on.
+
+CMD runs in a process group of its own. SIGINT and SIGTERM sent to pubsub go on
+to that group, and pubsub waits for CMD to exit: a CMD that catches the signal
+can finish the message, and exit 0 is then no failure. With --exec-timeout,
+SIGTERM goes to the group when CMD has run that long, and the message counts
+as failed. Either way, whatever is left of the group gets SIGKILL --exec-grace
+later (10s by default), or at a second signal. If pubsub itself is killed
+(SIGKILL, a crash), its guard, a small sh process watching it, kills the group
+of the CMD then running, and on Linux the kernel kills CMD's shell as well.`,
 		Example: `  pubsub subscribe 'logs.+'
   pubsub subscribe --count 1 --timeout 30s jobs.done
   pubsub subscribe --format json 'orders.=' | jq .headers
   pubsub subscribe --format raw --count 1 images.new > photo.jpg
   pubsub subscribe --exec 'echo "$PUBSUB_TOPIC from $PUBSUB_HEADER_HOST: $(cat)"' 'metrics.+'
+  pubsub sub --exec ./handle-job --exec-timeout 5m --exec-grace 30s jobs.new
 
   # in a script: start a subscriber, and publish once it is live
   pubsub subscribe --count 1 jobs.done 2> sub.err > done.txt &
@@ -90,6 +106,11 @@ A CMD that fails is reported on stderr, and the next message goes on.`,
 			if o.exec != "" && cmd.Flags().Changed("format") {
 				return usageErrorf("--exec and --format do not go together: with --exec, CMD writes the output")
 			}
+			for _, name := range []string{"exec-timeout", "exec-grace"} {
+				if o.exec == "" && cmd.Flags().Changed(name) {
+					return usageErrorf("--%s needs --exec", name)
+				}
+			}
 			return a.subscribe(cmd.Context(), o, args[0])
 		},
 	}
@@ -98,6 +119,8 @@ A CMD that fails is reported on stderr, and the next message goes on.`,
 	f.DurationVar(&o.timeout, "timeout", 0, "stop after `DURATION`, such as 500ms, 30s or 5m (0: no limit)")
 	f.StringVar(&o.format, "format", "lines", "output `FORMAT`: raw, lines or json")
 	f.StringVar(&o.exec, "exec", "", "run `CMD` with sh -c for each message: content on stdin, headers in the environment")
+	f.DurationVar(&o.execTimeout, "exec-timeout", 0, "stop CMD after `DURATION` (SIGTERM, then SIGKILL after --exec-grace); the message counts as failed (0: no limit)")
+	f.DurationVar(&o.execGrace, "exec-grace", defaultExecGrace, "give CMD `DURATION` to exit after SIGTERM or a forwarded signal, then SIGKILL it")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -113,11 +136,15 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 		return usageErrorf("invalid --count %d: want a number of messages, or 0 for no limit", o.count)
 	case o.timeout < 0:
 		return usageErrorf("invalid --timeout %v: want a positive duration, or 0 for no limit", o.timeout)
+	case o.execTimeout < 0:
+		return usageErrorf("invalid --exec-timeout %v: want a positive duration, or 0 for no limit", o.execTimeout)
+	case o.execGrace < 0:
+		return usageErrorf("invalid --exec-grace %v: want a duration, or 0 to kill at once", o.execGrace)
 	}
 
 	// Catch the signals before the channel exists, so one that arrives
 	// at any time closes it.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, sigs, stop := notifyInterrupt(ctx)
 	defer stop()
 
 	h, err := a.openHome()
@@ -125,6 +152,18 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 		return err
 	}
 	defer h.Close()
+	var runner *execRunner
+	if o.exec != "" {
+		var guard *execGuard
+		if guard, err = startGuard(a.stderr); err != nil {
+			return err
+		}
+		defer guard.close()
+		runner = &execRunner{
+			cmdline: o.exec, home: h.Dir(), timeout: o.execTimeout, grace: o.execGrace,
+			stdout: a.stdout, stderr: a.stderr, signals: sigs, guard: guard,
+		}
+	}
 	ch, err := h.NewChannel(pattern)
 	if err != nil {
 		return err
@@ -149,18 +188,88 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 				continue // set aside and logged by the library
 			}
 			if ctx.Err() != nil {
-				return nil // a signal, the timeout, or nobody reading stdout
+				return stopStatus(context.Cause(ctx), o, n)
 			}
 			return err
 		}
 		n++
-		if o.exec != "" {
-			a.runExec(h.Dir(), o.exec, m)
+		if runner != nil {
+			runner.run(ctx, m)
 			continue
 		}
 		if err := writeMessage(out, o.format, m); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// interrupted is the cause of a subscribe that SIGINT or SIGTERM stopped.
+type interrupted struct{ sig os.Signal }
+
+func (e *interrupted) Error() string {
+	switch e.sig {
+	case os.Interrupt:
+		return "interrupted by SIGINT"
+	case syscall.SIGTERM:
+		return "interrupted by SIGTERM"
+	}
+	return "interrupted by " + e.sig.String()
+}
+
+// status is the exit status for the signal: 128 plus its number, as a
+// shell reports a process it killed.
+func (e *interrupted) status() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return exitSignal + int(s)
+	}
+	return exitFailure
+}
+
+// notifyInterrupt returns a copy of parent that the first SIGINT or
+// SIGTERM cancels, with an *interrupted cause. Each such signal is also
+// sent on sigs, without blocking, for the --exec command running then.
+// stop stops catching the signals.
+func notifyInterrupt(parent context.Context) (ctx context.Context, sigs <-chan os.Signal, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	in := make(chan os.Signal, 2)
+	out := make(chan os.Signal, 1)
+	signal.Notify(in, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-in:
+				cancel(&interrupted{s})
+				select {
+				case out <- s:
+				default:
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, out, func() {
+		signal.Stop(in)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// stopStatus is the outcome of a subscribe that stopped before --count
+// messages, for the reason cause. Without --count, a signal or the
+// timeout is how it is meant to end; and a reader that went away
+// (subscribe | head -1) ends it quietly.
+func stopStatus(cause error, o subscribeOptions, n int) error {
+	if o.count == 0 || errors.Is(cause, errStdoutClosed) {
+		return nil
+	}
+	if e, ok := errors.AsType[*interrupted](cause); ok {
+		return &statusError{e.status(), fmt.Errorf("pubsub: %v after %d of %d messages", e, n, o.count)}
+	}
+	if errors.Is(cause, context.DeadlineExceeded) {
+		return &statusError{exitTimeout, fmt.Errorf("pubsub: --timeout %v passed after %d of %d messages", o.timeout, n, o.count)}
 	}
 	return nil
 }
@@ -209,71 +318,6 @@ func watchReader(ctx context.Context, w io.Writer, cancel context.CancelCauseFun
 			cancel(errStdoutClosed)
 		}
 	}()
-}
-
-// runExec runs CMD for one message. Its failure is reported and does not
-// stop the subscription. CMD gets no context: a signal to this process
-// lets it finish the message in hand.
-func (a *app) runExec(home, cmdline string, m *pubsub.Message) {
-	c := exec.Command("/bin/sh", "-c", cmdline)
-	c.Stdin = bytes.NewReader(m.Content)
-	c.Stdout = a.stdout
-	c.Stderr = a.stderr
-	c.Env = execEnv(home, m)
-	if err := c.Run(); err != nil {
-		fmt.Fprintf(a.stderr, "pubsub: --exec: message %d on %s: %v\n", m.ID, m.Topic, err)
-	}
-}
-
-// execEnv is the environment of an --exec command: ours, less what a
-// parent pubsub --exec set for its own message, plus this message's.
-func execEnv(home string, m *pubsub.Message) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(name, "PUBSUB_HEADER_"),
-			name == "PUBSUB_HEADERS", name == "PUBSUB_TOPIC", name == "PUBSUB_ID",
-			name == "PUBSUB_TIMESTAMP", name == "PUBSUB_HOME":
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env,
-		"PUBSUB_HOME="+home,
-		"PUBSUB_TOPIC="+m.Topic,
-		"PUBSUB_ID="+strconv.FormatUint(m.ID, 10),
-		"PUBSUB_TIMESTAMP="+strconv.FormatInt(m.Timestamp, 10),
-		"PUBSUB_HEADERS="+string(appendHeadersJSON(nil, m.Headers)),
-	)
-	for _, k := range sortedKeys(m.Headers) {
-		v, ok := m.Headers[k].(string)
-		if !ok {
-			v = string(appendValueJSON(nil, m.Headers[k]))
-		}
-		if strings.IndexByte(v, 0) >= 0 {
-			continue // the environment cannot hold NUL; PUBSUB_HEADERS has it
-		}
-		env = append(env, "PUBSUB_HEADER_"+envName(k)+"="+v)
-	}
-	return env
-}
-
-// envName upper-cases a header key and makes every character other than
-// [A-Z0-9] an underscore.
-func envName(key string) string {
-	var b strings.Builder
-	for _, r := range key {
-		switch {
-		case r >= 'a' && r <= 'z':
-			b.WriteRune(r - 'a' + 'A')
-		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
 }
 
 func sortedKeys(h pubsub.Headers) []string {

@@ -1,7 +1,8 @@
 // Package fsys is the only place where the bus touches the operating
 // system: FIFOs opened through the runtime poller, staging files that are
-// never visible half written, flock and pid liveness, and directory helpers
-// that do not follow symbolic links out of the home.
+// never visible half written, flock and pid liveness, directory helpers
+// that do not follow symbolic links out of the home, and, for the
+// command's --exec, process groups that die with their parent.
 //
 // It has one backend per OS family, chosen by build constraints:
 //

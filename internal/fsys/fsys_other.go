@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 )
 
@@ -106,3 +107,6 @@ func Truncate(fd int, size int64) error                         { return ErrUnsu
 func RemoveDirAt(dirfd int, name string) error                  { return ErrUnsupported }
 func OpenFileRW(dirfd int, name string) (int, error)            { return -1, ErrUnsupported }
 func LockWait(dirfd int, name string, mode uint32) (int, error) { return -1, ErrUnsupported }
+func GroupAttr(dieWithParent bool) *syscall.SysProcAttr         { return nil }
+func SignalGroup(pgid int, sig syscall.Signal) error            { return ErrUnsupported }
+func GroupExists(pgid int) bool                                 { return false }

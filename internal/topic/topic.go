@@ -51,11 +51,17 @@ const (
 	reasonWildcardInTopic = "wildcards '=' and '+' are only allowed in channel topics"
 	allowedTopicText      = "a topic is words of " + Word + " separated by '.'"
 	allowedPatternText    = "a channel topic is words of " + Word + ", '=' or '+', separated by '.'"
-	maxShownTopic         = 128 // bytes of a long topic shown in a message
-	maxShownChars         = 10  // distinct offending characters listed
+	// NATS, and users of it, write the wildcards '*' (one word) and '>'
+	// (one or more); a topic holding either is told what plays their role.
+	natsPatternHint = "'=' stands for one word and '+' for one or more, as '*' and '>' do in NATS"
+	natsTopicHint   = "wildcards, '=' for one word and '+' for one or more (NATS's '*' and '>'), are only allowed in channel topics"
+	maxShownTopic   = 128 // bytes of a long topic shown in a message
+	maxShownChars   = 10  // distinct offending characters listed
 )
 
-// Error names the topic, what is wrong with it, and what is allowed.
+// Error names the topic, what is wrong with it, and what is allowed. A
+// topic holding NATS's wildcards '*' or '>' is also told that '=' and '+'
+// play their role here.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("pubsub: invalid ")
@@ -83,6 +89,14 @@ func (e *Error) Error() string {
 			b.WriteString(allowedPatternText)
 		} else {
 			b.WriteString(allowedTopicText)
+		}
+	}
+	if strings.ContainsAny(e.Topic, "*>") {
+		b.WriteString("; ")
+		if e.Pattern {
+			b.WriteString(natsPatternHint)
+		} else {
+			b.WriteString(natsTopicHint)
 		}
 	}
 	return b.String()

@@ -12,6 +12,8 @@ const (
 	topicTail   = "; a topic is words of [A-Za-z0-9-] separated by '.'"
 	patternTail = "; a channel topic is words of [A-Za-z0-9-], '=' or '+', separated by '.'"
 	inTopic     = "wildcards '=' and '+' are only allowed in channel topics"
+	natsPattern = "; '=' stands for one word and '+' for one or more, as '*' and '>' do in NATS"
+	natsTopic   = "; wildcards, '=' for one word and '+' for one or more (NATS's '*' and '>'), are only allowed in channel topics"
 )
 
 // validationCases gives, for each input, the Reason of ValidateTopic and of
@@ -118,6 +120,13 @@ func TestErrorMessages(t *testing.T) {
 		{"wildcard in topic", topic.ValidateTopic("news.+"), `pubsub: invalid topic "news.+": ` + inTopic},
 		{"control char", topic.ValidatePattern("a\x1bb"), `pubsub: invalid channel topic "a\x1bb": character '\x1b' not allowed` + patternTail},
 		{"unicode", topic.ValidateTopic("café"), `pubsub: invalid topic "café": character 'é' not allowed` + topicTail},
+		// NATS's wildcards: the message says which characters play their role.
+		{"NATS star in pattern", topic.ValidatePattern("orders.*"),
+			`pubsub: invalid channel topic "orders.*": character '*' not allowed` + patternTail + natsPattern},
+		{"NATS gt in pattern", topic.ValidatePattern("logs.>"),
+			`pubsub: invalid channel topic "logs.>": character '>' not allowed` + patternTail + natsPattern},
+		{"NATS wildcards in topic", topic.ValidateTopic("a.*.>"),
+			`pubsub: invalid topic "a.*.>": characters '*' and '>' not allowed` + topicTail + natsTopic},
 		{"long", topic.ValidateTopic(strings.Repeat("a", 200) + "_"),
 			`pubsub: invalid topic "` + strings.Repeat("a", 128) + `"... (201 bytes): character '_' not allowed` + topicTail},
 		// The head is cut on a rune boundary, so the message stays readable.
