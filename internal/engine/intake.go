@@ -43,6 +43,7 @@ type intake struct {
 
 	mu     sync.Mutex // guards fifo against closeIntake while run reopens it
 	reopen bool       // the intake was removed and made again: open it anew
+	name   string     // its name when last seen
 }
 
 // openIntake makes the queue's intake, or takes the one there is, and
@@ -196,16 +197,30 @@ func (in *intake) run() {
 // between read and move).
 func (in *intake) tend() {
 	w := in.w
+	// The name it had last time, if still its name, saves a listing of
+	// the home (which may hold thousands of channels) every second.
+	if in.name != "" {
+		if _, pid, _ := parseIntakeName(in.name); fsys.ProcessAlive(pid) {
+			there, err1 := fsys.Fstatat(w.homeFD, in.name)
+			here, err2 := fsys.Fstat(in.dirFD)
+			if err1 == nil && err2 == nil && there.Ino == here.Ino && there.Dev == here.Dev {
+				in.strays()
+				return
+			}
+		}
+	}
 	names, err := findIntakes(w.homeFD, w.q.name)
 	if err != nil {
 		return
 	}
 	if len(names) > 0 {
 		if _, pid, _ := parseIntakeName(names[0]); fsys.ProcessAlive(pid) {
+			in.name = names[0]
 			in.strays()
 			return
 		}
 	}
+	in.name = ""
 	// Its owner died, or it was removed (formix-pubsub's
 	// cleanup_inactive removes a channel whose pid is dead).
 	if lock, err := fsys.LockWait(w.q.dirFD, intakeLock, w.home.access.fileMode); err == nil {

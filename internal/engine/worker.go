@@ -120,13 +120,21 @@ func (w *Worker) attach() (err error) {
 	if w.tmpFD, err = fsys.OpenDirAt(w.homeFD, TmpDir); err != nil {
 		return err
 	}
-	if err := fsys.Mkdirat(q.workersFD, w.id, h.access.dirMode); err != nil {
+	// Made in tmp/ with its lock held, then moved into workers/: another
+	// worker must never see it without its lock, and take it for dead.
+	build := channelName("worker-" + q.name) // named so that Cleanup knows it if we die here
+	if err := fsys.Mkdirat(w.tmpFD, build, h.access.dirMode); err != nil {
 		return err
 	}
-	if w.dirFD, err = fsys.OpenDirAt(q.workersFD, w.id); err != nil {
+	if w.dirFD, err = fsys.OpenDirAt(w.tmpFD, build); err != nil {
+		_ = fsys.RemoveDirAt(w.tmpFD, build)
 		return err
 	}
-	if w.lockFD, err = fsys.Lock(w.dirFD, LockName, h.access.fileMode); err != nil {
+	if w.lockFD, err = fsys.Lock(w.dirFD, LockName, h.access.fileMode); err == nil {
+		err = fsys.RenameNoReplace(w.tmpFD, build, q.workersFD, w.id)
+	}
+	if err != nil {
+		_ = os.RemoveAll(h.tmpPath(build))
 		return err
 	}
 	if w.fifo, w.keepFD, err = fsys.OpenFIFOReader(q.dirFD, queueNotify); err != nil {
