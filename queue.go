@@ -307,7 +307,8 @@ var errNotQueued = errors.New("pubsub: the message came from a channel, which de
 // Ack acknowledges a message taken from a [Queue]: it is removed from the
 // queue for good. It returns [ErrLeaseExpired] if the queue gave the
 // message back meanwhile (the worker held it past its lease, or was taken
-// for dead): another delivery may handle it again. A message from a
+// for dead): another delivery may handle it again; and [ErrClosed] after
+// the Queue was closed, which gave the message back. A message from a
 // [Channel] needs no acknowledgement: Ack returns nil.
 func (m *Message) Ack() error {
 	if m.lease == nil {

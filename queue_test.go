@@ -211,3 +211,26 @@ func TestChannelMessageAck(t *testing.T) {
 		t.Fatal("a channel's message: Ack, Nack or Deliveries wrong")
 	}
 }
+
+// A message acknowledged after its Queue was closed went back to the
+// queue: Ack says so, and the next worker gets it.
+func TestAckAfterClose(t *testing.T) {
+	h, _ := newHome(t)
+	q, err := h.NewQueue("q", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, h, "t", "x", nil)
+	m, err := q.Next(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	if err := m.Ack(); !errors.Is(err, pubsub.ErrClosed) {
+		t.Fatalf("Ack after Close: %v", err)
+	}
+	again := newQueue(t, h, "q", "t")
+	if m, err := again.Next(t.Context()); err != nil || string(m.Content) != "x" || m.Deliveries() != 2 {
+		t.Fatalf("after Close: %v, %v", m, err)
+	}
+}

@@ -63,28 +63,12 @@ func (h *Home) enqueue(rt *route, s *staged) (bool, error) {
 // count of messages made ready unnotified tells workers to list ready/.
 // Called with rt.mu held.
 func (rt *route) notify(k queueKey, n int) {
-	if !notifyQueue(rt.q, &rt.fifoFD, k, n) {
+	if rt.nt == nil {
+		rt.nt = newNotifier()
+	}
+	if !notifyQueue(rt.q, rt.nt, k, n) {
 		rt.q.state.add(offUnnotfied, 1)
 	}
-}
-
-// notifyQueue writes the record of k, n into q's FIFO, opening its write
-// end into *fd on first use. It reports whether the record went in.
-func notifyQueue(q *queueDir, fd *int, k queueKey, n int) bool {
-	if *fd < 0 {
-		w, err := fsys.OpenFIFOWriter(q.dirFD, queueNotify)
-		if err != nil {
-			return false // no reader: no worker attached
-		}
-		*fd = w
-	}
-	var rec [queueRecordSize]byte
-	err := fsys.WriteRecord(*fd, appendQueueRecord(rec[:0], k, n))
-	if err == fsys.ErrBrokenPipe {
-		fsys.Close(*fd) // the last worker left: open again next time
-		*fd = -1
-	}
-	return err == nil
 }
 
 // dropOldest makes room for a message of size bytes by dropping the

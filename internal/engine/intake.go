@@ -321,7 +321,7 @@ func (in *intake) move(id uint64) {
 		q.uncount(size) // moved by another worker meanwhile
 		return
 	}
-	if !notifyQueue(q, &w.notify, k, 0) {
+	if !notifyQueue(q, w.nt, k, 0) {
 		q.state.add(offUnnotfied, 1)
 	}
 }
@@ -392,10 +392,10 @@ func rescueIntake(homeFD int, dir, name string, q *queueDir, log *slog.Logger) {
 	defer fsys.Close(dirFD)
 	if q != nil {
 		p, _ := topic.Compile(q.cfg.Pattern)
-		w := &Worker{q: q, log: log, notify: -1}
+		w := &Worker{q: q, log: log, nt: newNotifier()}
 		in := &intake{w: w, pattern: p, dirFD: dirFD}
 		in.strays()
-		fsys.Close(w.notify)
+		w.nt.close()
 	}
 	_, _ = removeChannel(dir, name, true)
 }

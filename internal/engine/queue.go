@@ -686,7 +686,7 @@ func (h *Home) DeadLetters(name string) ([]DeadLetter, error) {
 // queue's bounds again; one that does not fit stays a dead letter, and
 // the error says so.
 func (h *Home) RequeueDeadLetters(name string, keys ...string) (int, error) {
-	return h.eachDeadLetter(name, keys, func(q *queueDir, n string, k queueKey, size int64, notify *int) error {
+	return h.eachDeadLetter(name, keys, func(q *queueDir, n string, k queueKey, size int64, nt *notifier) error {
 		if !q.admit(size) {
 			return fmt.Errorf("%w: %s", ErrQueueFull, q.name)
 		}
@@ -694,7 +694,7 @@ func (h *Home) RequeueDeadLetters(name string, keys ...string) (int, error) {
 			q.uncount(size)
 			return err
 		}
-		if !notifyQueue(q, notify, k, 0) {
+		if !notifyQueue(q, nt, k, 0) {
 			q.state.add(offUnnotfied, 1)
 		}
 		return nil
@@ -704,12 +704,12 @@ func (h *Home) RequeueDeadLetters(name string, keys ...string) (int, error) {
 // PurgeDeadLetters removes the dead letters of the queue name whose keys
 // are given (every one, if none is), and returns how many.
 func (h *Home) PurgeDeadLetters(name string, keys ...string) (int, error) {
-	return h.eachDeadLetter(name, keys, func(q *queueDir, n string, _ queueKey, _ int64, _ *int) error {
+	return h.eachDeadLetter(name, keys, func(q *queueDir, n string, _ queueKey, _ int64, _ *notifier) error {
 		return fsys.Unlinkat(q.deadFD, n)
 	})
 }
 
-func (h *Home) eachDeadLetter(name string, keys []string, f func(q *queueDir, n string, k queueKey, size int64, notify *int) error) (int, error) {
+func (h *Home) eachDeadLetter(name string, keys []string, f func(q *queueDir, n string, k queueKey, size int64, nt *notifier) error) (int, error) {
 	if err := h.use(); err != nil {
 		return 0, err
 	}
@@ -719,8 +719,8 @@ func (h *Home) eachDeadLetter(name string, keys []string, f func(q *queueDir, n 
 		return 0, err
 	}
 	defer q.close()
-	notify := -1
-	defer func() { fsys.Close(notify) }()
+	nt := newNotifier()
+	defer nt.close()
 	names, err := fsys.ReadDirNames(q.deadFD)
 	if err != nil {
 		return 0, fmt.Errorf("pubsub: list dead letters of %s: %w", name, err)
@@ -740,7 +740,7 @@ func (h *Home) eachDeadLetter(name string, keys []string, f func(q *queueDir, n 
 		delete(want, k.String())
 		st, err := fsys.Fstatat(q.deadFD, n)
 		if err == nil {
-			err = f(q, n, k, st.Size, &notify)
+			err = f(q, n, k, st.Size, nt)
 		}
 		switch {
 		case err == nil:

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
@@ -322,3 +324,36 @@ func FuzzQueueRecords(f *testing.F) {
 		w.scanned, w.haveRec = nil, false
 	})
 }
+
+// A publisher hands a record to an idle worker through the worker's own
+// FIFO (handoff.go): the worker parked gets it, and the publisher's other
+// descriptors (its stdin, which a stray close once hit) are left alone.
+func TestQueueHandOff(t *testing.T) {
+	h := testHome(t)
+	w := join(t, h, "jobs", QueueConfig{Pattern: "jobs"})
+	before, err := fsysFstat(0)
+	if err != nil {
+		t.Skip("no stdin to watch")
+	}
+	got := make(chan string, 1)
+	go func() {
+		d := new(Delivery)
+		if err := w.Next(t.Context(), d); err == nil {
+			w.Ack(d)
+			got <- string(d.Msg.Content)
+		}
+	}()
+	state, _, _ := w.q.state.slot(w.slot)
+	for state.Load() != slotIdle { // until it parks on its own FIFO
+		runtime.Gosched()
+	}
+	publishN(t, h, "jobs", 1)
+	if c := <-got; c != "0" {
+		t.Fatalf("handed %q", c)
+	}
+	if after, err := fsysFstat(0); err != nil || after != before {
+		t.Fatalf("stdin changed under the publisher: %+v, %v; was %+v", after, err, before)
+	}
+}
+
+func fsysFstat(fd int) (fsys.Stat, error) { return fsys.Fstat(fd) }

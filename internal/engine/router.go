@@ -85,6 +85,7 @@ type route struct {
 	dirFD  int       // the channel directory; -1 when not held
 	fifoFD int       // write end, opened on first delivery; -1 until then
 	q      *queueDir // a queue's directories, once probed
+	nt     *notifier // a queue's records, to its workers
 	// unannounced are ids of message files linked into a Go channel while
 	// its FIFO was full, oldest first. They are announced, in order,
 	// before anything newer goes into the FIFO, so newer messages do not
@@ -338,8 +339,9 @@ func (r *router) closeRoute(rt *route) {
 	rt.mu.Lock()
 	rt.closeFDs()
 	if rt.q != nil {
+		rt.nt.close()
 		rt.q.close()
-		rt.q = nil
+		rt.q, rt.nt = nil, nil
 	}
 	rt.mu.Unlock()
 }

@@ -46,7 +46,13 @@ type Worker struct {
 	keepFD int      // our write end of the FIFO, so reads never see EOF
 	fifo   *os.File // read end, in the runtime poller
 	rc     syscall.RawConn
-	notify int // write end for records of messages this worker makes ready
+	nt     *notifier // records of messages this worker makes ready
+
+	// Its own FIFO, on which it parks while its slot says idle (handoff.go).
+	slot    int // -1: no slot free; it parks on the queue's FIFO
+	own     *os.File
+	ownKeep int
+	ownRC   syscall.RawConn
 
 	sem     chan struct{} // serialises the readers, as a Channel's
 	waiting atomic.Bool   // the holder of sem is parked on the FIFO
@@ -68,6 +74,11 @@ type Worker struct {
 
 	heldMu sync.Mutex
 	held   map[string]int64 // claimed name -> size, not yet acknowledged
+
+	// life is read-held by Ack and Nack, which may come from any
+	// goroutine, and write-held by Close, which unmaps what they use.
+	life   sync.RWMutex
+	closed bool
 
 	in *intake // this worker's reader of the queue's intake
 
@@ -97,7 +108,7 @@ func (h *Home) JoinQueue(name string, cfg QueueConfig, set QueueFields) (*Worker
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{home: h, q: q, id: newWorkerID(), log: h.log, homeFD: -1, tmpFD: -1, dirFD: -1, lockFD: -1, keepFD: -1, notify: -1,
+	w := &Worker{home: h, q: q, id: newWorkerID(), log: h.log, homeFD: -1, tmpFD: -1, dirFD: -1, lockFD: -1, keepFD: -1, nt: newNotifier(), slot: -1, ownKeep: -1,
 		sem: make(chan struct{}, 1), done: make(chan struct{}), held: map[string]int64{}, listDue: true}
 	if err := w.attach(); err != nil {
 		w.release()
@@ -131,6 +142,15 @@ func (w *Worker) attach() (err error) {
 		return err
 	}
 	if w.lockFD, err = fsys.Lock(w.dirFD, LockName, h.access.fileMode); err == nil {
+		err = fsys.Mkfifo(w.dirFD, h.tmpPath(build), queueNotify, h.access.fileMode)
+	}
+	if err == nil {
+		w.own, w.ownKeep, err = fsys.OpenFIFOReader(w.dirFD, queueNotify)
+	}
+	if err == nil {
+		w.ownRC, err = w.own.SyscallConn()
+	}
+	if err == nil {
 		err = fsys.RenameNoReplace(w.tmpFD, build, q.workersFD, w.id)
 	}
 	if err != nil {
@@ -140,8 +160,11 @@ func (w *Worker) attach() (err error) {
 	if w.fifo, w.keepFD, err = fsys.OpenFIFOReader(q.dirFD, queueNotify); err != nil {
 		return err
 	}
-	w.rc, err = w.fifo.SyscallConn()
-	return err
+	if w.rc, err = w.fifo.SyscallConn(); err != nil {
+		return err
+	}
+	w.slot = q.claimSlot(w.id)
+	return nil
 }
 
 // Name returns the queue's name.
@@ -249,6 +272,10 @@ func (w *Worker) candidate() (queueKey, int, bool) {
 		k, n, _ := parseReadyName(name)
 		return k, n, true
 	}
+	if w.slot >= 0 && w.readFrom(w.ownRC, false) == nil && w.rdN == queueRecordSize {
+		k, n := parseQueueRecord(w.rec[:])
+		return k, n, true
+	}
 	if w.read(false) == nil && w.rdN == queueRecordSize {
 		k, n := parseQueueRecord(w.rec[:])
 		return k, n, true
@@ -292,7 +319,11 @@ func (w *Worker) scan() {
 // read reads one record from the FIFO; with wait, it parks in the poller
 // until there is one. One record a read: the workers share the FIFO, and a
 // worker that read ahead would keep messages from idle ones.
-func (w *Worker) read(wait bool) error {
+func (w *Worker) read(wait bool) error { return w.readFrom(w.rc, wait) }
+
+// readFrom reads one record from the queue's FIFO (rc) or the worker's
+// own (ownRC).
+func (w *Worker) readFrom(rc syscall.RawConn, wait bool) error {
 	if w.readFn == nil {
 		w.readFn = func(fd uintptr) bool {
 			w.rdN, w.rdErr = fsys.Read(int(fd), w.rec[:])
@@ -301,7 +332,7 @@ func (w *Worker) read(wait bool) error {
 	}
 	w.rdWait = wait
 	w.rdN = 0
-	if err := w.rc.Read(w.readFn); err != nil {
+	if err := rc.Read(w.readFn); err != nil {
 		return err
 	}
 	if w.rdErr != nil && w.rdErr != fsys.ErrWouldBlock {
@@ -317,12 +348,27 @@ func (w *Worker) wait(ctx context.Context) error {
 	if due := w.nextDue.Load(); due != 0 && time.Unix(0, due).Before(deadline) {
 		deadline = time.Unix(0, due)
 	}
-	_ = w.fifo.SetReadDeadline(deadline)
-	defer func() { _ = w.fifo.SetReadDeadline(time.Time{}) }()
+	f, rc := w.fifo, w.rc
+	if w.slot >= 0 {
+		// Idle in its slot, parked on its own FIFO: a publisher hands it
+		// a record there, waking it alone (handoff.go).
+		state, _, _ := w.q.state.slot(w.slot)
+		state.Store(slotIdle)
+		defer state.CompareAndSwap(slotIdle, slotBusy)
+		// A record put in the queue's FIFO before it was idle would wake
+		// nobody: look once more.
+		if w.read(false) == nil && w.rdN == queueRecordSize {
+			w.haveRec = true
+			return ErrNoMessage
+		}
+		f, rc = w.own, w.ownRC
+	}
+	_ = f.SetReadDeadline(deadline)
+	defer func() { _ = f.SetReadDeadline(time.Time{}) }()
 	if ctx.Done() != nil {
 		fired := make(chan struct{})
 		stop := context.AfterFunc(ctx, func() {
-			_ = w.fifo.SetReadDeadline(time.Unix(1, 0))
+			_ = f.SetReadDeadline(time.Unix(1, 0))
 			close(fired)
 		})
 		defer func() {
@@ -331,9 +377,9 @@ func (w *Worker) wait(ctx context.Context) error {
 			}
 		}()
 	}
-	// Parked workers all wake for a record; the first takes it, the others
-	// park again.
-	err := w.read(true)
+	// Workers without a slot park on the queue's FIFO together: they all
+	// wake for a record; the first takes it, the others park again.
+	err := w.readFrom(rc, true)
 	switch {
 	case err == nil && w.rdN == queueRecordSize:
 		w.haveRec = true
@@ -407,6 +453,11 @@ func (w *Worker) claim(k queueKey, n int, d *Delivery) error {
 // Ack removes a message the worker holds from the queue: it was handled.
 // ErrLeaseExpired if it was given back meanwhile.
 func (w *Worker) Ack(d *Delivery) error {
+	w.life.RLock()
+	defer w.life.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
 	if !w.forget(d) {
 		return fmt.Errorf("pubsub: acknowledge: the message %s is not held by this worker", d.key)
 	}
@@ -425,6 +476,11 @@ func (w *Worker) Ack(d *Delivery) error {
 // delay (none: at once), or made a dead letter if it was delivered
 // MaxDeliveries times. ErrLeaseExpired if it was given back meanwhile.
 func (w *Worker) Nack(d *Delivery, delay time.Duration) error {
+	w.life.RLock()
+	defer w.life.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
 	if !w.forget(d) {
 		return fmt.Errorf("pubsub: give back: the message %s is not held by this worker", d.key)
 	}
@@ -466,10 +522,10 @@ func (w *Worker) forget(d *Delivery) bool {
 // giveBack moves claimed/{name}, delivered n times, back to ready/, to
 // delayed/, or to dead/. size is the file's size, or -1 if not known.
 func (w *Worker) giveBack(name string, k queueKey, n int, size int64, delay time.Duration) error {
-	return w.q.giveBack(name, k, n, size, delay, &w.notify)
+	return w.q.giveBack(name, k, n, size, delay, w.nt)
 }
 
-func (q *queueDir) giveBack(name string, k queueKey, n int, size int64, delay time.Duration, notify *int) error {
+func (q *queueDir) giveBack(name string, k queueKey, n int, size int64, delay time.Duration, nt *notifier) error {
 	if size < 0 {
 		st, err := fsys.Fstatat(q.claimedFD, name)
 		if err != nil {
@@ -490,7 +546,7 @@ func (q *queueDir) giveBack(name string, k queueKey, n int, size int64, delay ti
 		if err := fsys.Renameat(q.claimedFD, name, q.readyFD, readyName(k, n)); err != nil {
 			return err
 		}
-		if !notifyQueue(q, notify, k, n) {
+		if !notifyQueue(q, nt, k, n) {
 			q.state.add(offUnnotfied, 1)
 		}
 	}
@@ -517,11 +573,12 @@ func (w *Worker) recover() {
 			dead[worker] = gone
 		}
 		if gone || now.After(deadline) {
-			_ = q.giveBack(name, k, n, -1, 0, &w.notify)
+			_ = q.giveBack(name, k, n, -1, 0, w.nt)
 		}
 	})
 	for worker, gone := range dead {
 		if gone {
+			q.freeSlots(worker)
 			_ = os.RemoveAll(filepath.Join(q.path, workersDir, worker))
 		}
 	}
@@ -535,7 +592,7 @@ func (w *Worker) recover() {
 			w.noteDue(due)
 			return
 		}
-		if fsys.Renameat(q.delayedFD, name, q.readyFD, readyName(k, n)) == nil && !notifyQueue(q, &w.notify, k, n) {
+		if fsys.Renameat(q.delayedFD, name, q.readyFD, readyName(k, n)) == nil && !notifyQueue(q, w.nt, k, n) {
 			q.state.add(offUnnotfied, 1)
 		}
 	})
@@ -555,8 +612,12 @@ func (w *Worker) Close() error {
 	var err error
 	w.closeOnce.Do(func() {
 		close(w.done)
-		_ = w.fifo.Close()  // wakes a reader parked in the poller
+		_ = w.fifo.Close() // wakes a reader parked in the poller
+		_ = w.own.Close()
 		w.sem <- struct{}{} // wait for a reader in the middle of a claim
+		w.life.Lock()       // and for an Ack or Nack in the middle
+		defer w.life.Unlock()
+		w.closed = true
 		w.closeIntake()
 		w.heldMu.Lock()
 		for name, size := range w.held {
@@ -569,7 +630,8 @@ func (w *Worker) Close() error {
 			delete(w.held, name)
 		}
 		w.heldMu.Unlock()
-		w.fifo = nil
+		w.fifo, w.own = nil, nil
+		w.q.freeSlots(w.id)
 		if rerr := os.RemoveAll(filepath.Join(w.q.path, workersDir, w.id)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}
@@ -584,11 +646,15 @@ func (w *Worker) release() {
 		_ = w.fifo.Close()
 	}
 	fsys.Close(w.keepFD)
-	fsys.Close(w.notify)
+	w.nt.close()
+	if w.own != nil {
+		_ = w.own.Close()
+	}
+	fsys.Close(w.ownKeep)
 	fsys.Close(w.dirFD)
 	fsys.Close(w.homeFD)
 	fsys.Close(w.tmpFD)
 	w.q.close()
 	fsys.Close(w.lockFD)
-	w.keepFD, w.notify, w.dirFD, w.homeFD, w.tmpFD, w.lockFD = -1, -1, -1, -1, -1, -1
+	w.keepFD, w.ownKeep, w.dirFD, w.homeFD, w.tmpFD, w.lockFD = -1, -1, -1, -1, -1, -1
 }
