@@ -237,13 +237,14 @@ func BridgeSeqPath(homeDir, prefix, durable string) string {
 //
 //	HOME/queues/{name}/
 //	  config                          how it was made: QueueLine, ParseQueueLine
-//	  state                           shared counters, mapped by every process (queueState)
+//	  state                           shared counters and workers' slots, mapped by every process (queueState)
 //	  notify                          FIFO: a record per message made ready (queueRecord)
 //	  ready/{key}.{n}                 a message waiting; n deliveries so far
 //	  claimed/{key}.{n}.{worker}.{deadline}   a message a worker holds until it acks
 //	  delayed/{due}.{key}.{n}         a message given back with a delay
 //	  dead/{key}.{n}                  a dead letter: delivered n times, never acked
 //	  workers/{worker}/lock           a worker's flock, held while it lives
+//	  workers/{worker}/notify         its own FIFO, for records handed to it (handoff.go)
 //
 // key is the time the message entered the queue (ns, 16 hex digits) and
 // its id (16 hex digits), so that names sort in the order messages came;
