@@ -194,7 +194,9 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 		}
 		n++
 		if runner != nil {
-			runner.run(ctx, m)
+			if res := runner.run(ctx, m); res.failure != "" {
+				runner.report(m, res.failure)
+			}
 			continue
 		}
 		if err := writeMessage(out, o.format, m); err != nil {

@@ -42,15 +42,29 @@ type execRunner struct {
 	guard   *execGuard
 }
 
+// execOutcome is how the command for a message ended.
+type execOutcome int
+
+const (
+	execOK     execOutcome = iota // it exited 0, within --exec-timeout
+	execFailed                    // it failed, timed out, was killed or could not start
+	execNotRun                    // a signal came first: it was not started
+)
+
+// execResult is how the command for a message ended, and why it failed.
+type execResult struct {
+	outcome execOutcome
+	failure string // why it failed or did not run, for the report; "" when ok
+}
+
 // run runs the command for m and waits until it has exited, which takes
 // at most --exec-timeout plus --exec-grace, or --exec-grace after a
-// signal. A command that failed, timed out or was killed is reported on
-// stderr; the subscriber goes on with the next message. Once ctx is
-// cancelled by a signal, the command is not started.
-func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
+// signal, and says how it ended: the caller reports a failure on stderr
+// and goes on with the next message. Once ctx is cancelled by a signal,
+// the command is not started.
+func (r *execRunner) run(ctx context.Context, m *pubsub.Message) execResult {
 	if e, ok := errors.AsType[*interrupted](context.Cause(ctx)); ok {
-		r.report(m, "not run: "+e.Error())
-		return
+		return execResult{outcome: execNotRun, failure: "not run: " + e.Error()}
 	}
 	c := exec.Command("/bin/sh", "-c", r.cmdline)
 	c.Stdin = bytes.NewReader(m.Content)
@@ -63,8 +77,7 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 	// command exits (0 would wait for ever).
 	c.WaitDelay = max(r.grace, time.Second)
 	if err := c.Start(); err != nil {
-		r.report(m, err.Error())
-		return
+		return execResult{outcome: execFailed, failure: err.Error()}
 	}
 	pgid := c.Process.Pid
 	r.guard.watch(pgid)
@@ -86,6 +99,18 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 		err       error  // the command's, once it exited
 		drain     <-chan time.Time
 	)
+	// result says how the command ended.
+	result := func() execResult {
+		switch {
+		case err == nil && !timedOut:
+			return execResult{outcome: execOK}
+		case why == "":
+			return execResult{outcome: execFailed, failure: err.Error()}
+		case err == nil:
+			return execResult{outcome: execFailed, failure: why}
+		}
+		return execResult{outcome: execFailed, failure: why + ": " + err.Error()}
+	}
 	// stop sends sig to the group and, the first time, gives it until
 	// --exec-grace to exit.
 	stop := func(sig syscall.Signal, reason string) {
@@ -107,8 +132,7 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 		case err = <-exited:
 			exited = nil
 			if why == "" || killed || !fsys.GroupExists(pgid) {
-				r.done(m, err, why, timedOut)
-				return
+				return result()
 			}
 			// The leader exited, stopped; what it started may still be
 			// finishing, within the grace.
@@ -117,8 +141,7 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 			drain = t.C
 		case <-drain:
 			if !fsys.GroupExists(pgid) {
-				r.done(m, err, why, timedOut)
-				return
+				return result()
 			}
 		case <-timeout:
 			timeout, timedOut = nil, true
@@ -140,28 +163,13 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 		}
 		if killed && exited == nil {
 			// SIGKILL cannot be caught: what is left of the group goes now.
-			r.done(m, err, why, timedOut)
-			return
+			return result()
 		}
 	}
 }
 
-// done reports how the command for m ended, if that is a failure: it
-// exited with a status other than 0 or was killed, or --exec-timeout
-// passed. A command that exits 0 when a forwarded signal asks it to stop
-// has done its work.
-func (r *execRunner) done(m *pubsub.Message, err error, why string, timedOut bool) {
-	switch {
-	case err == nil && !timedOut:
-	case why == "":
-		r.report(m, err.Error())
-	case err == nil:
-		r.report(m, why)
-	default:
-		r.report(m, why+": "+err.Error())
-	}
-}
-
+// report writes the line that says the command for m failed or did not
+// run.
 func (r *execRunner) report(m *pubsub.Message, what string) {
 	fmt.Fprintf(r.stderr, "pubsub: --exec: message %d on %s: %s\n", m.ID, m.Topic, what)
 }
