@@ -34,6 +34,7 @@ const defaultExecGrace = 10 * time.Second
 type execRunner struct {
 	cmdline string
 	home    string
+	queue   string        // --queue: the queue's name, for the environment
 	timeout time.Duration // --exec-timeout; 0: none
 	grace   time.Duration // --exec-grace
 	stdout  io.Writer
@@ -70,7 +71,7 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) execResult {
 	c.Stdin = bytes.NewReader(m.Content)
 	c.Stdout = r.stdout
 	c.Stderr = r.stderr
-	c.Env = execEnv(r.home, m)
+	c.Env = execEnv(r.home, r.queue, m)
 	c.SysProcAttr = fsys.GroupAttr(true)
 	// A process the command left in the background may hold its stdin
 	// or output pipes open; Wait gives up on them this long after the
@@ -169,7 +170,7 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) execResult {
 }
 
 // report writes the line that says the command for m failed or did not
-// run.
+// run, and what became of the message if more is to be said.
 func (r *execRunner) report(m *pubsub.Message, what string) {
 	fmt.Fprintf(r.stderr, "pubsub: --exec: message %d on %s: %s\n", m.ID, m.Topic, what)
 }
@@ -241,15 +242,17 @@ func (g *execGuard) close() {
 }
 
 // execEnv is the environment of an --exec command: ours, less what a
-// parent pubsub --exec set for its own message, plus this message's.
-func execEnv(home string, m *pubsub.Message) []string {
+// parent pubsub --exec set for its own message, plus this message's; and,
+// for a message from queue (unless ""), the queue and the deliveries.
+func execEnv(home, queue string, m *pubsub.Message) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(name, "PUBSUB_HEADER_"),
 			name == "PUBSUB_HEADERS", name == "PUBSUB_TOPIC", name == "PUBSUB_ID",
-			name == "PUBSUB_TIMESTAMP", name == "PUBSUB_HOME":
+			name == "PUBSUB_TIMESTAMP", name == "PUBSUB_HOME",
+			name == "PUBSUB_QUEUE", name == "PUBSUB_DELIVERIES":
 			continue
 		}
 		env = append(env, kv)
@@ -261,6 +264,9 @@ func execEnv(home string, m *pubsub.Message) []string {
 		"PUBSUB_TIMESTAMP="+strconv.FormatInt(m.Timestamp, 10),
 		"PUBSUB_HEADERS="+string(appendHeadersJSON(nil, m.Headers)),
 	)
+	if queue != "" {
+		env = append(env, "PUBSUB_QUEUE="+queue, "PUBSUB_DELIVERIES="+strconv.Itoa(m.Deliveries()))
+	}
 	for _, k := range sortedKeys(m.Headers) {
 		v, ok := m.Headers[k].(string)
 		if !ok {
