@@ -28,10 +28,10 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // a runtime failure: the home, a delivery, I/O
 	exitUsage   = 2 // the command line is wrong: flags, arguments, topic, header
-	exitNoHome  = 3 // ls, cleanup, publish, queue: no home at the path; nothing was made
+	exitNoHome  = 3 // ls, cleanup, publish, request, queue: no home at the path; nothing was made
 	exitNoQueue = 3 // queue dead|requeue|purge|rm|ls NAME: no queue NAME; as for a home, nothing there
-	exitFewer   = 4 // publish --require N: a message reached fewer than N channels
-	exitTimeout = 5 // subscribe --count N --timeout D: D passed before N messages
+	exitFewer   = 4 // publish --require N: a message reached fewer than N channels; request: none
+	exitTimeout = 5 // subscribe --count N --timeout D: D passed before N messages; request: before the replies
 
 	// exitSignal plus the signal's number is the status of a subscribe
 	// --count N that SIGINT or SIGTERM stopped before N messages: 130 and
@@ -44,11 +44,14 @@ const exitStatusHelp = `Exit status:
   0    did what was asked
   1    a runtime failure: the home, a delivery, I/O
   2    a usage error: unknown flag, wrong arguments, invalid topic or header
-  3    ls, cleanup, publish, queue: no home at the path (they do not make
-       one); queue dead, requeue, purge, rm, ls: no queue of that name
-  4    publish --require N: a message reached fewer than N channels
-  5    subscribe --count N: --timeout came before N messages
-  130  subscribe --count N: SIGINT came before N messages (143: SIGTERM)`
+  3    ls, cleanup, publish, request, queue: no home at the path (they do not
+       make one); queue dead, requeue, purge, rm, ls: no queue of that name
+  4    publish --require N: a message reached fewer than N channels;
+       request: no channel took the request (nobody listens on its topic)
+  5    subscribe --count N: --timeout came before N messages;
+       request: --timeout came before the reply (--many: before every reply)
+  130  subscribe --count N: SIGINT came before N messages (143: SIGTERM);
+       request: SIGINT came before the reply (143: SIGTERM)`
 
 // app is one run of the command: its standard streams and what the root
 // command's flags say.
@@ -97,6 +100,8 @@ A topic is words of [A-Za-z0-9-] separated by '.'. A subscriber's topic may use
 A work queue shares messages among workers, one worker at a time for each
 message, kept until a worker acknowledges it: "pubsub subscribe --queue NAME
 PATTERN" is a worker; "pubsub queue" makes, inspects and removes queues.
+"pubsub request" publishes a request and waits for its reply, which "pubsub
+subscribe --exec CMD --reply" can give.
 
 The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
 
@@ -129,6 +134,7 @@ The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
 	root.AddCommand(
 		a.newPublishCmd(),
 		a.newSubscribeCmd(),
+		a.newRequestCmd(),
 		a.newLsCmd(),
 		a.newQueueCmd(),
 		a.newCleanupCmd(),

@@ -206,11 +206,12 @@ func processRuns(pid int) bool {
 // signal INT|TERM|KILL TARGET: send the signal (testscript's kill sends
 // only INT and KILL) to the process that owns the live channel on the
 // topic TARGET; with TARGET "queue:NAME", to every live worker of the
-// queue NAME, once it has one.
+// queue NAME, once it has one; with TARGET "inbox", to the process whose
+// request waits for its replies (pubsub request), once it does.
 func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 	sigs := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL}
 	if neg || len(args) != 2 || sigs[args[0]] == 0 {
-		ts.Fatalf("usage: signal INT|TERM|KILL TOPIC|queue:NAME")
+		ts.Fatalf("usage: signal INT|TERM|KILL TOPIC|queue:NAME|inbox")
 	}
 	sig := sigs[args[0]]
 	home := ts.Getenv("PUBSUB_HOME")
@@ -220,6 +221,13 @@ func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 		var err error
 		pids, err = queueWorkers(home, name)
 		ts.Check(err)
+	case args[1] == "inbox":
+		inbox := func(t string) bool { return strings.HasPrefix(t, pubsub.InboxPrefix+".") }
+		chans, err := waitLiveChannels(home, "of a request", inbox, 1)
+		ts.Check(err)
+		for _, c := range chans {
+			pids = append(pids, c.PID)
+		}
 	default:
 		chans, err := waitChannels(home, args[1], 1)
 		ts.Check(err)

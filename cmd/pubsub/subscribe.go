@@ -35,6 +35,7 @@ type subscribeOptions struct {
 	exec        string
 	execTimeout time.Duration
 	execGrace   time.Duration
+	reply       bool
 
 	queue     string // --queue: join this work queue instead of opening a channel
 	queueOpts []pubsub.QueueOption
@@ -48,7 +49,7 @@ func (a *app) newSubscribeCmd() *cobra.Command {
 		bounds queueBounds
 	)
 	cmd := &cobra.Command{
-		Use:                   "subscribe [--count N] [--timeout DURATION] [--queue NAME [--max-messages N ...]] [--format raw|lines|json | --exec CMD [--exec-timeout DURATION] [--exec-grace DURATION]] TOPIC",
+		Use:                   "subscribe [--count N] [--timeout DURATION] [--queue NAME [--max-messages N ...]] [--format raw|lines|json | --exec CMD [--reply] [--exec-timeout DURATION] [--exec-grace DURATION]] TOPIC",
 		Aliases:               []string{"sub"},
 		DisableFlagsInUseLine: true,
 		Short:                 "Open a channel on TOPIC and write each message as it arrives",
@@ -111,7 +112,14 @@ The bounds of a queue this worker makes are --max-messages, --max-bytes,
 queue create --help" says what each does). Given to join an existing queue,
 they must agree with it: if not, or if it takes another TOPIC, subscribe exits
 1. So it does when the queue is removed under it. CMD's environment also has
-PUBSUB_QUEUE, the queue's name, and PUBSUB_DELIVERIES, 1 for a first delivery.`,
+PUBSUB_QUEUE, the queue's name, and PUBSUB_DELIVERIES, 1 for a first delivery.
+
+With --exec CMD --reply, subscribe answers requests ("pubsub request"): once
+CMD exits 0, what it wrote on stdout, bytes as they are, is sent as the reply
+to the request's response-topic, with its correlation-id. A CMD that fails
+sends no reply (with --queue, the request is given back for another try). A
+message that is not a request (it has no response-topic header) is said so on
+stderr, and CMD's output goes to stdout.`,
 		Example: `  pubsub subscribe 'logs.+'
   pubsub subscribe --count 1 --timeout 30s jobs.done
   pubsub subscribe --format json 'orders.=' | jq .headers
@@ -121,6 +129,9 @@ PUBSUB_QUEUE, the queue's name, and PUBSUB_DELIVERIES, 1 for a first delivery.`,
 
   # workers of the queue "resize": each image is resized once, by one of them
   pubsub subscribe --queue resize --exec ./resize --max-deliveries 3 'images.+'
+
+  # answer requests: "pubsub request text.upper hello" writes HELLO
+  pubsub subscribe --exec 'tr a-z A-Z' --reply text.upper
 
   # in a script: start a subscriber, and publish once it is live
   pubsub subscribe --count 1 jobs.done 2> sub.err > done.txt &
@@ -133,7 +144,7 @@ PUBSUB_QUEUE, the queue's name, and PUBSUB_DELIVERIES, 1 for a first delivery.`,
 			if o.exec != "" && f.Changed("format") {
 				return usageErrorf("--exec and --format do not go together: with --exec, CMD writes the output")
 			}
-			for _, name := range []string{"exec-timeout", "exec-grace"} {
+			for _, name := range []string{"exec-timeout", "exec-grace", "reply"} {
 				if o.exec == "" && f.Changed(name) {
 					return usageErrorf("--%s needs --exec", name)
 				}
@@ -162,6 +173,7 @@ PUBSUB_QUEUE, the queue's name, and PUBSUB_DELIVERIES, 1 for a first delivery.`,
 	f.StringVar(&o.exec, "exec", "", "run `CMD` with sh -c for each message: content on stdin, headers in the environment")
 	f.DurationVar(&o.execTimeout, "exec-timeout", 0, "stop CMD after `DURATION` (SIGTERM, then SIGKILL after --exec-grace); the message counts as failed (0: no limit)")
 	f.DurationVar(&o.execGrace, "exec-grace", defaultExecGrace, "give CMD `DURATION` to exit after SIGTERM or a forwarded signal, then SIGKILL it")
+	f.BoolVar(&o.reply, "reply", false, "with --exec: send what CMD writes on stdout as the reply to a request (pubsub request)")
 	f.StringVar(&o.queue, "queue", "", "join the work queue `NAME`, making it on first use, and acknowledge each message handled")
 	bounds.addFlags(f)
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
@@ -285,10 +297,28 @@ func (s *subscriber) handle(ctx context.Context, m *pubsub.Message) error {
 		s.settle(m, execResult{outcome: execOK})
 		return nil
 	}
-	res := s.runner.run(ctx, m)
+	capture := false
+	if s.o.reply {
+		if _, capture = m.Headers[pubsub.ResponseTopicHeader].(string); !capture {
+			fmt.Fprintf(s.a.stderr, "pubsub: --reply: message %d on %s is not a request (no %s header): CMD's output goes to stdout\n",
+				m.ID, m.Topic, pubsub.ResponseTopicHeader)
+		}
+	}
+	res := s.runner.run(ctx, m, capture)
 	if res.failure != "" {
-		s.runner.report(m, res.failure+s.settle(m, res))
+		note := s.settle(m, res)
+		if capture {
+			note = "; no reply sent" + note
+		}
+		s.runner.report(m, res.failure+note)
 		return nil
+	}
+	if capture {
+		// A reply that cannot be sent does not make the request's work
+		// undone: a queue's message is acknowledged all the same.
+		if err := s.h.Reply(m, res.output, nil); err != nil {
+			fmt.Fprintf(s.a.stderr, "pubsub: --reply: message %d on %s: %s\n", m.ID, m.Topic, strings.TrimPrefix(err.Error(), "pubsub: "))
+		}
 	}
 	s.settle(m, res)
 	return nil

@@ -56,20 +56,27 @@ const (
 type execResult struct {
 	outcome execOutcome
 	failure string // why it failed or did not run, for the report; "" when ok
+	output  []byte // its standard output, when run captured it
 }
 
 // run runs the command for m and waits until it has exited, which takes
 // at most --exec-timeout plus --exec-grace, or --exec-grace after a
 // signal, and says how it ended: the caller reports a failure on stderr
 // and goes on with the next message. Once ctx is cancelled by a signal,
-// the command is not started.
-func (r *execRunner) run(ctx context.Context, m *pubsub.Message) execResult {
+// the command is not started. With capture, the command's standard
+// output is kept in the result rather than written to ours.
+func (r *execRunner) run(ctx context.Context, m *pubsub.Message, capture bool) execResult {
 	if e, ok := errors.AsType[*interrupted](context.Cause(ctx)); ok {
 		return execResult{outcome: execNotRun, failure: "not run: " + e.Error()}
 	}
+	var output *bytes.Buffer
 	c := exec.Command("/bin/sh", "-c", r.cmdline)
 	c.Stdin = bytes.NewReader(m.Content)
 	c.Stdout = r.stdout
+	if capture {
+		output = new(bytes.Buffer)
+		c.Stdout = output
+	}
 	c.Stderr = r.stderr
 	c.Env = execEnv(r.home, r.queue, m)
 	c.SysProcAttr = fsys.GroupAttr(true)
@@ -100,17 +107,23 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) execResult {
 		err       error  // the command's, once it exited
 		drain     <-chan time.Time
 	)
-	// result says how the command ended.
+	// result says how the command ended, with what it wrote if captured.
 	result := func() execResult {
+		res := execResult{outcome: execOK}
 		switch {
 		case err == nil && !timedOut:
-			return execResult{outcome: execOK}
 		case why == "":
-			return execResult{outcome: execFailed, failure: err.Error()}
+			res = execResult{outcome: execFailed, failure: err.Error()}
 		case err == nil:
-			return execResult{outcome: execFailed, failure: why}
+			res = execResult{outcome: execFailed, failure: why}
+		default:
+			res = execResult{outcome: execFailed, failure: why + ": " + err.Error()}
 		}
-		return execResult{outcome: execFailed, failure: why + ": " + err.Error()}
+		if output != nil && res.outcome == execOK {
+			// Wait has returned, so nothing writes to it any more.
+			res.output = output.Bytes()
+		}
+		return res
 	}
 	// stop sends sig to the group and, the first time, gives it until
 	// --exec-grace to exit.
