@@ -560,7 +560,7 @@ are left alone; "pubsub queue rm" removes the queue with all it holds.`
 		Long: long + `
 
 How many went goes to stderr ("pubsub: ` + done + ` 2 dead letters of queue "NAME""). A KEY that
-names no dead letter (one a worker or another command took meanwhile) is an
+names no dead letter (another command re-queued or purged it meanwhile) is an
 error: the others are ` + done + ` all the same, and the exit status is 1. A home
 or a queue that does not exist is not made: ` + verb + ` says so and exits 3.`,
 		Example: `  pubsub queue ` + verb + ` resize

@@ -48,7 +48,8 @@ With --many, request waits for a reply from every channel the request reached
 work queue the request reached counts as one channel: one of its workers
 answers. Replies are written in --format, as subscribe writes messages:
   lines  the content and a newline (the default)
-  raw    the content bytes as they are
+  raw    the content bytes as they are: a reply that ends with a newline, as
+         a responder's "echo" writes it, gets no second one
   json   one object per line, with id, timestamp, topic, headers and content
 
 The exit status is 0 when the replies came; 4 when no channel took the request
