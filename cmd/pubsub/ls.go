@@ -82,7 +82,7 @@ type channelJSON struct {
 	AgeSeconds float64 `json:"age_seconds"`
 }
 
-func (a *app) ls(asJSON, queuesOnly bool) error {
+func (a *app) ls(asJSON, queuesOnly bool) (err error) {
 	h, err := a.openExistingHome()
 	if err != nil {
 		return err
@@ -96,8 +96,13 @@ func (a *app) ls(asJSON, queuesOnly bool) error {
 	}
 	var queues []pubsub.QueueInfo
 	if queuesOnly || !asJSON {
-		if queues, err = h.Queues(); err != nil {
-			return err
+		// A queue that cannot be read (a config another program wrote)
+		// fails ls after what could be listed, not instead of it.
+		var qerr error
+		queues, qerr = h.Queues()
+		defer keepFirst(&err, func() error { return qerr })
+		if qerr != nil && len(chans) == 0 && len(queues) == 0 {
+			return nil
 		}
 	}
 	now := time.Now()

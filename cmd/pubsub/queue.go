@@ -322,7 +322,7 @@ for a NAME the home has no queue of.`,
   pubsub queue ls resize
   pubsub queue ls --json | jq -r '.[] | select(.dead_letters > 0) | .name'`,
 		ValidArgsFunction: a.completeQueueNames(-1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			for _, name := range args {
 				if err := checkQueueName(name); err != nil {
 					return err
@@ -333,14 +333,20 @@ for a NAME the home has no queue of.`,
 				return err
 			}
 			defer h.Close()
-			queues, err := h.Queues()
-			if err != nil {
-				return err
+			// A queue that cannot be read fails ls after what could be
+			// listed, not instead of it.
+			queues, qerr := h.Queues()
+			defer keepFirst(&err, func() error { return qerr })
+			if qerr != nil && len(queues) == 0 {
+				return nil
 			}
 			if len(args) > 0 {
 				var named []pubsub.QueueInfo
 				for _, name := range args {
 					i := slices.IndexFunc(queues, func(q pubsub.QueueInfo) bool { return q.Name == name })
+					if i < 0 && qerr != nil {
+						return qerr // it may be the queue that could not be read
+					}
 					if i < 0 {
 						return noQueueError(h, name, pubsub.ErrNoQueue)
 					}
