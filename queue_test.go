@@ -127,6 +127,44 @@ func TestQueueRetryAndDeadLetters(t *testing.T) {
 	}
 }
 
+// Dead letters named by key are re-queued or purged alone, whatever
+// their place among the others.
+func TestDeadLettersByKey(t *testing.T) {
+	h, _ := newHome(t)
+	q := newQueue(t, h, "q", "work", pubsub.WithMaxDeliveries(1))
+	for _, c := range []string{"a", "b", "c", "d"} {
+		publish(t, h, "work", c, nil)
+		m, err := q.Next(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Nack(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dls, err := h.DeadLetters("q")
+	if err != nil || len(dls) != 4 {
+		t.Fatalf("dead letters %+v, %v", dls, err)
+	}
+	if n, err := h.PurgeDeadLetters("q", dls[1].Key); n != 1 || err != nil {
+		t.Fatalf("purge b: %d, %v", n, err)
+	}
+	if n, err := h.RequeueDeadLetters("q", dls[0].Key); n != 1 || err != nil {
+		t.Fatalf("requeue a: %d, %v", n, err)
+	}
+	var left []string
+	dls, _ = h.DeadLetters("q")
+	for _, dl := range dls {
+		left = append(left, string(dl.Message.Content))
+	}
+	if got := strings.Join(left, " "); got != "c d" {
+		t.Fatalf("dead letters left: %s, want c d", got)
+	}
+	if m, err := q.Fetch(); err != nil || string(m.Content) != "a" {
+		t.Fatalf("requeued: %v, %v", m, err)
+	}
+}
+
 // A full queue refuses by default, and the publisher is told which.
 func TestQueueFullIsReported(t *testing.T) {
 	h, _ := newHome(t)

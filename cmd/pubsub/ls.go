@@ -13,11 +13,11 @@ import (
 )
 
 func (a *app) newLsCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, queues bool
 	cmd := &cobra.Command{
-		Use:   "ls",
-		Short: "List the channels in the home, live and dead",
-		Long: `List every channel in the home, one line each:
+		Use:   "ls [--json] [--queues]",
+		Short: "List the channels and work queues in the home",
+		Long: `List every channel in the home, live and dead, one line each:
 
   TOPIC    the channel's topic, wildcards included
   PID      the process that opened it
@@ -30,21 +30,41 @@ func (a *app) newLsCmd() *cobra.Command {
            messages that Go publishers send whole, without a file
   AGE      since it was opened
 
-With --json, an array of objects instead, with name, dir, topic, pid, live,
-runtime, pending, bytes, queued, created (RFC 3339) and age_seconds. An empty home
-prints "[]", or a note on stderr without --json.
+then, after a blank line, every work queue, one line each:
+
+  QUEUE     the queue's name
+  TOPIC     the pattern of the topics it takes
+  WORKERS   workers attached, alive
+  BACKLOG   messages ready for a worker
+  INFLIGHT  messages a worker holds, not yet acknowledged
+  DELAYED   messages given back, waiting for their retry delay
+  DEAD      dead letters ("pubsub queue dead NAME" lists them)
+  DROPPED, EXPIRED, REJECTED
+            messages lost to its bounds since it was made: dropped for newer
+            ones (--drop-oldest), expired (--max-age), refused when full
+
+Either table is left out when there is nothing to show in it; with --queues,
+only the queues are shown ("pubsub queue ls" shows their bounds).
+
+With --json, an array of objects instead, one per channel, with name, dir,
+topic, pid, live, runtime, pending, bytes, queued, created (RFC 3339) and
+age_seconds; with --json --queues, an array of queues, the objects "pubsub
+queue ls --json" prints. An empty home prints "[]", or a note on stderr
+without --json.
 
 A home that does not exist is not made: ls says so, with where the default
 is, and exits 3.`,
 		Example: `  pubsub ls
   pubsub --home /tmp/bus ls
-  pubsub ls --json | jq -r '.[] | select(.live | not) | .dir'`,
+  pubsub ls --json | jq -r '.[] | select(.live | not) | .dir'
+  pubsub ls --queues --json | jq -r '.[] | "\(.name) \(.backlog)"'`,
 		Args: argCount("", 0, 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.ls(asJSON)
+			return a.ls(asJSON, queues)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array instead of a table")
+	cmd.Flags().BoolVar(&queues, "queues", false, "list the work queues alone (with --json, an array of queues)")
 	return cmd
 }
 
@@ -62,18 +82,34 @@ type channelJSON struct {
 	AgeSeconds float64 `json:"age_seconds"`
 }
 
-func (a *app) ls(asJSON bool) error {
+func (a *app) ls(asJSON, queuesOnly bool) (err error) {
 	h, err := a.openExistingHome()
 	if err != nil {
 		return err
 	}
 	defer h.Close()
-	chans, err := h.Channels()
-	if err != nil {
-		return err
+	var chans []pubsub.ChannelInfo
+	if !queuesOnly {
+		if chans, err = h.Channels(); err != nil {
+			return err
+		}
+	}
+	var queues []pubsub.QueueInfo
+	if queuesOnly || !asJSON {
+		// A queue that cannot be read (a config another program wrote)
+		// fails ls after what could be listed, not instead of it.
+		var qerr error
+		queues, qerr = h.Queues()
+		defer keepFirst(&err, func() error { return qerr })
+		if qerr != nil && len(chans) == 0 && len(queues) == 0 {
+			return nil
+		}
 	}
 	now := time.Now()
-	if asJSON {
+	switch {
+	case asJSON && queuesOnly:
+		return a.writeQueuesJSON(queues)
+	case asJSON:
 		out := make([]channelJSON, 0, len(chans))
 		for _, c := range chans {
 			j := channelJSON{
@@ -87,26 +123,49 @@ func (a *app) ls(asJSON bool) error {
 			}
 			out = append(out, j)
 		}
-		text, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(a.stdout, "%s\n", text); err != nil {
-			return stdoutError(err)
-		}
+		return a.writeJSON(out)
+	case len(chans) == 0 && len(queues) == 0 && queuesOnly:
+		fmt.Fprintf(a.stderr, "pubsub: no queues in %s\n", h.Dir())
 		return nil
-	}
-	if len(chans) == 0 {
-		fmt.Fprintf(a.stderr, "pubsub: no channels in %s\n", h.Dir())
+	case len(chans) == 0 && len(queues) == 0:
+		fmt.Fprintf(a.stderr, "pubsub: no channels or queues in %s\n", h.Dir())
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOPIC\tPID\tSTATE\tRUNTIME\tPENDING\tBYTES\tQUEUED\tAGE")
-	for _, c := range chans {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%d\t%s\n",
-			c.Topic, c.PID, state(c), c.Runtime, c.Pending, c.Bytes, c.Queued, age(now, c.Created))
+	if len(chans) > 0 {
+		fmt.Fprintln(tw, "TOPIC\tPID\tSTATE\tRUNTIME\tPENDING\tBYTES\tQUEUED\tAGE")
+		for _, c := range chans {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%d\t%s\n",
+				c.Topic, c.PID, state(c), c.Runtime, c.Pending, c.Bytes, c.Queued, age(now, c.Created))
+		}
+		// Each table is aligned on its own.
+		if err := tw.Flush(); err != nil {
+			return stdoutError(err)
+		}
+	}
+	if len(queues) > 0 {
+		if len(chans) > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintln(tw, "QUEUE\tTOPIC\tWORKERS\tBACKLOG\tINFLIGHT\tDELAYED\tDEAD\tDROPPED\tEXPIRED\tREJECTED")
+		for _, q := range queues {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n",
+				q.Name, q.Topic, q.Workers, q.Backlog, q.InFlight, q.Delayed, q.DeadLetters, q.Dropped, q.Expired, q.Rejected)
+		}
 	}
 	if err := tw.Flush(); err != nil {
+		return stdoutError(err)
+	}
+	return nil
+}
+
+// writeJSON writes v as one line of JSON.
+func (a *app) writeJSON(v any) error {
+	text, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(a.stdout, "%s\n", text); err != nil {
 		return stdoutError(err)
 	}
 	return nil

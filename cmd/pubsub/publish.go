@@ -95,10 +95,7 @@ func (a *app) publish(o publishOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := a.stdin
-	if len(args) == 2 && args[1] != "-" {
-		in = strings.NewReader(args[1])
-	}
+	in := a.messageInput(args[1:])
 	// Open the home before reading the input, so a bad home is reported
 	// at once rather than after standard input ends.
 	h, err := a.openExistingHome()
@@ -107,16 +104,14 @@ func (a *app) publish(o publishOptions, args []string) error {
 	}
 	defer h.Close()
 
-	if in == a.stdin && isTerminal(in) {
-		fmt.Fprintln(a.stderr, "pubsub: reading the message from the terminal; end it with Ctrl-D")
-	}
 	if !o.lines {
-		content, err := io.ReadAll(in)
+		content, err := a.readMessage(in)
 		if err != nil {
-			return fmt.Errorf("pubsub: read standard input: %w", err)
+			return err
 		}
 		return a.publishOne(h, o, topicName, content, headers)
 	}
+	a.noteTerminal(in)
 	// A delivery failure or a shortfall on one line does not keep the
 	// others from being published; it is reported at once, and the exit
 	// status says so: a delivery failure before a shortfall.
@@ -145,6 +140,33 @@ func (a *app) publish(o publishOptions, args []string) error {
 			return fmt.Errorf("pubsub: read standard input: %w", rerr)
 		}
 	}
+}
+
+// messageInput is where the message comes from, given the arguments
+// after TOPIC: MESSAGE, or standard input when there is none or it is "-".
+func (a *app) messageInput(args []string) io.Reader {
+	if len(args) > 0 && args[0] != "-" {
+		return strings.NewReader(args[0])
+	}
+	return a.stdin
+}
+
+// noteTerminal says, when the message is to be read from a terminal, how
+// to end it: a command that waits for it would otherwise seem to hang.
+func (a *app) noteTerminal(in io.Reader) {
+	if in == a.stdin && isTerminal(in) {
+		fmt.Fprintln(a.stderr, "pubsub: reading the message from the terminal; end it with Ctrl-D")
+	}
+}
+
+// readMessage reads the whole message from in (see messageInput).
+func (a *app) readMessage(in io.Reader) ([]byte, error) {
+	a.noteTerminal(in)
+	content, err := io.ReadAll(in)
+	if err != nil {
+		return nil, fmt.Errorf("pubsub: read standard input: %w", err)
+	}
+	return content, nil
 }
 
 // errFewer is a message that reached fewer channels than --require,

@@ -28,9 +28,10 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // a runtime failure: the home, a delivery, I/O
 	exitUsage   = 2 // the command line is wrong: flags, arguments, topic, header
-	exitNoHome  = 3 // ls, cleanup, publish: no home at the path; nothing was made
-	exitFewer   = 4 // publish --require N: a message reached fewer than N channels
-	exitTimeout = 5 // subscribe --count N --timeout D: D passed before N messages
+	exitNoHome  = 3 // ls, cleanup, publish, request, queue: no home at the path; nothing was made
+	exitNoQueue = 3 // queue dead|requeue|purge|rm|ls NAME: no queue NAME; as for a home, nothing there
+	exitFewer   = 4 // publish --require N: a message reached fewer than N channels; request: none
+	exitTimeout = 5 // subscribe --count N --timeout D: D passed before N messages; request: before the replies
 
 	// exitSignal plus the signal's number is the status of a subscribe
 	// --count N that SIGINT or SIGTERM stopped before N messages: 130 and
@@ -43,10 +44,14 @@ const exitStatusHelp = `Exit status:
   0    did what was asked
   1    a runtime failure: the home, a delivery, I/O
   2    a usage error: unknown flag, wrong arguments, invalid topic or header
-  3    ls, cleanup, publish: no home at the path (they do not make one)
-  4    publish --require N: a message reached fewer than N channels
-  5    subscribe --count N: --timeout came before N messages
-  130  subscribe --count N: SIGINT came before N messages (143: SIGTERM)`
+  3    ls, cleanup, publish, request, queue: no home at the path (they do not
+       make one); queue dead, requeue, purge, rm, ls: no queue of that name
+  4    publish --require N: a message reached fewer than N channels;
+       request: no channel took the request (nobody listens on its topic)
+  5    subscribe --count N: --timeout came before N messages;
+       request: --timeout came before the reply (--many: before every reply)
+  130  subscribe --count N: SIGINT came before N messages (143: SIGTERM);
+       request: SIGINT came before the reply (143: SIGTERM)`
 
 // app is one run of the command: its standard streams and what the root
 // command's flags say.
@@ -92,6 +97,12 @@ A topic is words of [A-Za-z0-9-] separated by '.'. A subscriber's topic may use
 '=' for exactly one word and '+' for one or more words: "logs.+" receives
 "logs.app" and "logs.app.error".
 
+A work queue shares messages among workers, one worker at a time for each
+message, kept until a worker acknowledges it: "pubsub subscribe --queue NAME
+PATTERN" is a worker; "pubsub queue" makes, inspects and removes queues.
+"pubsub request" publishes a request and waits for its reply, which "pubsub
+subscribe --exec CMD --reply" can give.
+
 The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
 
 ` + exitStatusHelp,
@@ -103,16 +114,7 @@ The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
 
   # see it all at work
   pubsub demo`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return nil
-			}
-			msg := fmt.Sprintf("unknown command %q", args[0])
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
-			}
-			return usageErrorf("%s", msg)
-		},
+		Args: unknownSubcommand,
 		// Without a Run, cobra would print help for an unknown command
 		// and exit 0.
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -132,7 +134,9 @@ The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
 	root.AddCommand(
 		a.newPublishCmd(),
 		a.newSubscribeCmd(),
+		a.newRequestCmd(),
 		a.newLsCmd(),
+		a.newQueueCmd(),
 		a.newCleanupCmd(),
 		a.newDemoCmd(),
 		a.newBenchCmd(),
@@ -140,6 +144,22 @@ The home is --home DIR, else $PUBSUB_HOME, else /dev/shm/pubsub.
 		a.newVersionCmd(),
 	)
 	return root
+}
+
+// unknownSubcommand refuses the arguments of a command that only groups
+// others: the first is a command it does not have.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q", args[0])
+	if cmd.HasParent() {
+		msg += fmt.Sprintf(" for %q", cmd.CommandPath())
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+	}
+	return usageErrorf("%s", msg)
 }
 
 // usageError is a command line the command cannot run: exit status 2.
@@ -344,13 +364,15 @@ func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 // ("TOPIC [MESSAGE]").
 func argCount(want string, min, max int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
+		// "queue create", not "create"
+		name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 		switch {
 		case len(args) < min:
-			return fmt.Errorf("%s: missing %s", cmd.Name(), strings.Fields(want)[len(args)])
+			return fmt.Errorf("%s: missing %s", name, strings.Fields(want)[len(args)])
 		case len(args) > max && max == 0:
-			return fmt.Errorf("%s: takes no arguments, got %q", cmd.Name(), args)
+			return fmt.Errorf("%s: takes no arguments, got %q", name, args)
 		case len(args) > max:
-			return fmt.Errorf("%s: too many arguments: want %s, got %d", cmd.Name(), want, len(args))
+			return fmt.Errorf("%s: too many arguments: want %s, got %d", name, want, len(args))
 		}
 		return nil
 	}
@@ -401,14 +423,17 @@ func (a *app) completeTopics(patterns bool) cobra.CompletionFunc {
 	}
 }
 
-// homeTopics returns the topics the home has channels on, live or dead:
-// those a user is likeliest to type. This is where queues, once the home
-// has them, add theirs.
+// homeTopics returns the topics the home has channels on, live or dead,
+// and the patterns of its queues: those a user is likeliest to type.
 func homeTopics(h *pubsub.Home) []string {
 	chans, _ := h.Channels()
-	topics := make([]string, 0, len(chans))
+	queues, _ := h.Queues()
+	topics := make([]string, 0, len(chans)+len(queues))
 	for _, c := range chans {
 		topics = append(topics, c.Topic)
+	}
+	for _, q := range queues {
+		topics = append(topics, q.Topic)
 	}
 	return topics
 }

@@ -3,21 +3,32 @@ package main
 import (
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pubsub-go/pubsub"
 )
 
-// TestHelp: every command has a long description and examples.
+// TestHelp: every command, those of a group included, has a long
+// description and examples.
 func TestHelp(t *testing.T) {
 	a := &app{}
 	root := a.newRoot()
 	root.InitDefaultCompletionCmd()
-	for _, c := range append(root.Commands(), root) {
+	var check func(c *cobra.Command)
+	check = func(c *cobra.Command) {
 		if c.Name() == "completion" || c.Hidden {
-			continue
+			return
 		}
-		if c.Long == "" || c.Example == "" {
-			t.Errorf("%s: Long or Example missing", c.CommandPath())
+		if c.Long == "" || c.Example == "" || c.Short == "" {
+			t.Errorf("%s: Short, Long or Example missing", c.CommandPath())
 		}
+		for _, sub := range c.Commands() {
+			check(sub)
+		}
+	}
+	check(root)
+	if q, _, err := root.Find([]string{"queue", "dead"}); err != nil || q.Name() != "dead" {
+		t.Errorf("queue dead: %v, %v", q, err)
 	}
 }
 

@@ -63,13 +63,14 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitchan": cmdWaitChan,
-			"waitfile": cmdWaitFile,
-			"signal":   cmdSignal,
-			"genfile":  cmdGenFile,
-			"cmpbytes": cmdCmpBytes,
-			"status":   cmdStatus,
-			"waitgone": cmdWaitGone,
+			"waitchan":  cmdWaitChan,
+			"waitfile":  cmdWaitFile,
+			"signal":    cmdSignal,
+			"genfile":   cmdGenFile,
+			"cmpbytes":  cmdCmpBytes,
+			"status":    cmdStatus,
+			"waitgone":  cmdWaitGone,
+			"waitqueue": cmdWaitQueue,
 		},
 	})
 }
@@ -98,6 +99,12 @@ func testHome(t *testing.T) string {
 // waitChannels waits until the home holds n live channels on topic, and
 // returns them.
 func waitChannels(home, topic string, n int) ([]pubsub.ChannelInfo, error) {
+	return waitLiveChannels(home, fmt.Sprintf("on %q", topic), func(t string) bool { return t == topic }, n)
+}
+
+// waitLiveChannels waits until the home holds n live channels whose topic
+// match accepts, and returns them; what describes them for an error.
+func waitLiveChannels(home, what string, match func(topic string) bool, n int) ([]pubsub.ChannelInfo, error) {
 	h, err := pubsub.Open(home, pubsub.WithLogger(nil))
 	if err != nil {
 		return nil, err
@@ -111,7 +118,7 @@ func waitChannels(home, topic string, n int) ([]pubsub.ChannelInfo, error) {
 		}
 		var live []pubsub.ChannelInfo
 		for _, c := range chans {
-			if c.Topic == topic && c.Live {
+			if match(c.Topic) && c.Live {
 				live = append(live, c)
 			}
 		}
@@ -119,7 +126,7 @@ func waitChannels(home, topic string, n int) ([]pubsub.ChannelInfo, error) {
 			return live, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%d live channels on %q after %v, want %d", len(live), topic, waitLimit, n)
+			return nil, fmt.Errorf("%d live channels %s after %v, want %d", len(live), what, waitLimit, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -196,19 +203,137 @@ func processRuns(pid int) bool {
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
-// signal INT|TERM|KILL TOPIC: send the signal to the process that owns the
-// live channel on TOPIC (testscript's kill sends only INT and KILL).
+// signal INT|TERM|KILL TARGET: send the signal (testscript's kill sends
+// only INT and KILL) to the process that owns the live channel on the
+// topic TARGET; with TARGET "queue:NAME", to every live worker of the
+// queue NAME, once it has one; with TARGET "inbox", to the process whose
+// request waits for its replies (pubsub request), once it does.
 func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 	sigs := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL}
 	if neg || len(args) != 2 || sigs[args[0]] == 0 {
-		ts.Fatalf("usage: signal INT|TERM|KILL TOPIC")
+		ts.Fatalf("usage: signal INT|TERM|KILL TOPIC|queue:NAME|inbox")
 	}
 	sig := sigs[args[0]]
-	chans, err := waitChannels(ts.Getenv("PUBSUB_HOME"), args[1], 1)
-	ts.Check(err)
-	for _, c := range chans {
-		ts.Check(syscall.Kill(c.PID, sig))
+	home := ts.Getenv("PUBSUB_HOME")
+	var pids []int
+	switch name, isQueue := strings.CutPrefix(args[1], "queue:"); {
+	case isQueue:
+		var err error
+		pids, err = queueWorkers(home, name)
+		ts.Check(err)
+	case args[1] == "inbox":
+		inbox := func(t string) bool { return strings.HasPrefix(t, pubsub.InboxPrefix+".") }
+		chans, err := waitLiveChannels(home, "of a request", inbox, 1)
+		ts.Check(err)
+		for _, c := range chans {
+			pids = append(pids, c.PID)
+		}
+	default:
+		chans, err := waitChannels(home, args[1], 1)
+		ts.Check(err)
+		for _, c := range chans {
+			pids = append(pids, c.PID)
+		}
 	}
+	for _, pid := range pids {
+		ts.Check(syscall.Kill(pid, sig))
+	}
+}
+
+// queueWorkers waits until the queue name has a live worker, and returns
+// the pids of its workers, read from the names of their directories,
+// workers/{pid}-{random} (docs/QUEUES.md), that still run.
+func queueWorkers(home, name string) ([]int, error) {
+	if _, err := waitQueue(home, name, map[string]int64{"workers": 1}, true); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(filepath.Join(home, "queues", name, "workers"))
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range entries {
+		before, _, _ := strings.Cut(e.Name(), "-")
+		if pid, err := strconv.Atoi(before); err == nil && processRuns(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	if len(pids) == 0 {
+		return nil, fmt.Errorf("queue %s: no worker process runs", name)
+	}
+	return pids, nil
+}
+
+// queueFields reads a QueueInfo field by the name waitqueue gives it.
+var queueFields = map[string]func(q pubsub.QueueInfo) int64{
+	"workers":  func(q pubsub.QueueInfo) int64 { return int64(q.Workers) },
+	"backlog":  func(q pubsub.QueueInfo) int64 { return int64(q.Backlog) },
+	"inflight": func(q pubsub.QueueInfo) int64 { return int64(q.InFlight) },
+	"delayed":  func(q pubsub.QueueInfo) int64 { return int64(q.Delayed) },
+	"dead":     func(q pubsub.QueueInfo) int64 { return int64(q.DeadLetters) },
+	"messages": func(q pubsub.QueueInfo) int64 { return q.Messages },
+	"dropped":  func(q pubsub.QueueInfo) int64 { return q.Dropped },
+	"expired":  func(q pubsub.QueueInfo) int64 { return q.Expired },
+	"rejected": func(q pubsub.QueueInfo) int64 { return q.Rejected },
+}
+
+// waitQueue waits until the queue name exists and each field in want has
+// its value, or at least its value if atLeast, and returns the queue.
+func waitQueue(home, name string, want map[string]int64, atLeast bool) (pubsub.QueueInfo, error) {
+	h, err := pubsub.Open(home, pubsub.WithLogger(nil))
+	if err != nil {
+		return pubsub.QueueInfo{}, err
+	}
+	defer h.Close()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		queues, err := h.Queues()
+		if err != nil {
+			return pubsub.QueueInfo{}, err
+		}
+		var last string
+		for _, q := range queues {
+			if q.Name != name {
+				continue
+			}
+			ok := true
+			for field, v := range want {
+				got := queueFields[field](q)
+				ok = ok && (got == v || atLeast && got > v)
+			}
+			if ok {
+				return q, nil
+			}
+			last = fmt.Sprintf("%+v", q)
+		}
+		if time.Now().After(deadline) {
+			if last == "" {
+				return pubsub.QueueInfo{}, fmt.Errorf("no queue %s after %v", name, waitLimit)
+			}
+			return pubsub.QueueInfo{}, fmt.Errorf("queue %s is %s after %v, want %v", name, last, waitLimit, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitqueue NAME FIELD=N...: wait until $PUBSUB_HOME holds the queue NAME
+// and each FIELD of it (workers, backlog, inflight, delayed, dead,
+// messages, dropped, expired, rejected) is N.
+func cmdWaitQueue(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: waitqueue NAME FIELD=N...")
+	}
+	want := map[string]int64{}
+	for _, a := range args[1:] {
+		field, value, ok := strings.Cut(a, "=")
+		n, err := strconv.ParseInt(value, 10, 64)
+		if !ok || err != nil || queueFields[field] == nil {
+			ts.Fatalf("waitqueue: bad FIELD=N %q", a)
+		}
+		want[field] = n
+	}
+	_, err := waitQueue(ts.Getenv("PUBSUB_HOME"), args[0], want, false)
+	ts.Check(err)
 }
 
 // genfile FILE all256|SIZE: write every byte value in order, or SIZE

@@ -35,14 +35,21 @@ type subscribeOptions struct {
 	exec        string
 	execTimeout time.Duration
 	execGrace   time.Duration
+	reply       bool
+
+	queue     string // --queue: join this work queue instead of opening a channel
+	queueOpts []pubsub.QueueOption
 }
 
 var formats = []string{"raw", "lines", "json"}
 
 func (a *app) newSubscribeCmd() *cobra.Command {
-	var o subscribeOptions
+	var (
+		o      subscribeOptions
+		bounds queueBounds
+	)
 	cmd := &cobra.Command{
-		Use:                   "subscribe [--count N] [--timeout DURATION] [--format raw|lines|json | --exec CMD [--exec-timeout DURATION] [--exec-grace DURATION]] TOPIC",
+		Use:                   "subscribe [--count N] [--timeout DURATION] [--queue NAME [--max-messages N ...]] [--format raw|lines|json | --exec CMD [--reply] [--exec-timeout DURATION] [--exec-grace DURATION]] TOPIC",
 		Aliases:               []string{"sub"},
 		DisableFlagsInUseLine: true,
 		Short:                 "Open a channel on TOPIC and write each message as it arrives",
@@ -88,13 +95,43 @@ SIGTERM goes to the group when CMD has run that long, and the message counts
 as failed. Either way, whatever is left of the group gets SIGKILL --exec-grace
 later (10s by default), or at a second signal. If pubsub itself is killed
 (SIGKILL, a crash), its guard, a small sh process watching it, kills the group
-of the CMD then running, and on Linux the kernel kills CMD's shell as well.`,
+of the CMD then running, and on Linux the kernel kills CMD's shell as well.
+
+With --queue NAME, subscribe joins the work queue NAME as one of its workers
+instead of opening a channel of its own, and makes the queue on TOPIC if there
+is none: each message published on a topic the queue takes goes to one of its
+workers, and stays in the queue until acknowledged. A message is acknowledged
+once written to stdout, or, with --exec, once CMD exits 0; a CMD that fails,
+times out or is stopped by a signal gives it back, to come again after the
+queue's retry delay, until after its maximum deliveries it is a dead letter
+("pubsub queue dead NAME"). A worker that dies gives back what it held. The
+live line is then:
+  pubsub: joined queue "NAME" on "TOPIC" (DIR)
+The bounds of a queue this worker makes are --max-messages, --max-bytes,
+--max-age, --drop-oldest, --lease, --max-deliveries and --retry-delay ("pubsub
+queue create --help" says what each does). Given to join an existing queue,
+they must agree with it: if not, or if it takes another TOPIC, subscribe exits
+1. So it does when the queue is removed under it. CMD's environment also has
+PUBSUB_QUEUE, the queue's name, and PUBSUB_DELIVERIES, 1 for a first delivery.
+
+With --exec CMD --reply, subscribe answers requests ("pubsub request"): once
+CMD exits 0, what it wrote on stdout, bytes as they are, is sent as the reply
+to the request's response-topic, with its correlation-id. A CMD that fails
+sends no reply (with --queue, the request is given back for another try). A
+message that is not a request (it has no response-topic header) is said so on
+stderr, and CMD's output goes to stdout.`,
 		Example: `  pubsub subscribe 'logs.+'
   pubsub subscribe --count 1 --timeout 30s jobs.done
   pubsub subscribe --format json 'orders.=' | jq .headers
   pubsub subscribe --format raw --count 1 images.new > photo.jpg
   pubsub subscribe --exec 'echo "$PUBSUB_TOPIC from $PUBSUB_HEADER_HOST: $(cat)"' 'metrics.+'
   pubsub sub --exec ./handle-job --exec-timeout 5m --exec-grace 30s jobs.new
+
+  # workers of the queue "resize": each image is resized once, by one of them
+  pubsub subscribe --queue resize --exec ./resize --max-deliveries 3 'images.+'
+
+  # answer requests: "pubsub request text.upper hello" writes HELLO
+  pubsub subscribe --exec 'tr a-z A-Z' --reply text.upper
 
   # in a script: start a subscriber, and publish once it is live
   pubsub subscribe --count 1 jobs.done 2> sub.err > done.txt &
@@ -103,12 +140,27 @@ of the CMD then running, and on Linux the kernel kills CMD's shell as well.`,
 		Args:              argCount("TOPIC", 1, 1),
 		ValidArgsFunction: a.completeTopics(true),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.exec != "" && cmd.Flags().Changed("format") {
+			f := cmd.Flags()
+			if o.exec != "" && f.Changed("format") {
 				return usageErrorf("--exec and --format do not go together: with --exec, CMD writes the output")
 			}
-			for _, name := range []string{"exec-timeout", "exec-grace"} {
-				if o.exec == "" && cmd.Flags().Changed(name) {
+			for _, name := range []string{"exec-timeout", "exec-grace", "reply"} {
+				if o.exec == "" && f.Changed(name) {
 					return usageErrorf("--%s needs --exec", name)
+				}
+			}
+			for _, name := range queueBoundFlags {
+				if !f.Changed("queue") && f.Changed(name) {
+					return usageErrorf("--%s needs --queue: it is a bound of the queue, set when the queue is made", name)
+				}
+			}
+			if f.Changed("queue") {
+				if err := checkQueueName(o.queue); err != nil {
+					return err
+				}
+				var err error
+				if o.queueOpts, err = bounds.options(f); err != nil {
+					return err
 				}
 			}
 			return a.subscribe(cmd.Context(), o, args[0])
@@ -121,7 +173,11 @@ of the CMD then running, and on Linux the kernel kills CMD's shell as well.`,
 	f.StringVar(&o.exec, "exec", "", "run `CMD` with sh -c for each message: content on stdin, headers in the environment")
 	f.DurationVar(&o.execTimeout, "exec-timeout", 0, "stop CMD after `DURATION` (SIGTERM, then SIGKILL after --exec-grace); the message counts as failed (0: no limit)")
 	f.DurationVar(&o.execGrace, "exec-grace", defaultExecGrace, "give CMD `DURATION` to exit after SIGTERM or a forwarded signal, then SIGKILL it")
+	f.BoolVar(&o.reply, "reply", false, "with --exec: send what CMD writes on stdout as the reply to a request (pubsub request)")
+	f.StringVar(&o.queue, "queue", "", "join the work queue `NAME`, making it on first use, and acknowledge each message handled")
+	bounds.addFlags(f)
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("queue", a.completeQueueNames(-1))
 	return cmd
 }
 
@@ -152,24 +208,40 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 		return err
 	}
 	defer h.Close()
-	var runner *execRunner
+	s := &subscriber{a: a, h: h, o: o, out: bufio.NewWriterSize(a.stdout, 64<<10)}
 	if o.exec != "" {
 		var guard *execGuard
 		if guard, err = startGuard(a.stderr); err != nil {
 			return err
 		}
 		defer guard.close()
-		runner = &execRunner{
-			cmdline: o.exec, home: h.Dir(), timeout: o.execTimeout, grace: o.execGrace,
+		s.runner = &execRunner{
+			cmdline: o.exec, home: h.Dir(), queue: o.queue, timeout: o.execTimeout, grace: o.execGrace,
 			stdout: a.stdout, stderr: a.stderr, signals: sigs, guard: guard,
 		}
 	}
-	ch, err := h.NewChannel(pattern)
-	if err != nil {
-		return err
+	// next takes the next message from the queue or the channel.
+	var next func(context.Context) (*pubsub.Message, error)
+	if o.queue != "" {
+		var q *pubsub.Queue
+		if q, err = h.NewQueue(o.queue, pattern, o.queueOpts...); err != nil {
+			return err
+		}
+		defer keepFirst(&err, q.Close)
+		if s.queueInfo, err = findQueue(h, o.queue); err != nil {
+			return err
+		}
+		next = q.Next
+		fmt.Fprintf(a.stderr, "pubsub: joined queue %q on %q (%s)\n", q.Name(), q.Topic(), q.Dir())
+	} else {
+		var ch *pubsub.Channel
+		if ch, err = h.NewChannel(pattern); err != nil {
+			return err
+		}
+		defer keepFirst(&err, ch.Close)
+		next = ch.Next
+		fmt.Fprintf(a.stderr, "pubsub: subscribed to %q (channel %s)\n", ch.Topic(), ch.Dir())
 	}
-	defer keepFirst(&err, ch.Close)
-	fmt.Fprintf(a.stderr, "pubsub: subscribed to %q (channel %s)\n", ch.Topic(), ch.Dir())
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -180,9 +252,8 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 	}
 	watchReader(ctx, a.stdout, cancel)
 
-	out := bufio.NewWriterSize(a.stdout, 64<<10)
 	for n := 0; o.count == 0 || n < o.count; {
-		m, err := ch.Next(ctx)
+		m, err := next(ctx)
 		if err != nil {
 			if _, bad := errors.AsType[*pubsub.MessageError](err); bad {
 				continue // set aside and logged by the library
@@ -190,18 +261,106 @@ func (a *app) subscribe(ctx context.Context, o subscribeOptions, pattern string)
 			if ctx.Err() != nil {
 				return stopStatus(context.Cause(ctx), o, n)
 			}
+			if errors.Is(err, pubsub.ErrQueueRemoved) {
+				return fmt.Errorf("pubsub: queue %q was removed", o.queue)
+			}
 			return err
 		}
 		n++
-		if runner != nil {
-			runner.run(ctx, m)
-			continue
-		}
-		if err := writeMessage(out, o.format, m); err != nil {
+		if err := s.handle(ctx, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// subscriber handles the messages of one subscribe: it writes each, or
+// runs --exec for it, and acknowledges those of a queue.
+type subscriber struct {
+	a         *app
+	h         *pubsub.Home
+	o         subscribeOptions
+	out       *bufio.Writer
+	runner    *execRunner      // with --exec
+	queueInfo pubsub.QueueInfo // with --queue: its retry delay and maximum deliveries
+}
+
+// handle writes m, or runs --exec for it, and with --queue acknowledges
+// it or gives it back. Only a failure to write stdout is returned: a
+// failed command is reported, and the next message goes on.
+func (s *subscriber) handle(ctx context.Context, m *pubsub.Message) error {
+	if s.runner == nil {
+		if err := writeMessage(s.out, s.o.format, m); err != nil {
+			// A queue's message goes back when the queue is closed.
+			return err
+		}
+		s.settle(m, execResult{outcome: execOK})
+		return nil
+	}
+	capture := false
+	if s.o.reply {
+		if _, capture = m.Headers[pubsub.ResponseTopicHeader].(string); !capture {
+			fmt.Fprintf(s.a.stderr, "pubsub: --reply: message %d on %s is not a request (no %s header): CMD's output goes to stdout\n",
+				m.ID, m.Topic, pubsub.ResponseTopicHeader)
+		}
+	}
+	res := s.runner.run(ctx, m, capture)
+	if res.failure != "" {
+		note := s.settle(m, res)
+		if capture {
+			note = "; no reply sent" + note
+		}
+		s.runner.report(m, res.failure+note)
+		return nil
+	}
+	if capture {
+		// A reply that cannot be sent does not make the request's work
+		// undone: a queue's message is acknowledged all the same.
+		if err := s.h.Reply(m, res.output, nil); err != nil {
+			fmt.Fprintf(s.a.stderr, "pubsub: --reply: message %d on %s: %s\n", m.ID, m.Topic, strings.TrimPrefix(err.Error(), "pubsub: "))
+		}
+	}
+	s.settle(m, res)
+	return nil
+}
+
+// settle acknowledges a message of a queue that was handled, and gives
+// back one that was not, with the queue's retry delay (at once if its
+// command did not run). It returns what became of a message given back,
+// for the report of its failure; a failure to acknowledge, or to give
+// back, is reported on its own line.
+func (s *subscriber) settle(m *pubsub.Message, res execResult) (note string) {
+	if s.o.queue == "" {
+		return ""
+	}
+	var err error
+	switch res.outcome {
+	case execOK:
+		if err = m.Ack(); err != nil {
+			s.queueWarning(m, "acknowledge", err)
+		}
+		return ""
+	case execNotRun:
+		err = m.Nack(0)
+		note = "; given back"
+	default:
+		delay := s.queueInfo.RetryDelay
+		err = m.Nack(delay)
+		note = fmt.Sprintf("; given back after delivery %d of %d, to come again in %s", m.Deliveries(), s.queueInfo.MaxDeliveries, formatDuration(delay))
+		if m.Deliveries() >= s.queueInfo.MaxDeliveries {
+			note = fmt.Sprintf("; a dead letter after %d deliveries (pubsub queue dead %s)", m.Deliveries(), s.o.queue)
+		}
+	}
+	if err != nil {
+		s.queueWarning(m, "give back", err)
+		return ""
+	}
+	return note
+}
+
+func (s *subscriber) queueWarning(m *pubsub.Message, what string, err error) {
+	fmt.Fprintf(s.a.stderr, "pubsub: queue %q: message %d on %s: %s: %s\n",
+		s.o.queue, m.ID, m.Topic, what, strings.TrimPrefix(err.Error(), "pubsub: "))
 }
 
 // interrupted is the cause of a subscribe that SIGINT or SIGTERM stopped.

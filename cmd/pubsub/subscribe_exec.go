@@ -34,6 +34,7 @@ const defaultExecGrace = 10 * time.Second
 type execRunner struct {
 	cmdline string
 	home    string
+	queue   string        // --queue: the queue's name, for the environment
 	timeout time.Duration // --exec-timeout; 0: none
 	grace   time.Duration // --exec-grace
 	stdout  io.Writer
@@ -42,29 +43,49 @@ type execRunner struct {
 	guard   *execGuard
 }
 
+// execOutcome is how the command for a message ended.
+type execOutcome int
+
+const (
+	execOK     execOutcome = iota // it exited 0, within --exec-timeout
+	execFailed                    // it failed, timed out, was killed or could not start
+	execNotRun                    // a signal came first: it was not started
+)
+
+// execResult is how the command for a message ended, and why it failed.
+type execResult struct {
+	outcome execOutcome
+	failure string // why it failed or did not run, for the report; "" when ok
+	output  []byte // its standard output, when run captured it
+}
+
 // run runs the command for m and waits until it has exited, which takes
 // at most --exec-timeout plus --exec-grace, or --exec-grace after a
-// signal. A command that failed, timed out or was killed is reported on
-// stderr; the subscriber goes on with the next message. Once ctx is
-// cancelled by a signal, the command is not started.
-func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
+// signal, and says how it ended: the caller reports a failure on stderr
+// and goes on with the next message. Once ctx is cancelled by a signal,
+// the command is not started. With capture, the command's standard
+// output is kept in the result rather than written to ours.
+func (r *execRunner) run(ctx context.Context, m *pubsub.Message, capture bool) execResult {
 	if e, ok := errors.AsType[*interrupted](context.Cause(ctx)); ok {
-		r.report(m, "not run: "+e.Error())
-		return
+		return execResult{outcome: execNotRun, failure: "not run: " + e.Error()}
 	}
+	var output *bytes.Buffer
 	c := exec.Command("/bin/sh", "-c", r.cmdline)
 	c.Stdin = bytes.NewReader(m.Content)
 	c.Stdout = r.stdout
+	if capture {
+		output = new(bytes.Buffer)
+		c.Stdout = output
+	}
 	c.Stderr = r.stderr
-	c.Env = execEnv(r.home, m)
+	c.Env = execEnv(r.home, r.queue, m)
 	c.SysProcAttr = fsys.GroupAttr(true)
 	// A process the command left in the background may hold its stdin
 	// or output pipes open; Wait gives up on them this long after the
 	// command exits (0 would wait for ever).
 	c.WaitDelay = max(r.grace, time.Second)
 	if err := c.Start(); err != nil {
-		r.report(m, err.Error())
-		return
+		return execResult{outcome: execFailed, failure: err.Error()}
 	}
 	pgid := c.Process.Pid
 	r.guard.watch(pgid)
@@ -86,6 +107,24 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 		err       error  // the command's, once it exited
 		drain     <-chan time.Time
 	)
+	// result says how the command ended, with what it wrote if captured.
+	result := func() execResult {
+		res := execResult{outcome: execOK}
+		switch {
+		case err == nil && !timedOut:
+		case why == "":
+			res = execResult{outcome: execFailed, failure: err.Error()}
+		case err == nil:
+			res = execResult{outcome: execFailed, failure: why}
+		default:
+			res = execResult{outcome: execFailed, failure: why + ": " + err.Error()}
+		}
+		if output != nil && res.outcome == execOK {
+			// Wait has returned, so nothing writes to it any more.
+			res.output = output.Bytes()
+		}
+		return res
+	}
 	// stop sends sig to the group and, the first time, gives it until
 	// --exec-grace to exit.
 	stop := func(sig syscall.Signal, reason string) {
@@ -107,8 +146,7 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 		case err = <-exited:
 			exited = nil
 			if why == "" || killed || !fsys.GroupExists(pgid) {
-				r.done(m, err, why, timedOut)
-				return
+				return result()
 			}
 			// The leader exited, stopped; what it started may still be
 			// finishing, within the grace.
@@ -117,8 +155,7 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 			drain = t.C
 		case <-drain:
 			if !fsys.GroupExists(pgid) {
-				r.done(m, err, why, timedOut)
-				return
+				return result()
 			}
 		case <-timeout:
 			timeout, timedOut = nil, true
@@ -140,28 +177,13 @@ func (r *execRunner) run(ctx context.Context, m *pubsub.Message) {
 		}
 		if killed && exited == nil {
 			// SIGKILL cannot be caught: what is left of the group goes now.
-			r.done(m, err, why, timedOut)
-			return
+			return result()
 		}
 	}
 }
 
-// done reports how the command for m ended, if that is a failure: it
-// exited with a status other than 0 or was killed, or --exec-timeout
-// passed. A command that exits 0 when a forwarded signal asks it to stop
-// has done its work.
-func (r *execRunner) done(m *pubsub.Message, err error, why string, timedOut bool) {
-	switch {
-	case err == nil && !timedOut:
-	case why == "":
-		r.report(m, err.Error())
-	case err == nil:
-		r.report(m, why)
-	default:
-		r.report(m, why+": "+err.Error())
-	}
-}
-
+// report writes the line that says the command for m failed or did not
+// run, and what became of the message if more is to be said.
 func (r *execRunner) report(m *pubsub.Message, what string) {
 	fmt.Fprintf(r.stderr, "pubsub: --exec: message %d on %s: %s\n", m.ID, m.Topic, what)
 }
@@ -233,15 +255,17 @@ func (g *execGuard) close() {
 }
 
 // execEnv is the environment of an --exec command: ours, less what a
-// parent pubsub --exec set for its own message, plus this message's.
-func execEnv(home string, m *pubsub.Message) []string {
+// parent pubsub --exec set for its own message, plus this message's; and,
+// for a message from queue (unless ""), the queue and the deliveries.
+func execEnv(home, queue string, m *pubsub.Message) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(name, "PUBSUB_HEADER_"),
 			name == "PUBSUB_HEADERS", name == "PUBSUB_TOPIC", name == "PUBSUB_ID",
-			name == "PUBSUB_TIMESTAMP", name == "PUBSUB_HOME":
+			name == "PUBSUB_TIMESTAMP", name == "PUBSUB_HOME",
+			name == "PUBSUB_QUEUE", name == "PUBSUB_DELIVERIES":
 			continue
 		}
 		env = append(env, kv)
@@ -253,6 +277,9 @@ func execEnv(home string, m *pubsub.Message) []string {
 		"PUBSUB_TIMESTAMP="+strconv.FormatInt(m.Timestamp, 10),
 		"PUBSUB_HEADERS="+string(appendHeadersJSON(nil, m.Headers)),
 	)
+	if queue != "" {
+		env = append(env, "PUBSUB_QUEUE="+queue, "PUBSUB_DELIVERIES="+strconv.Itoa(m.Deliveries()))
+	}
 	for _, k := range sortedKeys(m.Headers) {
 		v, ok := m.Headers[k].(string)
 		if !ok {

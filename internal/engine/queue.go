@@ -726,6 +726,7 @@ func (h *Home) eachDeadLetter(name string, keys []string, f func(q *queueDir, n 
 		return 0, fmt.Errorf("pubsub: list dead letters of %s: %w", name, err)
 	}
 	slices.Sort(names)
+	all := len(keys) == 0
 	want := map[string]bool{}
 	for _, k := range keys {
 		want[k] = true
@@ -734,7 +735,9 @@ func (h *Home) eachDeadLetter(name string, keys []string, f func(q *queueDir, n 
 	var errs []error
 	for _, n := range names {
 		k, _, ok := parseReadyName(n)
-		if !ok || (len(want) > 0 && !want[k.String()]) {
+		// want empties as keys are found: whether all were asked for is
+		// decided once, above.
+		if !ok || (!all && !want[k.String()]) {
 			continue
 		}
 		delete(want, k.String())
