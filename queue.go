@@ -169,7 +169,9 @@ func queueInfo(e engine.QueueInfo) QueueInfo {
 		DropOldest: c.DropOldest, MaxDeliveries: c.MaxDeliveries, RetryDelay: c.RetryDelay}
 }
 
-// Queues lists the queues of the home, sorted by name.
+// Queues lists the queues of the home, sorted by name. A queue that cannot
+// be read (junk in its config, say) is left out and named in the error;
+// the others are listed all the same.
 func (h *Home) Queues() ([]QueueInfo, error) {
 	infos, err := h.eng.Queues()
 	out := make([]QueueInfo, len(infos))

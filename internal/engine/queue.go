@@ -567,7 +567,8 @@ type QueueInfo struct {
 	DeadMade int64
 }
 
-// Queues lists the queues of the home, sorted by name.
+// Queues lists the queues of the home, sorted by name; one that cannot be
+// read is left out, and named in the error.
 func (h *Home) Queues() ([]QueueInfo, error) {
 	if err := h.use(); err != nil {
 		return nil, err
@@ -587,6 +588,7 @@ func (h *Home) Queues() ([]QueueInfo, error) {
 	}
 	slices.Sort(names)
 	var out []QueueInfo
+	var errs []error
 	for _, name := range names {
 		if !ValidQueueName(name) {
 			continue
@@ -596,12 +598,13 @@ func (h *Home) Queues() ([]QueueInfo, error) {
 			continue
 		}
 		if err != nil {
-			return out, err
+			errs = append(errs, err) // the others are listed all the same
+			continue
 		}
 		out = append(out, q.info())
 		q.close()
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 func (q *queueDir) info() QueueInfo {
