@@ -116,17 +116,26 @@ func Start(t testing.TB, env []string, bin string, args ...string) *Proc {
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
 	cmd.WaitDelay = 5 * time.Second
-	stdout, err := cmd.StdoutPipe()
+	// A pipe of our own, not StdoutPipe: Wait closes that one as soon as
+	// the process exits, losing lines a quick process wrote but the
+	// scanner had not read yet.
+	stdout, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cmd.Stdout = w
 	p := &Proc{t: t, Cmd: cmd, lines: make(chan string, 1<<16), Stderr: &strings.Builder{}, done: make(chan struct{})}
 	cmd.Stderr = &lockedWriter{mu: &p.mu, w: p.Stderr}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	_ = w.Close()
+	if err != nil {
+		_ = stdout.Close()
 		cancel()
 		t.Fatal(err)
 	}
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 64<<20)
 		for sc.Scan() {
@@ -137,6 +146,13 @@ func Start(t testing.TB, env []string, bin string, args ...string) *Proc {
 	}()
 	go func() {
 		p.err = cmd.Wait()
+		// Read to the end, unless a process the helper started keeps
+		// the pipe open, or the test leaves more lines than fit unread.
+		select {
+		case <-read:
+		case <-time.After(cmd.WaitDelay):
+		}
+		_ = stdout.Close()
 		cancel()
 		close(p.done)
 	}()
