@@ -65,18 +65,24 @@ func (ta *tally) startWorker(t *testing.T, home, queue, pattern string, fail ...
 // waitDistinct waits until n distinct messages were handled.
 func (ta *tally) waitDistinct(t *testing.T, n int) {
 	t.Helper()
+	ta.waitUntil(t, fmt.Sprintf("%d distinct messages handled", n), func() bool { return len(ta.handled) >= n })
+}
+
+// waitUntil waits until cond, called with the tally locked, holds.
+func (ta *tally) waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.After(proctest.Deadline)
 	for {
 		ta.mu.Lock()
-		got := len(ta.handled)
+		ok, got := cond(), len(ta.handled)
 		ta.mu.Unlock()
-		if got >= n {
+		if ok {
 			return
 		}
 		select {
 		case <-ta.changed:
 		case <-deadline:
-			t.Fatalf("%d of %d messages handled after %v", got, n, proctest.Deadline)
+			t.Fatalf("not %s after %v: %d distinct handled", what, proctest.Deadline, got)
 		}
 	}
 }
@@ -239,28 +245,21 @@ func TestQueuePoisonMessage(t *testing.T) {
 	workers := []*proctest.Proc{ta.startWorker(t, home, "jobs", "jobs", "1:50"), ta.startWorker(t, home, "jobs", "jobs", "1:50")}
 	pub := startPub(t, home, "jobs", 1, n, "64")
 	expectPublished(t, pub, n, n)
-	ta.waitDistinct(t, n)
-	deadline := time.After(proctest.Deadline)
-	for {
-		dls, err := h.DeadLetters("jobs")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(dls) == 1 {
-			if dls[0].Deliveries != 3 {
-				t.Fatalf("the dead letter was delivered %d times", dls[0].Deliveries)
-			}
-			break
-		}
-		select {
-		case <-ta.changed:
-		case <-deadline:
-			t.Fatalf("no dead letter after %v", proctest.Deadline)
-		}
-	}
+	poison := [2]uint64{1, 50}
+	ta.waitUntil(t, "every message handled, the poison one 3 times", func() bool {
+		return len(ta.handled) == n && ta.handled[poison] >= 3
+	})
+	// A handler's error is given back before its worker takes a signal.
 	stopAll(t, ta, workers...)
+	dls, err := h.DeadLetters("jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || dls[0].Deliveries != 3 {
+		t.Fatalf("dead letters %+v; want the poison message, delivered 3 times", dls)
+	}
 	ta.check(t, 1, n, 2) // the poison message, handled three times
-	if c := ta.handled[[2]uint64{1, 50}]; c != 3 {
+	if c := ta.handled[poison]; c != 3 {
 		t.Fatalf("the poison message was handled %d times", c)
 	}
 }
