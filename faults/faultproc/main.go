@@ -152,8 +152,12 @@ func sub(home *pubsub.Home, pattern string, want int) error {
 			break
 		}
 	}
+	firstError := t.FirstError
+	if firstError == "" {
+		firstError = t.FirstDisorder
+	}
 	fmt.Printf("done received=%d dup=%d corrupt=%d disorder=%d publishers=%d hwm_kib=%d error=%q\n",
-		t.Received, t.Dup, t.Corrupt, t.Disorder, t.Publishers(), peakRSS(), t.FirstError)
+		t.Received, t.Dup, t.Corrupt, t.Disorder, t.Publishers(), peakRSS(), firstError)
 	return nil
 }
 

@@ -67,14 +67,17 @@ func Headers(pub uint32, seq uint64) pubsub.Headers {
 type Tally struct {
 	Received, Dup, Corrupt, Disorder int
 	FirstError                       string // what was wrong with the first corrupt message
+	FirstDisorder                    string // the first message older than one seen before it
 
-	seen map[uint32][]uint64 // bit set of sequence numbers per publisher
-	last map[uint32]uint64   // highest sequence number + 1 per publisher
+	seen   map[uint32][]uint64 // bit set of sequence numbers per publisher
+	last   map[uint32]uint64   // highest sequence number + 1 per publisher
+	lastID map[uint32]uint64   // the id of that message
+	n      int                 // messages checked, to place the first disorder
 }
 
 // NewTally returns an empty Tally.
 func NewTally() *Tally {
-	return &Tally{seen: map[uint32][]uint64{}, last: map[uint32]uint64{}}
+	return &Tally{seen: map[uint32][]uint64{}, last: map[uint32]uint64{}, lastID: map[uint32]uint64{}}
 }
 
 // Publishers returns how many publishers were heard from.
@@ -112,8 +115,14 @@ func (t *Tally) Add(m *pubsub.Message) {
 		return
 	}
 	bits[seq/64] |= 1 << (seq % 64)
+	t.n++
 	if seq+1 <= t.last[pub] {
 		t.Disorder++
+		if t.FirstDisorder == "" {
+			t.FirstDisorder = fmt.Sprintf("message %d: publisher %d's seq %d (id %d) after its seq %d (id %d)",
+				t.n, pub, seq, m.ID, t.last[pub]-1, t.lastID[pub])
+		}
+		return
 	}
-	t.last[pub] = max(t.last[pub], seq+1)
+	t.last[pub], t.lastID[pub] = seq+1, m.ID
 }
