@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -326,6 +327,115 @@ func TestOrderKeptAcrossOverflow(t *testing.T) {
 	publishN(500)  // must queue behind the spilled files
 	take(seq - next)
 	if _, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
+		t.Fatal(err)
+	}
+}
+
+// A file a directory scan took before its publisher could announce it
+// (the FIFO was full) frees its id, which another publisher may draw in the
+// same 65 ms. The late announcement must not take that other message ahead
+// of its own turn: each publisher's order holds.
+func TestLateAnnouncementAfterScanKeepsOrder(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "late")
+	fillQueue(t, ch)
+	p := publisherOn(t, h, true)
+	if n, err := p.Publish("late", []byte("P1"), nil); n != 1 || err != nil {
+		t.Fatalf("Publish P1 = %d, %v", n, err)
+	}
+	// The reader drains the junk ids, then finds P1 by listing its directory.
+	p1 := fetch(t, ch)
+	if string(p1.Content) != "P1" {
+		t.Fatalf("got %q, want P1", p1.Content)
+	}
+	// Another publisher, Q, draws P1's id for its second message.
+	x := p1.ID
+	writeMessageFile(t, ch, x-1, "Q1")
+	writeMessageFile(t, ch, x, "Q2")
+	// P's next message announces P1 late, then itself; Q announces its two.
+	if n, err := p.Publish("late", []byte("P2"), nil); n != 1 || err != nil {
+		t.Fatalf("Publish P2 = %d, %v", n, err)
+	}
+	writeQueue(t, ch, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, x-1), x))
+	var got []string
+	for {
+		m, err := ch.Fetch()
+		if errors.Is(err, pubsub.ErrNoMessage) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(m.Content))
+	}
+	if want := []string{"P2", "Q1", "Q2"}; !slices.Equal(got, want) {
+		t.Fatalf("after P1: %q, want %q", got, want)
+	}
+}
+
+// fillQueue fills ch's FIFO with ids that name no file, so that the next
+// announcement finds it full.
+func fillQueue(t testing.TB, ch *pubsub.Channel) {
+	t.Helper()
+	fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_WRONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	for id := uint64(1); ; id++ {
+		if _, err := unix.Write(fd, binary.BigEndian.AppendUint64(nil, id)); err == unix.EAGAIN {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A listing of the directory goes stale while the reader works through
+// it: a file it names may be taken by its announcement meanwhile, and its
+// id drawn again by another publisher. The stale name must not take that
+// other message ahead of its turn.
+func TestStaleListingKeepsOrder(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "stale")
+	fillQueue(t, ch)
+	p := publisherOn(t, h, true)
+	if n, err := p.Publish("stale", []byte("P1"), nil); n != 1 || err != nil {
+		t.Fatalf("Publish P1 = %d, %v", n, err)
+	}
+	// A stray older than P1, so that a listing names both and the reader
+	// takes the stray first.
+	writeMessageFile(t, ch, 1<<40, "W")
+	if m := fetch(t, ch); string(m.Content) != "W" {
+		t.Fatalf("got %q, want the stray W first", m.Content)
+	}
+	// P announces P1 late, then P2: both taken through the FIFO.
+	if n, err := p.Publish("stale", []byte("P2"), nil); n != 1 || err != nil {
+		t.Fatalf("Publish P2 = %d, %v", n, err)
+	}
+	p1 := fetch(t, ch)
+	if m := fetch(t, ch); string(p1.Content) != "P1" || string(m.Content) != "P2" {
+		t.Fatalf("got %q, %q, want P1, P2", p1.Content, m.Content)
+	}
+	// Q draws P1's id for its second message; neither is announced yet.
+	writeMessageFile(t, ch, p1.ID-1, "Q1")
+	writeMessageFile(t, ch, p1.ID, "Q2")
+	for _, want := range []string{"Q1", "Q2"} {
+		if m := fetch(t, ch); string(m.Content) != want {
+			t.Fatalf("got %q, want %s", m.Content, want)
+		}
+	}
+}
+
+// writeMessageFile writes a message file with content into ch, as a
+// publisher that has not announced it yet.
+func writeMessageFile(t testing.TB, ch *pubsub.Channel, id uint64, content string) {
+	t.Helper()
+	b, err := wire.Encode(&wire.Message{ID: id, Topic: ch.Topic(), Content: []byte(content)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ch.Dir(), strconv.FormatUint(id, 10)), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -44,13 +44,15 @@ type Channel struct {
 	waiting atomic.Bool // the holder of sem is parked on the FIFO
 
 	// Guarded by sem.
-	raw     [rawSize]byte
-	rawLen  int
-	recs    []record // read from the FIFO, not yet taken
-	scanned []uint64 // found in the directory without an announcement
-	junk    int      // names in the directory that are not messages
-	retry   []uint64 // ids whose reading failed for a passing reason
-	rescan  bool     // list the directory before reporting it empty
+	raw       [rawSize]byte
+	rawLen    int
+	recs      []record            // read from the FIFO, not yet taken
+	scanned   []uint64            // found in the directory without an announcement
+	junk      int                 // names in the directory that are not messages
+	retry     []uint64            // ids whose reading failed for a passing reason
+	early     earlyTaken          // ids taken by listing, whose announcement may come late
+	announced map[uint64]struct{} // ids in scanned taken through their announcement
+	rescan    bool                // list the directory before reporting it empty
 
 	recBuf [rawSize / 8]record
 

@@ -87,6 +87,7 @@ func (c *Channel) fetchLocked(w *wire.Message) error {
 			c.readFIFO(false)
 		}
 		var id uint64
+		listed := false // found by listing the directory, not announced
 		switch {
 		case len(c.retry) > 0:
 			id, c.retry = c.retry[0], c.retry[1:]
@@ -99,9 +100,20 @@ func (c *Channel) fetchLocked(w *wire.Message) error {
 			}
 			return err
 		case len(c.recs) > 0:
-			id, c.recs = c.recs[0].id, c.recs[1:]
+			r := c.recs[0]
+			c.recs = c.recs[1:]
+			if r.late && c.early.late(r.id) {
+				continue // its file was taken already; the id may be another's now
+			}
+			id = r.id
 		case len(c.scanned) > 0:
-			id, c.scanned = c.scanned[0], c.scanned[1:]
+			id, c.scanned, listed = c.scanned[0], c.scanned[1:], true
+			if _, ok := c.announced[id]; ok {
+				// Taken through its announcement since the listing: the id
+				// may be another's now, whose own announcement brings it.
+				delete(c.announced, id)
+				continue
+			}
 		case c.rescan || c.strays():
 			c.rescan = false
 			c.scan()
@@ -113,10 +125,32 @@ func (c *Channel) fetchLocked(w *wire.Message) error {
 			return ErrNoMessage
 		}
 		err := c.take(id, w)
+		if _, bad := errors.AsType[*BadMessage](err); err == nil || err == errNotForUs || bad {
+			c.noteTaken(id, listed) // its name is free again
+		}
 		if errors.Is(err, fs.ErrNotExist) || err == errNotForUs {
 			continue // taken already (found by a scan before its id arrived), or not ours
 		}
 		return err
+	}
+}
+
+// noteTaken remembers the id of a file taken: one taken by listing, for
+// its late announcement to skip; one taken through its announcement while
+// a listing that named it is still being worked through, for the listing
+// to skip. Either way the id is free again, and another publisher may
+// draw it for a newer message.
+func (c *Channel) noteTaken(id uint64, listed bool) {
+	switch {
+	case listed:
+		c.early.add(id, time.Now())
+	case len(c.scanned) > 0 && id >= c.scanned[0] && id <= c.scanned[len(c.scanned)-1]:
+		if _, found := slices.BinarySearch(c.scanned, id); found {
+			if c.announced == nil {
+				c.announced = map[uint64]struct{}{}
+			}
+			c.announced[id] = struct{}{}
+		}
 	}
 }
 
@@ -162,6 +196,7 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 type record struct {
 	id     uint64
 	inline []byte
+	late   bool // announced after its file waited in the directory
 }
 
 // fromFrame decodes a message that came inline in the FIFO.
@@ -206,12 +241,12 @@ func (c *Channel) readFIFO(wait bool) error {
 	first := len(c.recs)
 	off, inline := 0, 0
 	for {
-		id, frame, n, ok := wire.NextRecord(c.raw[off:c.rawLen])
+		r, n, ok := wire.NextRecord(c.raw[off:c.rawLen])
 		if !ok {
 			break
 		}
-		c.recs = append(c.recs, record{id: id, inline: frame})
-		inline += len(frame)
+		c.recs = append(c.recs, record{id: r.ID, inline: r.Frame, late: r.Late})
+		inline += len(r.Frame)
 		off += n
 	}
 	if inline > 0 {
@@ -277,6 +312,7 @@ func (c *Channel) scan() {
 	}
 	c.scanned = oldest
 	slices.Sort(c.scanned)
+	clear(c.announced) // of the listing before
 }
 
 // maxScan is how many message files one listing of a channel takes on

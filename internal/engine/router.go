@@ -11,6 +11,7 @@ import (
 
 	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/topic"
+	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
 // tickSlack bounds the granularity of directory timestamps. tmpfs stamps
@@ -568,12 +569,12 @@ func (rt *route) announce(id uint64) error {
 }
 
 // flushUnannounced writes the ids of files linked while the FIFO was full,
-// oldest first, until the FIFO is full again. Called with rt.mu held.
+// oldest first, as late announcements (the reader may have found the file
+// meanwhile), until the FIFO is full again. Called with rt.mu held.
 func (rt *route) flushUnannounced(fd int) error {
-	var rec [8]byte
+	var rec [wire.LateSize]byte
 	for len(rt.unannounced) > 0 {
-		binary.BigEndian.PutUint64(rec[:], rt.unannounced[0])
-		if err := fsys.WriteRecord(fd, rec[:]); err != nil {
+		if err := fsys.WriteRecord(fd, wire.AppendLate(rec[:0], rt.unannounced[0])); err != nil {
 			if err == fsys.ErrWouldBlock {
 				return nil
 			}

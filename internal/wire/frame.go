@@ -11,18 +11,47 @@ import "encoding/binary"
 //	0xFF 'P' 'G' 0   u32 length of the PMSG message
 //	the message      padded with zeros to a multiple of 8 bytes
 //
-// A frame is written with one write(2) of at most MaxFrame bytes, which a
-// FIFO keeps whole (PIPE_BUF), so frames and ids never interleave.
-// formix-pubsub never reads a Go channel's FIFO, so it never sees one.
+// or the late announcement of a message file, linked while the FIFO was
+// full and announced once it had room:
+//
+//	0xFF 'P' 'L' 0   0 0 0 0   u64 message id
+//
+// A reader that took the file by listing its directory skips a late
+// announcement: meanwhile another publisher may have drawn the same id
+// for a newer message, which its own announcement brings in its turn. (A
+// reader that knows no late records takes the tag for an id that names no
+// file, then the id.)
+//
+// A record is written with one write(2) of at most MaxFrame bytes, which a
+// FIFO keeps whole (PIPE_BUF), so records never interleave. formix-pubsub
+// never reads a Go channel's FIFO, so it never sees one.
 const (
 	FrameMark       = 0xFF
 	FrameHeaderSize = 8
 	MaxFrame        = 4096 // PIPE_BUF on Linux
 	// MaxInline is the largest message a frame can carry.
 	MaxInline = MaxFrame - FrameHeaderSize
+	// LateSize is the size of a late announcement.
+	LateSize = 16
 )
 
-var frameTag = [4]byte{FrameMark, 'P', 'G', 0}
+var (
+	frameTag = [4]byte{FrameMark, 'P', 'G', 0}
+	lateTag  = [8]byte{FrameMark, 'P', 'L', 0}
+)
+
+// Record is one record of a Go channel's FIFO: the id of a message file,
+// or a whole message in Frame.
+type Record struct {
+	ID    uint64
+	Frame []byte // the message of a frame, aliasing what was read; nil for an id
+	Late  bool   // the id was announced after the file waited unannounced
+}
+
+// AppendLate appends the late announcement of the message file id.
+func AppendLate(dst []byte, id uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, lateTag[:]...), id)
+}
 
 // FrameSize returns the size of the frame carrying a message of n bytes.
 func FrameSize(n int) int { return FrameHeaderSize + (n+7)&^7 }
@@ -40,25 +69,30 @@ func AppendPadding(dst []byte, n int) []byte {
 	return append(dst, zero[:(8-n%8)%8]...)
 }
 
-// NextRecord reads the record at the start of b: an id (frame is nil) or
-// the message of a frame (aliasing b). n is how many bytes it took; ok is
-// false when b does not yet hold the whole record. A frame header that
-// claims more than MaxInline bytes is not a frame: its 8 bytes are taken
-// as an id, which names no file and is skipped.
-func NextRecord(b []byte) (id uint64, frame []byte, n int, ok bool) {
+// NextRecord reads the record at the start of b. n is how many bytes it
+// took; ok is false when b does not yet hold the whole record. A frame
+// header that claims more than MaxInline bytes is not a frame: its 8 bytes
+// are taken as an id, which names no file and is skipped.
+func NextRecord(b []byte) (r Record, n int, ok bool) {
 	if len(b) < 8 {
-		return 0, nil, 0, false
+		return Record{}, 0, false
+	}
+	if [8]byte(b[:8]) == lateTag {
+		if len(b) < LateSize {
+			return Record{}, 0, false
+		}
+		return Record{ID: binary.BigEndian.Uint64(b[8:]), Late: true}, LateSize, true
 	}
 	if [4]byte(b[:4]) != frameTag {
-		return binary.BigEndian.Uint64(b), nil, 8, true
+		return Record{ID: binary.BigEndian.Uint64(b)}, 8, true
 	}
 	size := binary.BigEndian.Uint32(b[4:8])
 	if size > MaxInline {
-		return binary.BigEndian.Uint64(b), nil, 8, true
+		return Record{ID: binary.BigEndian.Uint64(b)}, 8, true
 	}
 	n = FrameSize(int(size))
 	if len(b) < n {
-		return 0, nil, 0, false
+		return Record{}, 0, false
 	}
-	return 0, b[FrameHeaderSize : FrameHeaderSize+int(size)], n, true
+	return Record{Frame: b[FrameHeaderSize : FrameHeaderSize+int(size)]}, n, true
 }

@@ -18,18 +18,18 @@ func TestFrames(t *testing.T) {
 			t.Fatalf("frame of a %d-byte message is %d bytes", len(msg), got)
 		}
 	}
-	id, frame, n, ok := NextRecord(stream)
-	if !ok || frame != nil || id != 1699999999988276 || n != 8 {
-		t.Fatalf("first record: %d %q %d %v", id, frame, n, ok)
+	r, n, ok := NextRecord(stream)
+	if !ok || r.Frame != nil || r.ID != 1699999999988276 || r.Late || n != 8 {
+		t.Fatalf("first record: %+v %d %v", r, n, ok)
 	}
 	stream = stream[n:]
 	for _, want := range []int{0, 1, 16, MaxInline} {
-		if _, _, _, ok := NextRecord(stream[:FrameSize(want)-1]); ok {
+		if _, _, ok := NextRecord(stream[:FrameSize(want)-1]); ok {
 			t.Fatalf("a cut frame of %d bytes read as whole", want)
 		}
-		_, frame, n, ok := NextRecord(stream)
-		if !ok || len(frame) != want {
-			t.Fatalf("frame of %d bytes read as %d, %v", want, len(frame), ok)
+		r, n, ok := NextRecord(stream)
+		if !ok || len(r.Frame) != want {
+			t.Fatalf("frame of %d bytes read as %d, %v", want, len(r.Frame), ok)
 		}
 		stream = stream[n:]
 	}
@@ -37,8 +37,27 @@ func TestFrames(t *testing.T) {
 		t.Fatalf("%d bytes left", len(stream))
 	}
 	bogus := append(append([]byte(nil), frameTag[:]...), 0xff, 0xff, 0xff, 0xff)
-	if _, frame, n, ok := NextRecord(bogus); !ok || frame != nil || n != 8 {
+	if r, n, ok := NextRecord(bogus); !ok || r.Frame != nil || n != 8 {
 		t.Fatal("a frame header claiming 4 GiB was not skipped as an id")
+	}
+}
+
+func TestLateRecords(t *testing.T) {
+	late := AppendLate(nil, 1699999999988276)
+	if len(late) != LateSize {
+		t.Fatalf("a late announcement of %d bytes", len(late))
+	}
+	if _, _, ok := NextRecord(late[:LateSize-1]); ok {
+		t.Fatal("a cut late announcement read as whole")
+	}
+	r, n, ok := NextRecord(late)
+	if !ok || n != LateSize || r.ID != 1699999999988276 || !r.Late || r.Frame != nil {
+		t.Fatalf("late announcement read as %+v, %d, %v", r, n, ok)
+	}
+	// A reader that knows no late records sees an id naming no file, then
+	// the id: read the tag as such a reader does.
+	if old := binary.BigEndian.Uint64(late); old>>56 != FrameMark {
+		t.Fatalf("the tag reads as id %d, which a clock could draw", old)
 	}
 }
 
@@ -47,14 +66,15 @@ func FuzzNextRecord(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1})
 	f.Add(append(AppendFrame(nil, 3), 'a', 'b', 'c', 0, 0, 0, 0, 0))
 	f.Add(AppendFrame(nil, MaxInline+1))
+	f.Add(AppendLate(nil, 42))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for len(b) > 0 {
-			_, frame, n, ok := NextRecord(b)
+			r, n, ok := NextRecord(b)
 			if !ok {
 				return
 			}
-			if n < 8 || n%8 != 0 || n > len(b) || len(frame) > MaxInline || n > MaxFrame {
-				t.Fatalf("NextRecord took %d of %d bytes, frame %d", n, len(b), len(frame))
+			if n < 8 || n%8 != 0 || n > len(b) || len(r.Frame) > MaxInline || n > MaxFrame || (r.Late && r.Frame != nil) {
+				t.Fatalf("NextRecord took %d of %d bytes, record %+v", n, len(b), r)
 			}
 			b = b[n:]
 		}
