@@ -131,12 +131,13 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 		m.missed = append(m.missed, unusable...)
 		size, inline := frameSize(m.prefix, m.content)
 		inline = inline && anyInline
-		targets := files
+		targets, above := files, uint64(0)
 		if !inline {
 			// Too large to go inline: the frames before it go first, then
-			// it goes to every channel as Publish sends it.
+			// it goes to every channel as Publish sends it, above what
+			// they got as files.
 			b.flushAll()
-			targets = routes
+			targets, above = routes, b.lastSpilled()
 		}
 		for j := range b.pending {
 			if p := &b.pending[j]; p.rt != nil && inline && !p.rt.refuses(m.msg.Headers) {
@@ -156,7 +157,7 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 		if len(targets) == 0 {
 			continue
 		}
-		n, missed, err := h.publishTo(targets, &m.msg, m.prefix, m.content)
+		n, missed, err := h.publishTo(targets, &m.msg, m.prefix, m.content, above)
 		b.reached += n
 		m.missed = append(m.missed, missed...)
 		if err != nil {
@@ -189,9 +190,20 @@ type batch struct {
 
 // pendingFrames are frames for one Go channel not written yet.
 type pendingFrames struct {
-	rt  *route
-	buf []byte
-	idx []int // the messages in buf
+	rt   *route
+	buf  []byte
+	idx  []int  // the messages in buf
+	last uint64 // the id of the last message the channel got as a file
+}
+
+// lastSpilled returns the highest id a channel got as a file in a flush:
+// a message drawn before it must go above it (see spill).
+func (b *batch) lastSpilled() uint64 {
+	var last uint64
+	for j := range b.pending {
+		last = max(last, b.pending[j].last)
+	}
+	return last
 }
 
 // unqueue takes message i, whose frame is size bytes, out of the frames
@@ -226,7 +238,7 @@ func (b *batch) flush(p *pendingFrames) {
 	switch {
 	case spill:
 		for _, i := range p.idx {
-			if err := b.spill(rt, i); err != nil {
+			if p.last, err = b.spill(rt, i, p.last); err != nil {
 				// Staging failed (the file system is full): stop.
 				b.fatal = err
 				return
@@ -241,21 +253,25 @@ func (b *batch) flush(p *pendingFrames) {
 	}
 }
 
-// spill delivers message i to rt as a file. It returns only a failure to
-// stage the file; a failure to deliver it is noted as a miss.
-func (b *batch) spill(rt *route, i int) error {
+// spill delivers message i to rt as a file, under an id above last, the
+// id of the message spilled before it: the batch drew its ids before a
+// collision may have moved one up, and a listing of the channel orders
+// files by id. It returns the id used, and only a failure to stage the
+// file; a failure to deliver it is noted as a miss.
+func (b *batch) spill(rt *route, i int, last uint64) (uint64, error) {
 	m := &b.msgs[i]
 	s, err := b.h.stagePrefix(m.prefix, m.content, m.msg.ID, false)
 	if err != nil {
-		return err
+		return last, err
 	}
 	defer s.discard()
-	ok, err := b.h.deliver(rt, s, &m.msg, m.content)
+	id, ok, err := b.h.deliver(rt, s, &m.msg, m.content, last)
 	switch {
 	case ok:
 		b.reached++
+		last = id
 	case err != nil:
 		m.missed = append(m.missed, Miss{Channel: b.h.channelPath(rt.name), Err: err})
 	}
-	return nil
+	return last, nil
 }

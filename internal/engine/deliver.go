@@ -132,7 +132,7 @@ func (h *Home) publish(msg *wire.Message, prefix, content []byte) (reached int, 
 	if len(routes) == 0 {
 		return 0, nil, h.noRoutes()
 	}
-	return h.publishTo(routes, msg, prefix, content)
+	return h.publishTo(routes, msg, prefix, content, 0)
 }
 
 // listError says that the home could not be listed, so the channels a
@@ -146,8 +146,9 @@ func (h *Home) listError(err error) error {
 
 // publishTo delivers an encoded message to routes: whole in the FIFO of
 // each Go channel that takes frames when it is small enough, else as a
-// file staged once and linked into each channel.
-func (h *Home) publishTo(routes []*route, msg *wire.Message, prefix, content []byte) (reached int, missed []Miss, err error) {
+// file staged once and linked into each channel, under an id above above
+// (see deliver).
+func (h *Home) publishTo(routes []*route, msg *wire.Message, prefix, content []byte, above uint64) (reached int, missed []Miss, err error) {
 	routes, missed = h.usable(routes)
 	var frame []byte
 	if h.inline {
@@ -175,7 +176,7 @@ func (h *Home) publishTo(routes []*route, msg *wire.Message, prefix, content []b
 					return reached, missed, err
 				}
 			}
-			ok, err = h.deliver(rt, stage, msg, content)
+			_, ok, err = h.deliver(rt, stage, msg, content, above)
 		}
 		switch {
 		case ok:
@@ -254,17 +255,24 @@ func (h *Home) acquireFailed(rt *route, err error) error {
 	return fmt.Errorf("open channel: %w", err)
 }
 
-// deliver links the staged file into one channel and announces its id. ok
-// reports the channel reached; err, when not ok, why it was missed. Neither
-// means the channel is gone and does not count.
-func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) (ok bool, err error) {
+// deliver links the staged file into one channel and announces its id,
+// which must be above the one given: a file's id orders it in a listing of
+// the channel, and a batch drew its ids before a collision may have moved
+// one of them up (deliverFresh). It returns the id the channel got; ok
+// reports the channel reached; err, when not ok, why it was missed.
+// Neither means the channel is gone and does not count.
+func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte, above uint64) (id uint64, ok bool, err error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if err := h.acquire(rt); err != nil {
-		return false, h.acquireFailed(rt, err)
+		return 0, false, h.acquireFailed(rt, err)
 	}
 	if rt.q != nil {
-		return h.enqueue(rt, s)
+		ok, err := h.enqueue(rt, s)
+		return s.id, ok, err
+	}
+	if s.id <= above {
+		return h.deliverFresh(rt, msg, content)
 	}
 	name := messageName(s.id)
 	err = s.link(rt.dirFD, name)
@@ -276,25 +284,27 @@ func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte) 
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			h.routes.dirty.Store(true) // the channel closed under us
-			return false, nil
+			return 0, false, nil
 		}
-		return false, fmt.Errorf("link message: %w", err)
+		return 0, false, fmt.Errorf("link message: %w", err)
 	}
-	return h.announce(rt, name, s.id)
+	ok, err = h.announce(rt, name, s.id)
+	return s.id, ok, err
 }
 
-// deliverFresh delivers msg to rt under a fresh id. Called with rt.mu held.
-func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool, error) {
+// deliverFresh delivers msg to rt under a fresh id, above every id this
+// process drew before. Called with rt.mu held.
+func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (uint64, bool, error) {
 	for range maxIDRetries {
 		fresh := *msg
 		fresh.ID = jumpID()
 		prefix, err := encodePrefix(&fresh, len(content))
 		if err != nil {
-			return false, err
+			return 0, false, err
 		}
 		s, err := h.stagePrefix(prefix, content, fresh.ID, false)
 		if err != nil {
-			return false, err
+			return 0, false, err
 		}
 		name := messageName(fresh.ID)
 		err = s.link(rt.dirFD, name)
@@ -304,14 +314,15 @@ func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (bool,
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			h.routes.dirty.Store(true)
-			return false, nil
+			return 0, false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("link message: %w", err)
+			return 0, false, fmt.Errorf("link message: %w", err)
 		}
-		return h.announce(rt, name, fresh.ID)
+		ok, err := h.announce(rt, name, fresh.ID)
+		return fresh.ID, ok, err
 	}
-	return false, fmt.Errorf("link message: %d ids in a row already pending", maxIDRetries)
+	return 0, false, fmt.Errorf("link message: %d ids in a row already pending", maxIDRetries)
 }
 
 // announce writes the id of a linked message into the channel's FIFO.
