@@ -28,6 +28,7 @@ const MaxInline = min(wire.MaxInline, fsys.PipeBuf-wire.FrameHeaderSize)
 // be reached. err is a failure of the whole call: an invalid topic or
 // header, content too large, the file system full.
 func (h *Home) Publish(topicName string, content []byte, headers map[string]any) (id uint64, reached int, missed []Miss, err error) {
+	h.waitAsync() // keep the place after what PublishAsync queued
 	if err := h.use(); err != nil {
 		return 0, 0, nil, err
 	}
@@ -38,7 +39,8 @@ func (h *Home) Publish(topicName string, content []byte, headers map[string]any)
 	if err := checkContent(len(content)); err != nil {
 		return 0, 0, nil, err
 	}
-	msg := wire.Message{ID: newID(), Timestamp: time.Now().UnixMicro(), Topic: topicName, Headers: headers}
+	now := time.Now().UnixMicro()
+	msg := wire.Message{ID: newIDAt(now), Timestamp: now, Topic: topicName, Headers: headers}
 	// Encode everything but the content, before any channel sees the
 	// message, so a bad header fails the call with nothing delivered.
 	prefix, err := encodePrefix(&msg, len(content))
@@ -52,6 +54,7 @@ func (h *Home) Publish(topicName string, content []byte, headers map[string]any)
 // PublishCarried delivers m, a message carried from elsewhere, keeping its
 // id and timestamp (drawn when zero), and returns the id it went with.
 func (h *Home) PublishCarried(m *wire.Message) (id uint64, reached int, missed []Miss, err error) {
+	h.waitAsync() // keep the place after what PublishAsync queued
 	if err := h.use(); err != nil {
 		return 0, 0, nil, err
 	}
@@ -103,13 +106,26 @@ func carried(m *wire.Message) (wire.Message, error) {
 // encodePrefix encodes a message without its content, which follows the
 // prefix: the content is written from the caller's slice, never copied.
 func encodePrefix(msg *wire.Message, contentLen int) ([]byte, error) {
-	prefix, err := wire.AppendEncode(make([]byte, 0, 256), msg)
-	if err != nil {
-		return nil, err
+	_, prefix, err := appendPrefix(make([]byte, 0, 256), msg, contentLen)
+	return prefix, err
+}
+
+// appendPrefix encodes msg's prefix as encodePrefix does, at the end of
+// arena, and returns arena with it and the prefix, which is not changed
+// by later appends: a batch encodes its prefixes into one allocation.
+func appendPrefix(arena []byte, msg *wire.Message, contentLen int) (_, prefix []byte, err error) {
+	if cap(arena)-len(arena) < 256 {
+		arena = make([]byte, 0, 16<<10)
 	}
+	start := len(arena)
+	arena, err = wire.AppendEncode(arena, msg)
+	if err != nil {
+		return arena[:start], nil, err
+	}
+	prefix = arena[start:len(arena):len(arena)]
 	// msg carries no content: the last field is the content length.
 	binary.BigEndian.PutUint32(prefix[len(prefix)-4:], uint32(contentLen))
-	return prefix, nil
+	return arena, prefix, nil
 }
 
 // noRoutes is the result of a publish that matched no channel: nothing,

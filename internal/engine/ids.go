@@ -24,8 +24,12 @@ var (
 // same 65 ms; here they start at a random point and count up, so one
 // process never repeats an id and its ids sort in publishing order.
 // Collisions with other processes are caught when linking (ErrExist).
-func newID() uint64 {
-	now := uint64(time.Now().UnixMicro())
+func newID() uint64 { return newIDAt(time.Now().UnixMicro()) }
+
+// newIDAt is newID with the clock read by the caller, who stamps the
+// message with the same reading: one clock read a message.
+func newIDAt(micros int64) uint64 {
+	now := uint64(micros)
 	floor := now>>16<<16 | idSalt&0xffff
 	for {
 		last := lastID.Load()
