@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -56,12 +57,14 @@ func Open(dir string, opts ...Option) (*Home, error) {
 // Dir returns the home's directory, made absolute.
 func (h *Home) Dir() string { return h.eng.Dir() }
 
-// Close releases the home's descriptors, and removes the channel of its
+// Close writes what [Home.PublishAsync] queued and returns what Flush
+// would, releases the home's descriptors, and removes the channel of its
 // requests' replies, which ends any [Home.Request] in flight with
 // [ErrClosed]. Channels opened on it stay usable until closed themselves;
 // every other method returns [ErrClosed]. Close is safe to call more than
 // once.
 func (h *Home) Close() error {
+	flushed := joinMissed(h.eng.StopAsync())
 	h.inboxMu.Lock()
 	h.closed = true
 	if h.in != nil {
@@ -69,7 +72,7 @@ func (h *Home) Close() error {
 		h.in = nil
 	}
 	h.inboxMu.Unlock()
-	return h.eng.Close()
+	return errors.Join(flushed, h.eng.Close())
 }
 
 // NewChannel creates a channel for topic, in which '=' stands for exactly

@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"context"
 	"errors"
 
 	"github.com/pubsub-go/pubsub/internal/engine"
@@ -117,6 +118,41 @@ func (h *Home) PublishMessages(ms []*Message) (int, error) {
 	}
 	n, missed, err := h.eng.PublishCarriedBatch(ws)
 	return n, joinMissed(missed, err)
+}
+
+// PublishAsync queues a message on topic and returns without waiting for
+// it to be written: a goroutine of the home writes what is queued, several
+// messages a FIFO write when they come faster than it writes, in the order
+// they were queued. It is for a publisher that sends many messages and
+// can afford a window of loss, as a NATS client's Publish does:
+//
+//   - A message queued and not yet written is lost if the process dies
+//     (a crash, a signal, os.Exit) before [Home.Flush] or [Home.Close]
+//     returns. Once Flush returns, every message queued before it is where
+//     Publish would have put it.
+//   - Errors come later: Flush returns the messages that missed channels
+//     (a *[DeliveryError] each) and any failure that stopped some being
+//     sent, since the last Flush. The number of channels reached is not
+//     reported.
+//
+// The topic, the size and the headers are checked at once, and content
+// and headers copied (a header value is not changed after). PublishAsync
+// waits when 65,536 messages or 16 MiB are queued, until the writer has
+// sent them. Publish, PublishBatch and PublishMessages on the same home
+// first wait for everything queued, so that they keep their place after
+// it. After Close, it returns [ErrClosed].
+func (h *Home) PublishAsync(topic string, content []byte, headers Headers) error {
+	return h.eng.PublishAsync(topic, content, headers)
+}
+
+// Flush waits until every message [Home.PublishAsync] queued before the
+// call is written, or ctx ends, and returns what went wrong since the last
+// Flush: a *[DeliveryError] for each message that missed a channel
+// ([DeliveryErrors] lists them), and any failure that stopped messages
+// being sent. With nothing queued it returns at once.
+func (h *Home) Flush(ctx context.Context) error {
+	missed, err := h.eng.Flush(ctx)
+	return joinMissed(missed, err)
 }
 
 // deliveryError reports the channels one message missed.

@@ -27,6 +27,7 @@ type benchOptions struct {
 	homeBase   string
 	from       string
 	cpuprofile string
+	nats       string
 }
 
 func (a *app) newBenchCmd() *cobra.Command {
@@ -51,7 +52,8 @@ Scenarios (default: all of them, in this order):
   latency   one message every --interval (1 ms) for --duration (2 s), at light
             load; --count does not apply to it
   1to1-files, fanout-files, latency-files: every message a file, as a
-            formix-pubsub peer gets it; 1to1-batch, fanout-batch: PublishBatch
+            formix-pubsub peer gets it; 1to1-batch, fanout-batch: PublishBatch;
+            1to1-async, fanout-async: PublishAsync, then Flush
   queue     one publisher, a work queue shared by four workers, each message
             acknowledged at once; queue-latency: latency through a queue;
             queue-publish, queue-backlog: Publish into a queue with no worker,
@@ -124,6 +126,7 @@ usage error.`,
 	f.StringVar(&o.plot, "plot", "", "write a latency percentile plot to `FILE` (.svg or .png)")
 	f.StringVar(&o.homeBase, "home-base", "/dev/shm", "make each run's home in `DIR`")
 	f.StringVar(&o.from, "from", "", "measure nothing: print the tables (or --json, --plot) of a report saved with --json in `FILE`")
+	f.StringVar(&o.nats, "nats", "", "also run 1to1, fanout, fanin, large and latency through the nats-server at `URL`, with nats.go")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of every worker process into `DIR`")
 	_ = f.MarkHidden("cpuprofile")
 	cmd.AddCommand(a.newBenchWorkerCmd())
@@ -171,6 +174,7 @@ func (a *app) runBench(ctx context.Context, cmd *cobra.Command, o benchOptions, 
 		Interval:   o.interval,
 		Runs:       o.runs,
 		Floor:      o.floor,
+		NATS:       o.nats,
 		HomeBase:   o.homeBase,
 		CPUProfile: o.cpuprofile,
 		Exe:        exe,
@@ -256,6 +260,7 @@ func benchWorkerFlags(f *pflag.FlagSet, w *bench.Worker) {
 	f.StringVar(&w.Dir, "dir", "", "floors: the directory the processes meet in")
 	f.BoolVar(&w.Files, "files", false, "pub: send every message as a file, never inline")
 	f.IntVar(&w.Batch, "batch", 0, "pub: publish this many messages a PublishBatch call (0: one Publish each)")
+	f.BoolVar(&w.Async, "async", false, "pub: PublishAsync each message, then Flush")
 	f.IntVar(&w.Backlog, "backlog", 0, "qsetup: messages to put in the queue")
 	f.IntVar(&w.Size, "size", 256, "content bytes")
 	f.IntVar(&w.Count, "count", 1000, "messages per publisher")
@@ -267,6 +272,7 @@ func benchWorkerFlags(f *pflag.FlagSet, w *bench.Worker) {
 	f.BoolVar(&w.Tmpfile, "tmpfile", false, "file-pub: stage in an O_TMPFILE and link it, as Publish does")
 	f.StringVar(&w.Samples, "samples", "", "write the samples to this file")
 	f.StringVar(&w.CPUProfile, "cpuprofile", "", "write a CPU profile to this file")
+	f.StringVar(&w.NATS, "nats", "", "nats-pub, nats-sub: the server's URL")
 }
 
 // stdoutWriter is standard output for the bench lab: a failed write

@@ -16,8 +16,8 @@ import (
 func TestBenchWorkerArgs(t *testing.T) {
 	want := bench.Worker{
 		Role: "file-pub", Topic: "a.b", Dir: "/d", Size: 300, Count: 7, Pubs: 3, Index: 2,
-		Interval: 1500 * time.Microsecond, Reach: 4, Channels: 9, Tmpfile: true, Files: true, Batch: 64, Backlog: 5,
-		Samples: "/d/s", CPUProfile: "/d/p",
+		Interval: 1500 * time.Microsecond, Reach: 4, Channels: 9, Tmpfile: true, Files: true, Batch: 64, Async: true, Backlog: 5,
+		Samples: "/d/s", NATS: "nats://127.0.0.1:4222", CPUProfile: "/d/p",
 	}
 	v := reflect.ValueOf(want)
 	for i := range v.NumField() {

@@ -156,7 +156,7 @@ func (w *Worker) fifoPub() (workerResult, error) {
 		binary.BigEndian.PutUint64(rec, uint64(seq)+1)
 		copy(rec[8:], content)
 		return writeFull(fd, rec)
-	})
+	}, nil)
 }
 
 // fileSub is the minimal file-per-message subscriber: it reads ids from
@@ -282,5 +282,5 @@ func (w *Worker) filePub() (workerResult, error) {
 			}
 		}
 		return nil
-	})
+	}, nil)
 }

@@ -29,6 +29,7 @@ type report struct {
 	Runs      int         `json:"runs"`
 	Scenarios []result    `json:"scenarios"`
 	Floors    []result    `json:"floors"`
+	NATS      []result    `json:"nats,omitempty"`
 	Ratios    []ratio     `json:"ratios"`
 }
 
@@ -163,7 +164,7 @@ func (rep *report) losses() (runs []string, first string) {
 }
 
 func (rep *report) find(name string) *result {
-	for _, list := range [][]result{rep.Scenarios, rep.Floors} {
+	for _, list := range [][]result{rep.Scenarios, rep.Floors, rep.NATS} {
 		for i := range list {
 			if list[i].Name == name {
 				return &list[i]
@@ -215,10 +216,41 @@ var targets = []struct {
 	{"1to1", "tmpfile/1to1", "msgs/s", "", "", 0},
 	{"tmpfile/1to1", "file/1to1", "msgs/s", "", "", 0},
 	{"file/fanout", "file/1to1", "msgs/s", "", "", 0},
-	{"latency", "fifo/latency", "p50", "", "", 0},
+	{"latency", "fifo/latency", "p50", "", "<=", 1.3},
 	{"latency", "fifo/latency", "p99", "", "", 0},
 	{"wildcard", "1to1", "publish µs p50", "", "", 0},
-	{"large", "file/large", "MB/s", "", "", 0},
+	{"large", "file/large", "MB/s", "", ">=", 0.8},
+	{"large", "file/large", "sub CPU", "", "<=", 1.3},
+	// Side by side with NATS core on the same machine (--nats).
+	{"1to1-async", "nats/1to1", "msgs/s", "", ">=", 1},
+	{"1to1", "nats/1to1", "msgs/s", "", "", 0},
+	{"fanout-async", "nats/fanout", "msgs/s", "", ">=", 1},
+	{"fanout", "nats/fanout", "msgs/s", "", "", 0},
+	{"fanin", "nats/fanin", "msgs/s", "", "", 0},
+	{"latency", "nats/latency", "p50", "", "<=", 0.5},
+	{"latency", "nats/latency", "p99", "", "<=", 0.5},
+	{"large", "nats/large", "MB/s", "", "", 0},
+}
+
+// cpuFloors names the floor each scenario's CPU a message is held
+// against: the same traffic through bare system calls. A floor with
+// fewer subscribers than the scenario counts its publisher's CPU once a
+// subscriber.
+var cpuFloors = []struct{ scenario, floor string }{
+	{"1to1", "fifo/1to1"}, {"1to1-async", "fifo/1to1"}, {"1to1-batch", "fifo/1to1"},
+	{"fanout", "fifo/1to1"}, {"fanout-async", "fifo/1to1"}, {"fanout-batch", "fifo/1to1"},
+	{"fanin", "fifo/1to1"}, {"wildcard", "fifo/1to1"}, {"latency", "fifo/latency"},
+	{"large", "file/large"},
+	{"1to1-files", "file/1to1"}, {"fanout-files", "file/fanout"}, {"latency-files", "file/latency"},
+	{"queue", "file/1to1"}, {"queue-latency", "file/latency"},
+	{"nats/1to1", "fifo/1to1"}, {"nats/fanout", "fifo/1to1"}, {"nats/fanin", "fifo/1to1"},
+	{"nats/latency", "fifo/latency"}, {"nats/large", "file/large"},
+}
+
+// floorPubCPU is the publisher's CPU a message of floor f, for a
+// scenario with subs subscribers.
+func floorPubCPU(f *result, subs int) float64 {
+	return f.Median.PubCPUUs * float64(max(subs, 1)) / float64(max(f.Subs, 1))
 }
 
 func figureOf(r figures, figure string) float64 {
@@ -235,6 +267,8 @@ func figureOf(r figures, figure string) float64 {
 		return r.PublishUs
 	case "publish µs p50":
 		return r.PublishP50
+	case "sub CPU":
+		return r.SubCPUUs
 	}
 	panic("bench: unknown figure " + figure)
 }
@@ -301,6 +335,7 @@ func writeTables(w io.Writer, rep *report) error {
 	}
 	table("scenario", rep.Scenarios)
 	table("floor", rep.Floors)
+	table("nats", rep.NATS)
 	fmt.Fprintln(&bw, "\nmsgs/s and MB/s: received, summed over subscribers, from the first send to the last receipt.")
 	fmt.Fprintln(&bw, "p50 ... max: end-to-end latency in µs. sub CPU: user+system, as a share of one CPU.")
 	if lost, first := rep.losses(); len(lost) > 0 {
@@ -320,6 +355,7 @@ func writeTables(w io.Writer, rep *report) error {
 			fmt.Fprintf(&bw, "%s: one message every %v, sent at %s msgs/s.\n", r.Name, r.interval(), thousands(r.Median.SendRate))
 		}
 	}
+	writeCPUTable(&bw, rep)
 	if len(rep.Ratios) > 0 {
 		fmt.Fprintln(&bw)
 		width := 0
@@ -350,6 +386,40 @@ func writeTables(w io.Writer, rep *report) error {
 	}
 	_, err := w.Write(out.Bytes())
 	return err
+}
+
+// writeCPUTable writes, for every scenario whose floor was measured, the
+// CPU a message of its publishers and its subscribers beside the floor's.
+func writeCPUTable(w io.Writer, rep *report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	rows := 0
+	for _, c := range cpuFloors {
+		s, f := rep.find(c.scenario), rep.find(c.floor)
+		if s == nil || f == nil {
+			continue
+		}
+		if rows == 0 {
+			fmt.Fprintln(w)
+			fmt.Fprintf(tw, "CPU µs a message\tpub\tfloor\tratio\tsub\tfloor\tratio\tfloor is\t\n")
+		}
+		rows++
+		fp := floorPubCPU(f, s.Subs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name,
+			fmtUs(s.Median.PubCPUUs), fmtUs(fp), fmtTimes(s.Median.PubCPUUs, fp),
+			fmtUs(s.Median.SubCPUUs), fmtUs(f.Median.SubCPUUs), fmtTimes(s.Median.SubCPUUs, f.Median.SubCPUUs), f.Name)
+	}
+	tw.Flush()
+	if rows > 0 && len(rep.NATS) > 0 {
+		fmt.Fprintln(w, "The nats rows leave out the nats-server's own CPU.")
+	}
+}
+
+// fmtTimes formats a/b as "2.1×", or "-" without a b.
+func fmtTimes(a, b float64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(a/b, 'f', 1, 64) + "×"
 }
 
 func fmtRatio(v float64, unit string) string {

@@ -136,3 +136,35 @@ func TestReportErr(t *testing.T) {
 		t.Errorf("Err = %v, want %s", err, want)
 	}
 }
+
+// Each scenario's CPU a message is shown beside its floor's, the
+// publisher's floor counted once a subscriber; NATS runs are held against
+// NATS-side targets.
+func TestBenchCPUAndNATS(t *testing.T) {
+	res := func(name string, subs int, msgs, pub, sub float64) result {
+		run := figures{MsgsPerS: msgs, PubCPUUs: pub, SubCPUUs: sub, LatencyUs: latencySummary{P50: 10, P99: 100}}
+		return result{spec: spec{Name: name, Publishers: 1, Subs: subs, Size: 256}, Median: run, Runs: []figures{run}}
+	}
+	rep := &report{Runs: 1}
+	rep.Scenarios = []result{res("1to1-async", 1, 1_100_000, 0.9, 0.6), res("fanout", 8, 700_000, 6, 1.5)}
+	rep.Floors = []result{res("fifo/1to1", 1, 1_200_000, 0.5, 0.4)}
+	rep.NATS = []result{res("nats/1to1", 1, 1_000_000, 0.2, 0.8), res("nats/fanout", 8, 1_400_000, 0.2, 0.8)}
+	rep.Ratios = ratios(rep)
+	var b bytes.Buffer
+	if err := writeTables(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"1to1-async  0.9  0.5  1.8×  0.6  0.4  1.5×  fifo/1to1",
+		"fanout  6.0  4.0  1.5×  1.5  0.4  3.8×  fifo/1to1", // eight subscribers: 8 × 0.5
+		"nats/1to1  0.2  0.5  0.4×",
+		"leave out the nats-server's own CPU",
+		"1to1-async msgs/s / nats/1to1 msgs/s      1.10  ≥ 1.00  ✓ met",
+		"fanout msgs/s / nats/fanout msgs/s        0.50",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("tables lack %q:\n%s", want, out)
+		}
+	}
+}

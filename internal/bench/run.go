@@ -22,7 +22,7 @@ import (
 // library, or a floor, the same traffic through bare system calls.
 type spec struct {
 	Name       string `json:"name"`
-	Kind       string `json:"kind"`               // pubsub, fifo, file or tmpfile
+	Kind       string `json:"kind"`               // pubsub, fifo, file, tmpfile or nats
 	Scenario   string `json:"scenario,omitempty"` // for a floor, the scenario it is the floor of
 	Publishers int    `json:"publishers"`
 	Subs       int    `json:"subscribers"`
@@ -34,6 +34,7 @@ type spec struct {
 	Pattern    string `json:"pattern,omitempty"`
 	Files      bool   `json:"files_only,omitempty"` // every message a file, as a Python peer gets them
 	Batch      int    `json:"batch,omitempty"`      // messages per PublishBatch call; 0: Publish
+	Async      bool   `json:"async,omitempty"`      // PublishAsync, then Flush
 	Queue      bool   `json:"queue,omitempty"`      // the subscribers are workers of one queue
 	Backlog    int    `json:"backlog,omitempty"`    // messages the queue holds before the run
 	About      string `json:"about"`
@@ -69,6 +70,12 @@ var scenarioSpecs = []spec{
 		About: "1to1 with PublishBatch, 64 messages a call"},
 	{Name: "fanout-batch", Publishers: 1, Subs: 8, Size: 256, Count: 20_000, Topic: "bench.fan", Pattern: "bench.fan", Batch: 64,
 		About: "fanout with PublishBatch, 64 messages a call"},
+	// Go to Go, PublishAsync: its writer sends several messages a FIFO
+	// write when they come faster than it writes.
+	{Name: "1to1-async", Publishers: 1, Subs: 1, Size: 256, Count: 50_000, Topic: "bench.one", Pattern: "bench.one", Async: true,
+		About: "1to1 with PublishAsync, then Flush"},
+	{Name: "fanout-async", Publishers: 1, Subs: 8, Size: 256, Count: 10_000, Topic: "bench.fan", Pattern: "bench.fan", Async: true,
+		About: "fanout with PublishAsync, then Flush"},
 	// Work queues: the subscribers are the workers of one queue, each
 	// message handled by one of them and acknowledged at once.
 	{Name: "queue", Publishers: 1, Subs: 4, Size: 256, Count: 50_000, Topic: "bench.q", Pattern: "bench.q", Queue: true,
@@ -94,6 +101,9 @@ var floorSpecs = []struct {
 	{"file", "large", "as file/1to1, 1 MiB messages"},
 }
 
+// natsScenarios are the scenarios --nats runs through a NATS server too.
+var natsScenarios = []string{"1to1", "fanout", "fanin", "large", "latency"}
+
 // Options says what Run measures and how.
 type Options struct {
 	// Scenarios names the scenarios to run, in any order; none: all of
@@ -105,7 +115,11 @@ type Options struct {
 	Interval  time.Duration // the latency scenarios: time between messages
 	Runs      int           // runs of each scenario; the report gives medians
 	Floor     bool          // also measure the floors
-	HomeBase  string        // the directory each run's home is made in
+	// NATS, if not empty, is the URL of a nats-server: the scenarios that
+	// NATS core can carry run through it too, with nats.go publishers and
+	// subscribers.
+	NATS     string
+	HomeBase string // the directory each run's home is made in
 	// CPUProfile, if not empty, is a directory for a CPU profile of every
 	// worker process.
 	CPUProfile string
@@ -129,8 +143,9 @@ func Scenarios() []string {
 }
 
 // plan returns what to measure: the scenarios named (all when none
-// is), with the options applied, and their floors with o.Floor.
-func plan(o Options) (scenarios, floors []spec) {
+// is), with the options applied, their floors with o.Floor, and their
+// NATS runs with o.NATS.
+func plan(o Options) (scenarios, floors, peers []spec) {
 	for _, s := range scenarioSpecs {
 		if len(o.Scenarios) > 0 && !slices.Contains(o.Scenarios, s.Name) {
 			continue
@@ -146,8 +161,16 @@ func plan(o Options) (scenarios, floors []spec) {
 		}
 		scenarios = append(scenarios, s)
 	}
+	if o.NATS != "" {
+		for _, s := range scenarios {
+			if slices.Contains(natsScenarios, s.Name) {
+				s.Name, s.Kind, s.About = "nats/"+s.Name, "nats", "as "+s.Name+", through a nats-server: nats.go Publish, SubscribeSync and NextMsg"
+				peers = append(peers, s)
+			}
+		}
+	}
 	if !o.Floor {
-		return scenarios, nil
+		return scenarios, nil, peers
 	}
 	for _, f := range floorSpecs {
 		i := slices.IndexFunc(scenarios, func(s spec) bool { return s.Name == f.scenario })
@@ -161,7 +184,7 @@ func plan(o Options) (scenarios, floors []spec) {
 			About: f.about,
 		})
 	}
-	return scenarios, floors
+	return scenarios, floors, peers
 }
 
 // Run measures the scenarios o asks for, o.Runs times each, one round of
@@ -178,10 +201,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
 	}
-	scenarios, floors := plan(o)
+	scenarios, floors, peers := plan(o)
 	r := &runner{o: o}
-	results := make([][]figures, len(scenarios)+len(floors))
-	all := append(slices.Clone(scenarios), floors...)
+	all := slices.Concat(scenarios, floors, peers)
+	results := make([][]figures, len(all))
 	for run := 1; run <= o.Runs; run++ {
 		for i, s := range all {
 			res, err := r.run(ctx, s, run)
@@ -197,10 +220,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := newReport(o)
 	for i, s := range all {
 		br := result{spec: s, Median: medianRun(results[i]), Runs: results[i]}
-		if i < len(scenarios) {
+		switch {
+		case i < len(scenarios):
 			rep.Scenarios = append(rep.Scenarios, br)
-		} else {
+		case i < len(scenarios)+len(floors):
 			rep.Floors = append(rep.Floors, br)
+		default:
+			rep.NATS = append(rep.NATS, br)
 		}
 	}
 	rep.Ratios = ratios(rep)
@@ -339,6 +365,8 @@ func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err 
 		subRole, pubRole = "fifo-sub", "fifo-pub"
 	case "file", "tmpfile":
 		subRole, pubRole = "file-sub", "file-pub"
+	case "nats":
+		subRole, pubRole = "nats-sub", "nats-pub"
 	}
 	reach := spec.Subs
 	if spec.Queue {
@@ -347,7 +375,7 @@ func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err 
 	subs := make([]*proc, spec.Subs)
 	for i := range subs {
 		subs[i], err = start(fmt.Sprintf("subscriber %d", i+1), Worker{
-			Role: subRole, Topic: spec.Pattern, Pubs: spec.Publishers, Index: i,
+			Role: subRole, Topic: spec.Pattern, Pubs: spec.Publishers, Index: i, NATS: r.o.NATS,
 			Samples: filepath.Join(dir, fmt.Sprintf("sub%d.lat", i))})
 		if err != nil {
 			return res, err
@@ -357,7 +385,7 @@ func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err 
 	for i := range pubs {
 		pubs[i], err = start(fmt.Sprintf("publisher %d", i+1), Worker{
 			Role: pubRole, Topic: spec.Topic, Index: i, Reach: reach, Interval: spec.interval(),
-			Files: spec.Files, Batch: spec.Batch, Tmpfile: spec.Kind == "tmpfile",
+			Files: spec.Files, Batch: spec.Batch, Async: spec.Async, Tmpfile: spec.Kind == "tmpfile", NATS: r.o.NATS,
 			Samples: filepath.Join(dir, fmt.Sprintf("pub%d.calls", i))})
 		if err != nil {
 			return res, err

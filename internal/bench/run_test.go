@@ -8,7 +8,7 @@ import (
 
 func TestBenchPlan(t *testing.T) {
 	o := Options{Scenarios: []string{"latency", "1to1"}, Duration: 2 * time.Second, Interval: time.Millisecond, Floor: true}
-	scen, floors := plan(o)
+	scen, floors, _ := plan(o)
 	if len(scen) != 2 || scen[0].Name != "1to1" || scen[1].Name != "latency" {
 		t.Fatalf("scenarios = %+v", scen)
 	}
@@ -25,7 +25,7 @@ func TestBenchPlan(t *testing.T) {
 	}
 
 	o = Options{Count: 10, Size: 100, Duration: time.Second, Interval: time.Millisecond}
-	scen, floors = plan(o)
+	scen, floors, _ = plan(o)
 	if len(scen) != len(scenarioSpecs) || floors != nil {
 		t.Fatalf("%d scenarios, floors %v", len(scen), floors)
 	}

@@ -34,7 +34,7 @@ const (
 // message says when it was sent, its sequence number and its publisher.
 const MinSize = 20
 
-var roles = []string{"pub", "sub", "idle", "qsetup", "qsub", "fifo-pub", "fifo-sub", "file-pub", "file-sub"}
+var roles = []string{"pub", "sub", "idle", "qsetup", "qsub", "fifo-pub", "fifo-sub", "file-pub", "file-sub", "nats-pub", "nats-sub"}
 
 // A Worker is one process of a run: [Run] starts each as
 //
@@ -47,7 +47,8 @@ var roles = []string{"pub", "sub", "idle", "qsetup", "qsub", "fifo-pub", "fifo-s
 // ROLE is pub or sub (this library), idle (holds Channels channels on
 // other topics), qsetup (makes the queue of a run, with Backlog messages
 // in it) and qsub (a worker of it), fifo-pub and fifo-sub (the bare FIFO
-// floor), file-pub and file-sub (the minimal file-per-message floor).
+// floor), file-pub and file-sub (the minimal file-per-message floor),
+// nats-pub and nats-sub (the same traffic through a NATS server).
 type Worker struct {
 	Role     string
 	Topic    string        // pub: the topic; sub: the channel's topic
@@ -62,8 +63,10 @@ type Worker struct {
 	Tmpfile  bool          // file-pub: stage with O_TMPFILE and link, as Publish does
 	Files    bool          // pub: every message a file (pubsub.WithFilesOnly), as to a Python peer
 	Batch    int           // pub: messages per PublishBatch call; 0: Publish
+	Async    bool          // pub: PublishAsync, then Flush
 	Backlog  int           // qsetup: messages to put in the queue
 	Samples  string        // file to write latencies (sub) or call times (pub) to
+	NATS     string        // nats-pub, nats-sub: the server's URL
 	// CPUProfile is a file for a CPU profile of the worker. Run does not
 	// write it: the command that runs the worker does.
 	CPUProfile string
@@ -91,8 +94,10 @@ func (w *Worker) Args() []string {
 		"--tmpfile=" + strconv.FormatBool(w.Tmpfile),
 		"--files=" + strconv.FormatBool(w.Files),
 		"--batch=" + strconv.Itoa(w.Batch),
+		"--async=" + strconv.FormatBool(w.Async),
 		"--backlog=" + strconv.Itoa(w.Backlog),
 		"--samples=" + w.Samples,
+		"--nats=" + w.NATS,
 		"--cpuprofile=" + w.CPUProfile,
 	}
 }
@@ -183,6 +188,10 @@ func (w *Worker) Run(ctx context.Context, stdin io.Reader, stdout io.Writer, ope
 		res, err = w.filePub()
 	case "file-sub":
 		res, err = w.fileSub(ctx)
+	case "nats-pub":
+		res, err = w.natsPub()
+	case "nats-sub":
+		res, err = w.natsSub(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("bench worker %s: %w", w.Role, err)
@@ -257,8 +266,9 @@ func (w *Worker) content() []byte {
 }
 
 // sender runs a publisher's loop: stamp the content, send it, time the
-// call. send is one Publish, or one floor message.
-func (w *Worker) sender(content []byte, send func(seq int) error) (workerResult, error) {
+// call. send is one Publish, or one floor message; flush, if not nil,
+// runs after the last, inside the measurement of CPU.
+func (w *Worker) sender(content []byte, send func(seq int) error, flush func() error) (workerResult, error) {
 	if err := w.waitGo(); err != nil {
 		return workerResult{}, err
 	}
@@ -287,6 +297,11 @@ func (w *Worker) sender(content []byte, send func(seq int) error) (workerResult,
 		}
 		end = w.clock.now()
 		calls = append(calls, end-t0)
+	}
+	if flush != nil {
+		if err := flush(); err != nil {
+			return workerResult{}, err
+		}
 	}
 	cpu := cpuTime() - cpu0
 	if err := w.writeSamples(calls); err != nil {
@@ -342,21 +357,38 @@ func (w *Worker) pub() (workerResult, error) {
 		batch = batch[:0]
 		return n, err
 	}
+	// Reported, so not lost silently: count it, tell the subscriber not to
+	// wait for it, and carry on measuring.
+	excuse := func(err error) (n int, rest error) {
+		des := pubsub.DeliveryErrors(err)
+		if len(des) == 0 {
+			return 0, err
+		}
+		for _, de := range des {
+			for _, m := range de.Missed {
+				missed[m.Channel]++
+			}
+			if missedErr == "" {
+				missedErr = de.Error()
+			}
+			n += len(de.Missed)
+		}
+		return n, nil // DeliveryErrors lists them all, or err is something else too
+	}
+	var flush func() error
+	if w.Async {
+		publish = func(int) (int, error) {
+			return w.Reach, h.PublishAsync(w.Topic, content, nil)
+		}
+		flush = func() error {
+			_, err := excuse(h.Flush(context.Background()))
+			return err
+		}
+	}
 	res, err := w.sender(content, func(seq int) error {
 		n, err := publish(seq)
-		if des := pubsub.DeliveryErrors(err); len(des) > 0 {
-			// Reported, so not lost silently: count it, tell the
-			// subscriber not to wait for it, and carry on measuring.
-			for _, de := range des {
-				for _, m := range de.Missed {
-					missed[m.Channel]++
-				}
-				if missedErr == "" {
-					missedErr = de.Error()
-				}
-				n += len(de.Missed)
-			}
-			err = nil
+		if m, rest := excuse(err); m > 0 {
+			n, err = n+m, rest
 		}
 		switch {
 		case err != nil:
@@ -371,7 +403,7 @@ func (w *Worker) pub() (workerResult, error) {
 			short++
 		}
 		return err
-	})
+	}, flush)
 	if len(missed) > 0 {
 		res.Missed, res.MissedError = missed, missedErr
 	}

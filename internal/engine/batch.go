@@ -18,6 +18,7 @@ const batchWrite = fsys.PipeBuf
 // missed a channel, the channels it missed. err stops the batch: see the
 // root package's PublishBatch for what was sent by then.
 func (h *Home) PublishBatch(topicName string, contents [][]byte, headers map[string]any) (int, []Missed, error) {
+	h.waitAsync() // keep the place after what PublishAsync queued
 	if err := h.use(); err != nil {
 		return 0, nil, err
 	}
@@ -47,6 +48,7 @@ func (h *Home) PublishBatch(topicName string, contents [][]byte, headers map[str
 // together as PublishBatch sends them. Every message is checked before
 // any is sent.
 func (h *Home) PublishCarriedBatch(ms []*wire.Message) (int, []Missed, error) {
+	h.waitAsync() // keep the place after what PublishAsync queued
 	if err := h.use(); err != nil {
 		return 0, nil, err
 	}
@@ -116,14 +118,16 @@ func (h *Home) sendBatch(topicName string, msgs []batched) (int, error) {
 			files = append(files, rt)
 		}
 	}
+	var arena []byte // the prefixes drawn here
 	for i := range msgs {
 		m := &msgs[i]
 		if m.prefix == nil {
 			// Ids are drawn in turn, as the messages go: one a collision
 			// moved up stays below the next (see jumpID), so ids keep
 			// publishing order.
-			m.msg.ID, m.msg.Timestamp = newID(), time.Now().UnixMicro()
-			if m.prefix, err = encodePrefix(&m.msg, len(m.content)); err != nil {
+			now := time.Now().UnixMicro()
+			m.msg.ID, m.msg.Timestamp = newIDAt(now), now
+			if arena, m.prefix, err = appendPrefix(arena, &m.msg, len(m.content)); err != nil {
 				b.fatal = err
 				break
 			}

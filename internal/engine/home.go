@@ -31,6 +31,7 @@ type Home struct {
 	access access
 
 	routes router
+	async  asyncQueue
 
 	// life is read-held by every call that uses the descriptors, and
 	// write-held by Close, so none is closed (and its number reused by
@@ -117,7 +118,9 @@ func (h *Home) Logger() *slog.Logger { return h.log }
 
 // Close releases the home's descriptors. Channels opened on it stay usable
 // until closed themselves. Close is safe to call more than once.
+// It first writes what PublishAsync queued (see StopAsync).
 func (h *Home) Close() error {
+	_, _ = h.StopAsync()
 	h.life.Lock()
 	defer h.life.Unlock()
 	if !h.closed {

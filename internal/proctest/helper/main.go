@@ -5,6 +5,7 @@
 //	helper sub HOME TOPIC [COUNT]   prints "live DIR", then one JSON line per message, then "done N ERR"
 //	helper hold HOME TOPIC          prints "live DIR" and waits to be killed
 //	helper pub HOME TOPIC N SIZE    publishes N messages "i:<padding>" and prints "published N REACHED"
+//	helper pubasync HOME TOPIC EVERY  PublishAsync "0", "1", ... up to 20,000, a Flush every EVERY, printing "flushed N" after each; then waits to be killed
 //	helper pubfree HOME TOPIC FREE  uses up its descriptors but FREE, publishes one message, prints "result REACHED ERR"
 //	helper backend                  prints the fsys backend it was built with
 package main
@@ -107,6 +108,26 @@ func run(args []string) error {
 		}
 		fmt.Println("result", n, errText)
 		return nil
+	case "pubasync":
+		if len(args) < 4 {
+			return fmt.Errorf("usage: helper pubasync HOME TOPIC EVERY")
+		}
+		every, err := strconv.Atoi(args[3])
+		if err != nil {
+			return err
+		}
+		for i := 1; i <= 20_000; i++ {
+			if err := home.PublishAsync(args[2], []byte(strconv.Itoa(i-1)), nil); err != nil {
+				return err
+			}
+			if i%every == 0 {
+				if err := home.Flush(context.Background()); err != nil {
+					return err
+				}
+				fmt.Println("flushed", i)
+			}
+		}
+		select {}
 	case "pub":
 		if len(args) < 5 {
 			return fmt.Errorf("usage: helper pub HOME TOPIC N SIZE")
