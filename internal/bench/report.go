@@ -247,9 +247,13 @@ var cpuFloors = []struct{ scenario, floor string }{
 	{"nats/latency", "fifo/latency"}, {"nats/large", "file/large"},
 }
 
-// floorPubCPU is the publisher's CPU a message of floor f, for a
-// scenario with subs subscribers.
-func floorPubCPU(f *result, subs int) float64 {
+// floorPubCPU is the publisher's CPU a message of floor f, for scenario
+// s: a queue is written once, whatever its workers.
+func floorPubCPU(f, s *result) float64 {
+	subs := s.Subs
+	if s.Queue {
+		subs = 1
+	}
 	return f.Median.PubCPUUs * float64(max(subs, 1)) / float64(max(f.Subs, 1))
 }
 
@@ -403,7 +407,7 @@ func writeCPUTable(w io.Writer, rep *report) {
 			fmt.Fprintf(tw, "CPU µs a message\tpub\tfloor\tratio\tsub\tfloor\tratio\tfloor is\t\n")
 		}
 		rows++
-		fp := floorPubCPU(f, s.Subs)
+		fp := floorPubCPU(f, s)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name,
 			fmtUs(s.Median.PubCPUUs), fmtUs(fp), fmtTimes(s.Median.PubCPUUs, fp),
 			fmtUs(s.Median.SubCPUUs), fmtUs(f.Median.SubCPUUs), fmtTimes(s.Median.SubCPUUs, f.Median.SubCPUUs), f.Name)

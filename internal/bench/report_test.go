@@ -146,8 +146,10 @@ func TestBenchCPUAndNATS(t *testing.T) {
 		return result{spec: spec{Name: name, Publishers: 1, Subs: subs, Size: 256}, Median: run, Runs: []figures{run}}
 	}
 	rep := &report{Runs: 1}
-	rep.Scenarios = []result{res("1to1-async", 1, 1_100_000, 0.9, 0.6), res("fanout", 8, 700_000, 6, 1.5)}
-	rep.Floors = []result{res("fifo/1to1", 1, 1_200_000, 0.5, 0.4)}
+	queue := res("queue", 4, 70_000, 1, 2)
+	queue.Queue = true
+	rep.Scenarios = []result{res("1to1-async", 1, 1_100_000, 0.9, 0.6), res("fanout", 8, 700_000, 6, 1.5), queue}
+	rep.Floors = []result{res("fifo/1to1", 1, 1_200_000, 0.5, 0.4), res("file/1to1", 1, 160_000, 5, 5)}
 	rep.NATS = []result{res("nats/1to1", 1, 1_000_000, 0.2, 0.8), res("nats/fanout", 8, 1_400_000, 0.2, 0.8)}
 	rep.Ratios = ratios(rep)
 	var b bytes.Buffer
@@ -159,6 +161,7 @@ func TestBenchCPUAndNATS(t *testing.T) {
 		"1to1-async  0.9  0.5  1.8×  0.6  0.4  1.5×  fifo/1to1",
 		"fanout  6.0  4.0  1.5×  1.5  0.4  3.8×  fifo/1to1", // eight subscribers: 8 × 0.5
 		"nats/1to1  0.2  0.5  0.4×",
+		"queue  1.0  5.0  0.2×  2.0  5.0  0.4×  file/1to1", // written once, whatever its workers
 		"leave out the nats-server's own CPU",
 		"1to1-async msgs/s / nats/1to1 msgs/s      1.10  ≥ 1.00  ✓ met",
 		"fanout msgs/s / nats/fanout msgs/s        0.50",

@@ -44,7 +44,8 @@ type asyncQueue struct {
 	running  bool
 	stopping bool
 	stopped  chan struct{}
-	kick     chan struct{} // buffered 1: wakes the writer
+	parked   bool          // the writer waits for kick
+	kick     chan struct{} // buffered 1: wakes the parked writer
 	unsent   atomic.Int64  // queued, not yet done: a sync Publish waits for 0
 }
 
@@ -99,10 +100,11 @@ func (h *Home) PublishAsync(topicName string, content []byte, headers map[string
 	q.bytes += len(content)
 	q.queuedN++
 	q.unsent.Add(1)
+	wake := q.parked
+	q.parked = false
 	q.mu.Unlock()
-	select {
-	case q.kick <- struct{}{}:
-	default:
+	if wake {
+		q.kick <- struct{}{}
 	}
 	return nil
 }
@@ -145,11 +147,19 @@ func (h *Home) asyncWriter() {
 	q := &h.async
 	defer close(q.stopped)
 	for {
-		<-q.kick
 		q.mu.Lock()
+		for len(q.queued) == 0 && !q.stopping {
+			q.parked = true
+			q.mu.Unlock()
+			<-q.kick
+			q.mu.Lock()
+		}
+		if len(q.queued) == 0 { // and stopping
+			q.mu.Unlock()
+			return
+		}
 		blocks := q.queued
 		q.queued = nil
-		stopping := q.stopping
 		q.mu.Unlock()
 		for _, msgs := range blocks {
 			missed, failed := h.sendAsync(msgs)
@@ -181,17 +191,6 @@ func (h *Home) asyncWriter() {
 			q.progress = make(chan struct{})
 			q.mu.Unlock()
 			q.unsent.Add(-int64(len(msgs)))
-		}
-		q.mu.Lock()
-		more := len(q.queued) > 0
-		q.mu.Unlock()
-		if more {
-			select {
-			case q.kick <- struct{}{}:
-			default:
-			}
-		} else if stopping {
-			return
 		}
 	}
 }
@@ -272,13 +271,14 @@ func (h *Home) StopAsync() ([]Missed, error) {
 	q.mu.Lock()
 	running := q.running && !q.stopping
 	q.stopping = true
+	wake := q.parked
+	q.parked = false
 	q.mu.Unlock()
 	if !running {
 		return nil, nil
 	}
-	select {
-	case q.kick <- struct{}{}:
-	default:
+	if wake {
+		q.kick <- struct{}{}
 	}
 	<-q.stopped
 	return h.Flush(context.Background())
