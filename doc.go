@@ -48,7 +48,9 @@
 // A plain channel delivers at most once: a message taken from it is gone,
 // whatever its handler then does, and what a channel holds (files, and
 // inline messages in its FIFO) is lost with it when it is closed or its
-// process dies.
+// process dies. [Home.PublishAsync] adds a window before that: what it
+// queued is lost if the publishing process dies before [Home.Flush] or
+// [Home.Close] returns.
 //
 // # Liveness
 //

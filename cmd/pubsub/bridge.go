@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -116,9 +115,6 @@ which saves the wake-ups of a second one.`,
 	return cmd
 }
 
-// bridgeGOGC is the bridge's garbage collection target unless GOGC is set.
-const bridgeGOGC = 400
-
 func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 	if o.url == "" {
 		return usageErrorf("bridge: --nats URL is required")
@@ -132,13 +128,6 @@ func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
 	natsOpts, auth, err := natsAuth(&o, os.Getenv)
 	if err != nil {
 		return err
-	}
-	if os.Getenv("GOGC") == "" {
-		// A bridge keeps little and allocates some per message: with the
-		// default GOGC=100 it collected every few MiB, and the collector
-		// and malloc took a fifth of its CPU (docs/PERFORMANCE.md). GOGC
-		// overrides.
-		debug.SetGCPercent(bridgeGOGC)
 	}
 	if n := bridgeMaxProcs(o, os.Getenv("GOMAXPROCS")); n > 0 {
 		runtime.GOMAXPROCS(n)

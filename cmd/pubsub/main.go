@@ -11,8 +11,9 @@ import (
 // gcPercent is the garbage collector's target unless GOGC says otherwise.
 // The command's live heap is small, so at Go's 100 a subscriber of 1 MiB
 // messages collects every few messages and hands the freed pages back,
-// paying for them again: at 400 it reads them at 0.9 of the bare file
-// floor instead of 0.4 (docs/PERFORMANCE.md), for a few MiB of heap.
+// paying for them again (at 400 it reads them at 0.9 of the bare file
+// floor instead of 0.4), and a bridge spent a fifth of its CPU collecting
+// (docs/PERFORMANCE.md); for a few MiB of heap.
 const gcPercent = 400
 
 func main() {
