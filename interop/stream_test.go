@@ -196,3 +196,27 @@ func TestGoPublishesToPython(t *testing.T) {
 	}
 	t.Logf("subscribe() took %.2f s for %d messages already queued", last-first, streamLen)
 }
+
+// Case 3: a Go publisher queues 1,000 messages with PublishAsync, then
+// Flush: a Python channel read with fetch() gets them all, complete, in
+// order, as files like any others.
+func TestGoPublishesAsyncToPython(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	fetcher := start(t, home, pySide, nil, "sub", "-n", strconv.Itoa(streamLen), "orders.eu")
+	live(t, fetcher)
+	msgs := sequence("orders.eu", streamLen, "go-async")
+	p := start(t, home, goSide, nil, "pub", "-async", pubFile(t, msgs))
+	var flushed pubResult
+	decodeLine(t, p, p.Line(), &flushed)
+	expectExit(t, p)
+	if flushed.N != streamLen || flushed.Err != "" {
+		t.Fatalf("Flush after %d messages: %q", flushed.N, flushed.Err)
+	}
+	recs := readRecords(t, fetcher, streamLen)
+	expectLine(t, fetcher, fmt.Sprintf("done %d nil", streamLen))
+	expectExit(t, fetcher)
+	for i, r := range recs {
+		checkMessage(t, fmt.Sprintf("message %d", i), r, msgs[i])
+	}
+}

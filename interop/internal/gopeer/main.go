@@ -10,9 +10,11 @@
 //	    after N messages in all, or on SIGTERM after taking what is still
 //	    queued. -mode subscribe uses Channel.Subscribe (one TOPIC only);
 //	    -mode wait does not read until SIGUSR1.
-//	gopeer pub FILE
+//	gopeer pub [-async] FILE
 //	    publishes one message per JSON line of FILE ({"topic", "headers",
-//	    "content"}) and prints {"id", "n", "err", "refused"} for each.
+//	    "content"}) and prints {"id", "n", "err", "refused"} for each; with
+//	    -async, queues each with PublishAsync, then prints one such line
+//	    for Flush (no id, n the messages queued).
 //	gopeer rpc-server TOPIC
 //	    answers each request on TOPIC: content "re:"+content to its
 //	    response-topic, with its correlation-id; prints a line per request
@@ -394,9 +396,14 @@ type pubResult struct {
 }
 
 func pub(home *pubsub.Home, args []string) error {
-	if len(args) != 1 {
-		return errors.New("usage: gopeer pub FILE")
+	async := len(args) == 2 && args[0] == "-async"
+	if async {
+		args = args[1:]
 	}
+	if len(args) != 1 {
+		return errors.New("usage: gopeer pub [-async] FILE")
+	}
+	queued := 0
 	f, err := os.Open(args[0])
 	if err != nil {
 		return err
@@ -417,6 +424,13 @@ func pub(home *pubsub.Home, args []string) error {
 		if err != nil {
 			return err
 		}
+		if async {
+			if err := home.PublishAsync(l.Topic, content, h); err != nil {
+				return err
+			}
+			queued++
+			continue
+		}
 		id, n, err := home.PublishID(l.Topic, content, h)
 		r := pubResult{ID: strconv.FormatUint(id, 10), N: n}
 		if err != nil {
@@ -425,7 +439,15 @@ func pub(home *pubsub.Home, args []string) error {
 		}
 		printJSON(r)
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil || !async {
+		return err
+	}
+	r := pubResult{N: queued}
+	if err := home.Flush(context.Background()); err != nil {
+		r.Err = err.Error()
+	}
+	printJSON(r)
+	return nil
 }
 
 type served struct {
