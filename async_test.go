@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -209,4 +211,123 @@ func TestPublishAsyncKilledKeepsFlushed(t *testing.T) {
 		t.Fatalf("got %d messages, but %d were flushed before the kill", next, flushed)
 	}
 	t.Logf("%d flushed before SIGKILL, %d delivered", flushed, next)
+}
+
+// Two Closes at once both wait for the writer: what was queued is
+// written, and neither returns before. With publishers held back by the
+// queue's bound meanwhile, nothing deadlocks.
+func TestPublishAsyncConcurrentCloses(t *testing.T) {
+	t.Run("queued", func(t *testing.T) {
+		dir := homeDir(t)
+		sub, err := pubsub.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		ch, err := sub.NewChannel("closing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := pubsub.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 20_000
+		for range n {
+			if err := h.PublishAsync("closing", []byte("m"), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		closeTwice(t, h)
+		got := 0
+		for {
+			if _, err := ch.Fetch(); errors.Is(err, pubsub.ErrNoMessage) {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			got++
+		}
+		if got != n {
+			t.Fatalf("queued %d, delivered %d", n, got)
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		for range 10 {
+			dir := homeDir(t)
+			sub, err := pubsub.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sub.NewChannel("bounded"); err != nil {
+				t.Fatal(err)
+			}
+			h, err := pubsub.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Four publishers of 1 MiB messages: past 16 MiB queued, they
+			// wait for the writer.
+			var sent, wg sync.WaitGroup
+			sent.Add(4)
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; ; i++ {
+						if i == 8 {
+							sent.Done()
+						}
+						if err := h.PublishAsync("bounded", make([]byte, 1<<20), nil); err != nil {
+							if i < 8 {
+								sent.Done()
+							}
+							return
+						}
+					}
+				}()
+			}
+			sent.Wait()
+			closeTwice(t, h)
+			wg.Wait()
+			sub.Close()
+		}
+	})
+}
+
+func closeTwice(t *testing.T, h *pubsub.Home) {
+	t.Helper()
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = h.Close() }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+}
+
+// A *big.Int header is copied: changing it after PublishAsync returns
+// does not change the message.
+func TestPublishAsyncCopiesBigIntHeader(t *testing.T) {
+	h, _ := newHome(t)
+	ch, err := h.NewChannel("bigint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := big.NewInt(1)
+	if err := h.PublishAsync("bigint", nil, pubsub.Headers{"v": v}); err != nil {
+		t.Fatal(err)
+	}
+	v.SetInt64(2)
+	if err := h.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetch(t, ch).Headers["v"]; got != int64(1) {
+		t.Fatalf("header v = %v (%T), queued as 1", got, got)
+	}
 }

@@ -136,9 +136,8 @@ func (h *Home) PublishMessages(ms []*Message) (int, error) {
 //     reported.
 //
 // The topic, the size and the headers are checked at once, and content
-// and headers copied (a header value is not changed after). PublishAsync
-// waits when 65,536 messages or 16 MiB are queued, until the writer has
-// sent them. Publish, PublishBatch and PublishMessages on the same home
+// and headers copied. PublishAsync waits while 65,536 messages or 16 MiB
+// of content are queued, until the writer has sent some. Publish, PublishBatch and PublishMessages on the same home
 // first wait for everything queued, so that they keep their place after
 // it. After Close, it returns [ErrClosed].
 func (h *Home) PublishAsync(topic string, content []byte, headers Headers) error {
@@ -149,7 +148,10 @@ func (h *Home) PublishAsync(topic string, content []byte, headers Headers) error
 // call is written, or ctx ends, and returns what went wrong since the last
 // Flush: a *[DeliveryError] for each message that missed a channel
 // ([DeliveryErrors] lists them), and any failure that stopped messages
-// being sent. With nothing queued it returns at once.
+// being sent; past 1,000 of these, one more error counts the rest. The
+// errors belong to the home, not the caller: of two Flush calls at once,
+// one may return errors of messages the other waited for. With nothing
+// queued it returns at once.
 func (h *Home) Flush(ctx context.Context) error {
 	missed, err := h.eng.Flush(ctx)
 	return joinMissed(missed, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -52,10 +53,6 @@ type asyncQueue struct {
 // PublishAsync queues a message on topicName for the writer and returns:
 // topic, size and headers are checked now, content and headers copied.
 func (h *Home) PublishAsync(topicName string, content []byte, headers map[string]any) error {
-	if err := h.use(); err != nil {
-		return err
-	}
-	defer h.done()
 	if err := topic.ValidateTopic(topicName); err != nil {
 		return err
 	}
@@ -67,6 +64,11 @@ func (h *Home) PublishAsync(topicName string, content []byte, headers map[string
 			return err
 		}
 		headers = maps.Clone(headers)
+		for k, v := range headers {
+			if b, ok := v.(*big.Int); ok {
+				headers[k] = new(big.Int).Set(b)
+			}
+		}
 	}
 	q := &h.async
 	q.mu.Lock()
@@ -112,6 +114,10 @@ func (h *Home) PublishAsync(topicName string, content []byte, headers map[string
 // asyncBlock is the number of messages in a block of the queue, and the
 // most the writer sends in one batch.
 const asyncBlock = 512
+
+// asyncFreeBlocks is how many written blocks are kept for reuse: enough
+// for a steady stream, not a burst's worth for the life of the home.
+const asyncFreeBlocks = 8
 
 // newBlock returns an empty block, a written one if there is one.
 func (q *asyncQueue) newBlock() []batched {
@@ -172,7 +178,9 @@ func (h *Home) asyncWriter() {
 			q.n -= len(msgs)
 			q.written += uint64(len(msgs))
 			q.bytes -= bytes
-			q.free = append(q.free, msgs[:0])
+			if len(q.free) < asyncFreeBlocks {
+				q.free = append(q.free, msgs[:0])
+			}
 			for _, m := range missed {
 				if len(q.missed)+len(q.failed) < asyncMaxErrors {
 					q.missed = append(q.missed, m)
@@ -225,19 +233,11 @@ func (h *Home) Flush(ctx context.Context) ([]Missed, error) {
 	q := &h.async
 	q.mu.Lock()
 	target := q.queuedN
-	for q.written < target {
-		wait := q.progress
-		q.mu.Unlock()
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			q.mu.Lock()
-			n := target - q.written
-			q.mu.Unlock()
-			return nil, fmt.Errorf("pubsub: flush: %d messages queued by PublishAsync not yet written: %w", n, context.Cause(ctx))
-		}
-		q.mu.Lock()
+	q.mu.Unlock()
+	if err := q.waitWritten(ctx, target); err != nil {
+		return nil, err
 	}
+	q.mu.Lock()
 	missed, failed, dropped := q.missed, q.failed, q.dropped
 	q.missed, q.failed, q.dropped = nil, nil, 0
 	q.mu.Unlock()
@@ -247,21 +247,37 @@ func (h *Home) Flush(ctx context.Context) ([]Missed, error) {
 	return missed, errors.Join(failed...)
 }
 
-// waitAsync waits until nothing PublishAsync queued is left unwritten, so
-// that a synchronous publish keeps its place after them.
+// waitWritten waits until the writer is done with the first target
+// messages ever queued, or ctx ends. Messages queued meanwhile do not
+// hold it up.
+func (q *asyncQueue) waitWritten(ctx context.Context, target uint64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.written < target {
+		wait := q.progress
+		q.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			q.mu.Lock()
+			return fmt.Errorf("pubsub: flush: %d messages queued by PublishAsync not yet written: %w", target-q.written, context.Cause(ctx))
+		}
+		q.mu.Lock()
+	}
+	return nil
+}
+
+// waitAsync waits until what PublishAsync queued so far is written, so
+// that a synchronous publish keeps its place after it.
 func (h *Home) waitAsync() {
 	if h.async.unsent.Load() == 0 {
 		return
 	}
 	q := &h.async
 	q.mu.Lock()
-	for q.written < q.queuedN {
-		wait := q.progress
-		q.mu.Unlock()
-		<-wait
-		q.mu.Lock()
-	}
+	target := q.queuedN
 	q.mu.Unlock()
+	_ = q.waitWritten(context.Background(), target)
 }
 
 // StopAsync writes what is queued, stops the writer, and returns what
@@ -269,7 +285,7 @@ func (h *Home) waitAsync() {
 func (h *Home) StopAsync() ([]Missed, error) {
 	q := &h.async
 	q.mu.Lock()
-	running := q.running && !q.stopping
+	running := q.running // a second Close waits for the writer too
 	q.stopping = true
 	wake := q.parked
 	q.parked = false
