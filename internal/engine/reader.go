@@ -215,6 +215,9 @@ func (c *Channel) fromFrame(b []byte, w *wire.Message) error {
 // readFIFO appends the records waiting in the FIFO to c.recs; with wait, it
 // parks in the poller until there is at least one.
 func (c *Channel) readFIFO(wait bool) error {
+	if c.raw == nil {
+		c.raw = make([]byte, rawSize)
+	}
 	if c.readFn == nil {
 		c.readFn = func(fd uintptr) bool {
 			c.rdN, c.rdErr = fsys.Read(int(fd), c.raw[c.rawLen:])
@@ -238,6 +241,7 @@ func (c *Channel) readFIFO(wait bool) error {
 		c.recs = c.recBuf[:0]
 	}
 	c.rawLen += n
+	full := c.rawLen == len(c.raw)
 	first := len(c.recs)
 	off, inline := 0, 0
 	for {
@@ -260,7 +264,10 @@ func (c *Channel) readFIFO(wait bool) error {
 			}
 		}
 	}
-	c.rawLen = copy(c.raw[:], c.raw[off:c.rawLen])
+	c.rawLen = copy(c.raw, c.raw[off:c.rawLen])
+	if full && len(c.raw) < rawMax {
+		c.raw = append(c.raw[:c.rawLen], make([]byte, rawMax-c.rawLen)...)
+	}
 	return nil
 }
 

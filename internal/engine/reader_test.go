@@ -59,3 +59,53 @@ func TestScanInPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A channel reads its FIFO a page at a time until a read fills that, then
+// a whole FIFO at a time; an idle one keeps the page. Every message still
+// comes, in order.
+func TestReadBufferGrowsWhenBusy(t *testing.T) {
+	dir, err := os.MkdirTemp("/dev/shm", "pubsub-whitebox-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	h, err := Open(dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	busy, err := h.NewChannel("busy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	idle, err := h.NewChannel("idle", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	const n = 200 // about 60 KiB of inline frames: more than a page
+	for i := range n {
+		if _, _, _, err := h.Publish("busy", make([]byte, 256), map[string]any{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var w wire.Message
+	for i := range n {
+		if err := busy.Fetch(&w); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if w.Headers["i"] != int64(i) {
+			t.Fatalf("message %d came as %v", i, w.Headers["i"])
+		}
+	}
+	if err := busy.Fetch(&w); !errors.Is(err, ErrNoMessage) {
+		t.Fatalf("one more: %v", err)
+	}
+	if err := idle.Fetch(&w); !errors.Is(err, ErrNoMessage) {
+		t.Fatalf("idle channel: %v", err)
+	}
+	if len(busy.raw) != rawMax || len(idle.raw) != rawSize {
+		t.Fatalf("read buffers: busy %d bytes, idle %d; want %d and %d", len(busy.raw), len(idle.raw), rawMax, rawSize)
+	}
+}
