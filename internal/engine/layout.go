@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -268,7 +267,19 @@ type queueKey struct {
 	id      uint64
 }
 
-func (k queueKey) String() string { return fmt.Sprintf("%016x%016x", k.entered, k.id) }
+func (k queueKey) String() string {
+	return string(appendHex16(appendHex16(make([]byte, 0, 32), k.entered), k.id))
+}
+
+// appendHex16 appends v as 16 lower-case hex digits: fmt's %016x without
+// fmt, which cost a queue worker 7% of its CPU in names.
+func appendHex16(b []byte, v uint64) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xf])
+	}
+	return b
+}
 
 func parseQueueKey(s string) (queueKey, bool) {
 	if len(s) != 32 {
@@ -296,7 +307,11 @@ func parseReadyName(name string) (queueKey, int, bool) {
 // claimedName names a message that worker holds until deadline; n counts
 // this delivery.
 func claimedName(k queueKey, n int, worker string, deadline time.Time) string {
-	return fmt.Sprintf("%s.%d.%s.%016x", k, n, worker, deadline.UnixNano())
+	b := make([]byte, 0, 32+1+4+1+len(worker)+1+16)
+	b = appendHex16(appendHex16(b, k.entered), k.id)
+	b = strconv.AppendInt(append(b, '.'), int64(n), 10)
+	b = append(append(append(b, '.'), worker...), '.')
+	return string(appendHex16(b, uint64(deadline.UnixNano())))
 }
 
 func parseClaimedName(name string) (k queueKey, n int, worker string, deadline time.Time, ok bool) {
@@ -314,7 +329,7 @@ func parseClaimedName(name string) (k queueKey, n int, worker string, deadline t
 
 // delayedName names a message to make ready again at due.
 func delayedName(due time.Time, k queueKey, n int) string {
-	return fmt.Sprintf("%016x.%s", due.UnixNano(), readyName(k, n))
+	return string(append(appendHex16(nil, uint64(due.UnixNano())), '.')) + readyName(k, n)
 }
 
 func parseDelayedName(name string) (due time.Time, k queueKey, n int, ok bool) {

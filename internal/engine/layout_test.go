@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -141,6 +142,23 @@ func TestCleanupLeavesBridgeFiles(t *testing.T) {
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("bridge file %s: %v", p, err)
+		}
+	}
+}
+
+// Queue names are written without fmt; they must read as fmt wrote them.
+func TestQueueNamesAsFmtWroteThem(t *testing.T) {
+	deadline := time.Unix(1_800_000_000, 123)
+	for _, k := range []queueKey{{0, 0}, {1, 2}, {0x0123456789abcdef, 0xfedcba9876543210}, {^uint64(0), 42}} {
+		if got, want := k.String(), fmt.Sprintf("%016x%016x", k.entered, k.id); got != want {
+			t.Errorf("key %v: %s, want %s", k, got, want)
+		}
+		if got, want := delayedName(deadline, k, 3), fmt.Sprintf("%016x.%016x%016x.3", deadline.UnixNano(), k.entered, k.id); got != want {
+			t.Errorf("delayed %s, want %s", got, want)
+		}
+		name := claimedName(k, 7, "w1a2", deadline)
+		if want := fmt.Sprintf("%016x%016x.%d.%s.%016x", k.entered, k.id, 7, "w1a2", deadline.UnixNano()); name != want {
+			t.Errorf("claimed %s, want %s", name, want)
 		}
 	}
 }
