@@ -80,6 +80,42 @@ func ExampleChannel_Fetch() {
 	// upload
 }
 
+// Queue many messages without waiting for each, then make sure they are
+// all out: until Flush returns, a crash would lose what is still queued.
+func ExampleHome_PublishAsync() {
+	home, done := exampleHome()
+	defer done()
+	ch, err := home.NewChannel("metrics.cpu")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ch.Close()
+	for i := range 1000 {
+		if err := home.PublishAsync("metrics.cpu", fmt.Appendf(nil, "sample %d", i), nil); err != nil {
+			log.Fatal(err) // an invalid topic or header, or a closed home
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := home.Flush(ctx); err != nil {
+		log.Fatal(err) // DeliveryErrors(err) lists the messages that missed channels
+	}
+	n := 0
+	var last string
+	for msg, err := range ch.Messages(ctx) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		n++
+		if last = string(msg.Content); n == 1000 {
+			break
+		}
+	}
+	fmt.Println(n, "messages, the last:", last)
+	// Output:
+	// 1000 messages, the last: sample 999
+}
+
 // '=' stands for exactly one word, '+' for one or more.
 func ExampleHome_NewChannel_wildcards() {
 	home, done := exampleHome()
