@@ -88,6 +88,12 @@ With --floor it also measures the floors, the same traffic with no library:
            write, link into the directory, close (for 1to1)
 and prints the scenarios as ratios of them, against the project's targets.
 
+With --nats URL it also runs 1to1, fanout, fanin, large and latency through
+the nats-server at URL, with nats.go publishers (Publish, then Flush) and
+subscribers (SubscribeSync, NextMsg): the same messages, counting and checks
+(a message core NATS drops fails the run). The ratios compare the two;
+scripts/nats-bench.sh starts a server and runs it.
+
 With --json, one JSON object on stdout instead of the tables: the machine,
 every scenario and floor with its median and per-run values, and the ratios.
 With --plot FILE, a latency percentile plot, SVG or PNG as FILE's name ends.
@@ -98,6 +104,7 @@ usage error.`,
   pubsub bench --floor --plot latency.svg
   pubsub bench --runs 1 --count 10000 1to1 fanout
   pubsub bench --json latency | jq '.scenarios[0].median.latency_us'
+  pubsub bench --nats nats://127.0.0.1:4222 1to1 1to1-async latency
   pubsub bench --from bench.json --plot latency.png   # table and plot of a saved --json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			for _, s := range args {
