@@ -373,6 +373,50 @@ func TestLateAnnouncementAfterScanKeepsOrder(t *testing.T) {
 	}
 }
 
+// A reader took P1's file by listing, before P announced it late; another
+// publisher, Q, then draws P1's id for a file of its own, which it too
+// announces late, before its next message. Q's late announcement must take
+// Q's file in its turn (its inode tells it from P1's), and P's must skip.
+func TestLateAnnouncementOfReusedIDKeepsOrder(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "reuse")
+	fillQueue(t, ch)
+	p := publisherOn(t, h, true)
+	if n, err := p.Publish("reuse", []byte("P1"), nil); n != 1 || err != nil {
+		t.Fatalf("Publish P1 = %d, %v", n, err)
+	}
+	p1 := fetch(t, ch) // the junk ids first, then P1 by listing
+	if string(p1.Content) != "P1" {
+		t.Fatalf("got %q, want P1", p1.Content)
+	}
+	x := p1.ID
+	writeMessageFile(t, ch, x, "Q1")
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(ch.Dir(), strconv.FormatUint(x, 10)), &st); err != nil {
+		t.Fatal(err)
+	}
+	writeMessageFile(t, ch, x+1, "Q2")
+	writeQueue(t, ch, binary.BigEndian.AppendUint64(wire.AppendLate(nil, x, st.Ino), x+1))
+	// P's next message announces P1 late, then itself.
+	if n, err := p.Publish("reuse", []byte("P2"), nil); n != 1 || err != nil {
+		t.Fatalf("Publish P2 = %d, %v", n, err)
+	}
+	var got []string
+	for {
+		m, err := ch.Fetch()
+		if errors.Is(err, pubsub.ErrNoMessage) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(m.Content))
+	}
+	if want := []string{"Q1", "Q2", "P2"}; !slices.Equal(got, want) {
+		t.Fatalf("after P1: %q, want %q", got, want)
+	}
+}
+
 // fillQueue fills ch's FIFO with ids that name no file, so that the next
 // announcement finds it full.
 func fillQueue(t testing.TB, ch *pubsub.Channel) {

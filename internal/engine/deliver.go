@@ -304,7 +304,7 @@ func (h *Home) deliver(rt *route, s *staged, msg *wire.Message, content []byte, 
 		}
 		return 0, false, fmt.Errorf("link message: %w", err)
 	}
-	ok, err = h.announce(rt, name, s.id)
+	ok, err = h.announce(rt, name, s)
 	return s.id, ok, err
 }
 
@@ -324,18 +324,21 @@ func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (uint6
 		}
 		name := messageName(fresh.ID)
 		err = s.link(rt.dirFD, name)
-		s.discard()
 		if errors.Is(err, fsys.ErrExist) {
+			s.discard()
 			continue
 		}
 		if errors.Is(err, fs.ErrNotExist) {
+			s.discard()
 			h.routes.dirty.Store(true)
 			return 0, false, nil
 		}
 		if err != nil {
+			s.discard()
 			return 0, false, fmt.Errorf("link message: %w", err)
 		}
-		ok, err := h.announce(rt, name, fresh.ID)
+		ok, err := h.announce(rt, name, s)
+		s.discard()
 		return fresh.ID, ok, err
 	}
 	return 0, false, fmt.Errorf("link message: %d ids in a row already pending", maxIDRetries)
@@ -343,8 +346,8 @@ func (h *Home) deliverFresh(rt *route, msg *wire.Message, content []byte) (uint6
 
 // announce writes the id of a linked message into the channel's FIFO.
 // Called with rt.mu held.
-func (h *Home) announce(rt *route, name string, id uint64) (bool, error) {
-	if err := rt.announce(id); err != nil {
+func (h *Home) announce(rt *route, name string, s *staged) (bool, error) {
+	if err := rt.announce(s.id, s); err != nil {
 		return h.writeFailed(rt, name, err)
 	}
 	return true, nil

@@ -87,7 +87,8 @@ func (c *Channel) fetchLocked(w *wire.Message) error {
 			c.readFIFO(false)
 		}
 		var id uint64
-		listed := false // found by listing the directory, not announced
+		var inode uint32 // a late announcement's inode tag: take only that file
+		listed := false  // found by listing the directory, not announced
 		switch {
 		case len(c.retry) > 0:
 			id, c.retry = c.retry[0], c.retry[1:]
@@ -102,10 +103,10 @@ func (c *Channel) fetchLocked(w *wire.Message) error {
 		case len(c.recs) > 0:
 			r := c.recs[0]
 			c.recs = c.recs[1:]
-			if r.late && c.early.late(r.id) {
+			if r.late && r.inode == 0 && c.early.late(r.id) {
 				continue // its file was taken already; the id may be another's now
 			}
-			id = r.id
+			id, inode = r.id, r.inode
 		case len(c.scanned) > 0:
 			id, c.scanned, listed = c.scanned[0], c.scanned[1:], true
 			if _, ok := c.announced[id]; ok {
@@ -124,7 +125,7 @@ func (c *Channel) fetchLocked(w *wire.Message) error {
 		default:
 			return ErrNoMessage
 		}
-		err := c.take(id, w)
+		err := c.take(id, inode, w)
 		if _, bad := errors.AsType[*BadMessage](err); err == nil || err == errNotForUs || bad {
 			c.noteTaken(id, listed) // its name is free again
 		}
@@ -196,7 +197,8 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 type record struct {
 	id     uint64
 	inline []byte
-	late   bool // announced after its file waited in the directory
+	late   bool   // announced after its file waited in the directory
+	inode  uint32 // of a late announcement: its file's inode tag, or 0
 }
 
 // fromFrame decodes a message that came inline in the FIFO.
@@ -249,7 +251,7 @@ func (c *Channel) readFIFO(wait bool) error {
 		if !ok {
 			break
 		}
-		c.recs = append(c.recs, record{id: r.ID, inline: r.Frame, late: r.Late})
+		c.recs = append(c.recs, record{id: r.ID, inline: r.Frame, late: r.Late, inode: r.Inode})
 		inline += len(r.Frame)
 		off += n
 	}
@@ -367,10 +369,12 @@ func (c *Channel) takes(w *wire.Message) bool {
 var errNotForUs = errors.New("message is not for the channel")
 
 // take reads, decodes into w and removes the message file named id. It
-// returns an error wrapping fs.ErrNotExist when there is no such file.
-func (c *Channel) take(id uint64, w *wire.Message) error {
+// returns an error wrapping fs.ErrNotExist when there is no such file, or,
+// with an inode tag, when the file of that name has another inode: the
+// file announced was taken, and another publisher reused its id.
+func (c *Channel) take(id uint64, inode uint32, w *wire.Message) error {
 	name := messageName(id)
-	data, err := readMessageFile(c.dirFD, name)
+	data, err := readMessageFile(c.dirFD, name, inode)
 	if errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -405,7 +409,7 @@ func (c *Channel) take(id uint64, w *wire.Message) error {
 
 // readMessageFile reads a whole message file without following a symbolic
 // link, blocking on a FIFO, or reading more than it held when opened.
-func readMessageFile(dirFD int, name string) ([]byte, error) {
+func readMessageFile(dirFD int, name string, inode uint32) ([]byte, error) {
 	fd, err := fsys.OpenFile(dirFD, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fs.ErrNotExist
@@ -423,6 +427,9 @@ func readMessageFile(dirFD int, name string) ([]byte, error) {
 	}
 	if !st.IsRegular() {
 		return nil, ErrNotRegular
+	}
+	if inode != 0 && wire.InodeTag(st.Ino) != inode {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist} // another file, by that name now
 	}
 	if uint64(st.Size) > wire.FixedSize+3*uint64(wire.MaxLen) {
 		return nil, ErrTooLarge

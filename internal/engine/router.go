@@ -91,8 +91,12 @@ type route struct {
 	// its FIFO was full, oldest first. They are announced, in order,
 	// before anything newer goes into the FIFO, so newer messages do not
 	// pass them, and the subscriber is woken for them.
-	unannounced []uint64
+	unannounced []lateID
 }
+
+// lateID is a message file waiting to be announced: its id, and its inode
+// number for the reader to tell it from a newer file with the same id.
+type lateID struct{ id, ino uint64 }
 
 const (
 	unprobed int32 = iota
@@ -544,7 +548,7 @@ func (rt *route) sendInline(buf []byte) error {
 // publisher to be announced later (the file is in the channel, and the
 // subscriber finds it meanwhile). The error is the raw write error.
 // Called with rt.mu held, after acquire.
-func (rt *route) announce(id uint64) error {
+func (rt *route) announce(id uint64, s *staged) error {
 	var rec [8]byte
 	binary.BigEndian.PutUint64(rec[:], id)
 	fd, err := rt.writer()
@@ -562,7 +566,7 @@ func (rt *route) announce(id uint64) error {
 	}
 	if err == fsys.ErrWouldBlock {
 		// The file is in the channel; its id follows the older ones.
-		rt.queueUnannounced(id)
+		rt.queueUnannounced(lateID{id, s.inode()})
 		err = nil
 	}
 	return err
@@ -574,7 +578,8 @@ func (rt *route) announce(id uint64) error {
 func (rt *route) flushUnannounced(fd int) error {
 	var rec [wire.LateSize]byte
 	for len(rt.unannounced) > 0 {
-		if err := fsys.WriteRecord(fd, wire.AppendLate(rec[:0], rt.unannounced[0])); err != nil {
+		late := rt.unannounced[0]
+		if err := fsys.WriteRecord(fd, wire.AppendLate(rec[:0], late.id, late.ino)); err != nil {
 			if err == fsys.ErrWouldBlock {
 				return nil
 			}
@@ -590,8 +595,8 @@ func (rt *route) flushUnannounced(fd int) error {
 // with rt.mu held. The queue is not bounded: dropping an id would let a
 // newer one overtake its message, and each id costs 8 bytes here against
 // a page of tmpfs for its file, which runs out long before.
-func (rt *route) queueUnannounced(id uint64) {
-	rt.unannounced = append(rt.unannounced, id)
+func (rt *route) queueUnannounced(l lateID) {
+	rt.unannounced = append(rt.unannounced, l)
 }
 
 // openSet bounds the routes that hold descriptors (two each: the

@@ -12,7 +12,19 @@ type staged struct {
 	fd   int
 	name string // set when the file is staged under a name in tmp/
 	id   uint64
-	size int64 // the file's size
+	size int64  // the file's size
+	ino  uint64 // its inode number, once inode was asked
+}
+
+// inode returns the staged file's inode number, which every link of it
+// shares (0 if it cannot be had): a late announcement carries it.
+func (s *staged) inode() uint64 {
+	if s.ino == 0 {
+		if st, err := fsys.Fstat(s.fd); err == nil {
+			s.ino = st.Ino
+		}
+	}
+	return s.ino
 }
 
 // stagePrefix writes the encoded message (prefix, then content) into a

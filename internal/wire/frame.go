@@ -14,13 +14,16 @@ import "encoding/binary"
 // or the late announcement of a message file, linked while the FIFO was
 // full and announced once it had room:
 //
-//	0xFF 'P' 'L' 0   0 0 0 0   u64 message id
+//	0xFF 'P' 'L' 0   u32 inode tag   u64 message id
 //
-// A reader that took the file by listing its directory skips a late
-// announcement: meanwhile another publisher may have drawn the same id
-// for a newer message, which its own announcement brings in its turn. (A
-// reader that knows no late records takes the tag for an id that names no
-// file, then the id.)
+// The inode tag is the low 32 bits of the file's inode number (0: not
+// known). A reader that took the file by listing its directory skips a
+// late announcement: meanwhile another publisher may have drawn the same
+// id for a newer message, whose file has another inode and whose own
+// announcement brings it in its turn; with a tag the reader tells the two
+// apart, without one it skips any late id it took by listing. (A reader
+// that knows no late records takes the tag for an id that names no file,
+// then the id.)
 //
 // A record is written with one write(2) of at most MaxFrame bytes, which a
 // FIFO keeps whole (PIPE_BUF), so records never interleave. formix-pubsub
@@ -37,7 +40,7 @@ const (
 
 var (
 	frameTag = [4]byte{FrameMark, 'P', 'G', 0}
-	lateTag  = [8]byte{FrameMark, 'P', 'L', 0}
+	lateTag  = [4]byte{FrameMark, 'P', 'L', 0}
 )
 
 // Record is one record of a Go channel's FIFO: the id of a message file,
@@ -46,12 +49,18 @@ type Record struct {
 	ID    uint64
 	Frame []byte // the message of a frame, aliasing what was read; nil for an id
 	Late  bool   // the id was announced after the file waited unannounced
+	Inode uint32 // of a late announcement: its file's inode tag, 0 if not known
 }
 
-// AppendLate appends the late announcement of the message file id.
-func AppendLate(dst []byte, id uint64) []byte {
-	return binary.BigEndian.AppendUint64(append(dst, lateTag[:]...), id)
+// AppendLate appends the late announcement of the message file id whose
+// inode number is ino (0: not known).
+func AppendLate(dst []byte, id uint64, ino uint64) []byte {
+	dst = binary.BigEndian.AppendUint32(append(dst, lateTag[:]...), InodeTag(ino))
+	return binary.BigEndian.AppendUint64(dst, id)
 }
+
+// InodeTag is what a late announcement keeps of an inode number.
+func InodeTag(ino uint64) uint32 { return uint32(ino) }
 
 // FrameSize returns the size of the frame carrying a message of n bytes.
 func FrameSize(n int) int { return FrameHeaderSize + (n+7)&^7 }
@@ -77,11 +86,11 @@ func NextRecord(b []byte) (r Record, n int, ok bool) {
 	if len(b) < 8 {
 		return Record{}, 0, false
 	}
-	if [8]byte(b[:8]) == lateTag {
+	if [4]byte(b[:4]) == lateTag {
 		if len(b) < LateSize {
 			return Record{}, 0, false
 		}
-		return Record{ID: binary.BigEndian.Uint64(b[8:]), Late: true}, LateSize, true
+		return Record{ID: binary.BigEndian.Uint64(b[8:]), Late: true, Inode: binary.BigEndian.Uint32(b[4:8])}, LateSize, true
 	}
 	if [4]byte(b[:4]) != frameTag {
 		return Record{ID: binary.BigEndian.Uint64(b)}, 8, true

@@ -43,7 +43,7 @@ func TestFrames(t *testing.T) {
 }
 
 func TestLateRecords(t *testing.T) {
-	late := AppendLate(nil, 1699999999988276)
+	late := AppendLate(nil, 1699999999988276, 0)
 	if len(late) != LateSize {
 		t.Fatalf("a late announcement of %d bytes", len(late))
 	}
@@ -51,8 +51,13 @@ func TestLateRecords(t *testing.T) {
 		t.Fatal("a cut late announcement read as whole")
 	}
 	r, n, ok := NextRecord(late)
-	if !ok || n != LateSize || r.ID != 1699999999988276 || !r.Late || r.Frame != nil {
+	if !ok || n != LateSize || r.ID != 1699999999988276 || !r.Late || r.Frame != nil || r.Inode != 0 {
 		t.Fatalf("late announcement read as %+v, %d, %v", r, n, ok)
+	}
+	// With the file's inode number, its low 32 bits ride along.
+	r, _, ok = NextRecord(AppendLate(nil, 1699999999988276, 0x1_0000_abcd))
+	if !ok || !r.Late || r.ID != 1699999999988276 || r.Inode != 0xabcd {
+		t.Fatalf("late announcement with an inode read as %+v", r)
 	}
 	// A reader that knows no late records sees an id naming no file, then
 	// the id: read the tag as such a reader does.
@@ -66,7 +71,7 @@ func FuzzNextRecord(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1})
 	f.Add(append(AppendFrame(nil, 3), 'a', 'b', 'c', 0, 0, 0, 0, 0))
 	f.Add(AppendFrame(nil, MaxInline+1))
-	f.Add(AppendLate(nil, 42))
+	f.Add(AppendLate(nil, 42, 7))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for len(b) > 0 {
 			r, n, ok := NextRecord(b)
