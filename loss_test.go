@@ -417,6 +417,37 @@ func TestLateAnnouncementOfReusedIDKeepsOrder(t *testing.T) {
 	}
 }
 
+// A file announced on time to a Go channel carries its inode too: a
+// reader that took it by listing before its announcement was read must
+// not take another publisher's newer file by that id in its place.
+func TestFileAnnouncementCarriesInode(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "tagged")
+	p := publisherOn(t, h, true)
+	id, n, err := p.PublishID("tagged", []byte("a file"), nil)
+	if n != 1 || err != nil {
+		t.Fatalf("Publish = %d, %v", n, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(ch.Dir(), strconv.FormatUint(id, 10)), &st); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(filepath.Join(ch.Dir(), "queue"), unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 64)
+	k, err := unix.Read(fd, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, size, ok := wire.NextRecord(buf[:k])
+	if !ok || size != k || r.ID != id || !r.Late || r.Inode != wire.InodeTag(st.Ino) {
+		t.Fatalf("the FIFO holds %x: %+v, want id %d with inode tag %d", buf[:k], r, id, wire.InodeTag(st.Ino))
+	}
+}
+
 // fillQueue fills ch's FIFO with ids that name no file, so that the next
 // announcement finds it full.
 func fillQueue(t testing.TB, ch *pubsub.Channel) {

@@ -544,29 +544,34 @@ func (rt *route) sendInline(buf []byte) error {
 }
 
 // announce writes id, a message file linked into the channel, into its
-// FIFO. For a Go channel whose FIFO is full, the id waits in the
-// publisher to be announced later (the file is in the channel, and the
-// subscriber finds it meanwhile). The error is the raw write error.
-// Called with rt.mu held, after acquire.
+// FIFO. A Go channel gets it with the file's inode (wire.AppendLate), so
+// that its reader, which may have taken the file by listing and freed the
+// id for another publisher's newer file, takes only the file announced.
+// For a Go channel whose FIFO is full, the id waits in the publisher to
+// be announced later (the file is in the channel, and the subscriber finds
+// it meanwhile). The error is the raw write error. Called with rt.mu held,
+// after acquire.
 func (rt *route) announce(id uint64, s *staged) error {
-	var rec [8]byte
-	binary.BigEndian.PutUint64(rec[:], id)
 	fd, err := rt.writer()
 	if err != nil {
 		return err
 	}
 	if !rt.goChan {
+		var rec [8]byte
+		binary.BigEndian.PutUint64(rec[:], id)
 		return fsys.WriteRecord(fd, rec[:])
 	}
+	l := lateID{id, s.inode()}
 	err = rt.flushUnannounced(fd)
 	if err == nil && len(rt.unannounced) == 0 {
-		err = rt.write(fd, rec[:])
+		var rec [wire.LateSize]byte
+		err = rt.write(fd, wire.AppendLate(rec[:0], l.id, l.ino))
 	} else if err == nil {
 		err = fsys.ErrWouldBlock
 	}
 	if err == fsys.ErrWouldBlock {
 		// The file is in the channel; its id follows the older ones.
-		rt.queueUnannounced(lateID{id, s.inode()})
+		rt.queueUnannounced(l)
 		err = nil
 	}
 	return err

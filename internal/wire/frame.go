@@ -11,14 +11,15 @@ import "encoding/binary"
 //	0xFF 'P' 'G' 0   u32 length of the PMSG message
 //	the message      padded with zeros to a multiple of 8 bytes
 //
-// or the late announcement of a message file, linked while the FIFO was
-// full and announced once it had room:
+// or the announcement of a message file with its inode, which a Go
+// publisher writes for every file it links into a Go channel (on time, or
+// late: once a full FIFO had room):
 //
 //	0xFF 'P' 'L' 0   u32 inode tag   u64 message id
 //
 // The inode tag is the low 32 bits of the file's inode number (0: not
-// known). A reader that took the file by listing its directory skips a
-// late announcement: meanwhile another publisher may have drawn the same
+// known). A reader that took the file by listing its directory skips its
+// announcement: meanwhile another publisher may have drawn the same
 // id for a newer message, whose file has another inode and whose own
 // announcement brings it in its turn; with a tag the reader tells the two
 // apart, without one it skips any late id it took by listing. (A reader
@@ -48,7 +49,7 @@ var (
 type Record struct {
 	ID    uint64
 	Frame []byte // the message of a frame, aliasing what was read; nil for an id
-	Late  bool   // the id was announced after the file waited unannounced
+	Late  bool   // an announcement with an inode tag (see above), on time or late
 	Inode uint32 // of a late announcement: its file's inode tag, 0 if not known
 }
 
