@@ -193,24 +193,16 @@ func TestPublishAsyncKilledKeepsFlushed(t *testing.T) {
 	}
 	pub.Signal(syscall.SIGKILL)
 	pub.Wait()
-	next := 0
-	for {
-		m, err := ch.Fetch()
-		if errors.Is(err, pubsub.ErrNoMessage) {
-			break
+	got := fetchAll(t, ch)
+	for i, c := range got {
+		if c != strconv.Itoa(i) {
+			t.Fatalf("message %d is %q", i, c)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := string(m.Content); got != strconv.Itoa(next) {
-			t.Fatalf("message %d is %q", next, got)
-		}
-		next++
 	}
-	if next < flushed {
+	if next := len(got); next < flushed {
 		t.Fatalf("got %d messages, but %d were flushed before the kill", next, flushed)
 	}
-	t.Logf("%d flushed before SIGKILL, %d delivered", flushed, next)
+	t.Logf("%d flushed before SIGKILL, %d delivered", flushed, len(got))
 }
 
 // Two Closes at once both wait for the writer: what was queued is
@@ -239,16 +231,7 @@ func TestPublishAsyncConcurrentCloses(t *testing.T) {
 			}
 		}
 		closeTwice(t, h)
-		got := 0
-		for {
-			if _, err := ch.Fetch(); errors.Is(err, pubsub.ErrNoMessage) {
-				break
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			got++
-		}
-		if got != n {
+		if got := len(fetchAll(t, ch)); got != n {
 			t.Fatalf("queued %d, delivered %d", n, got)
 		}
 	})

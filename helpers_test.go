@@ -2,6 +2,7 @@ package pubsub_test
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -95,6 +96,23 @@ func fetch(t testing.TB, ch *pubsub.Channel) *pubsub.Message {
 		t.Fatalf("Fetch on %s: %v", ch.Topic(), err)
 	}
 	return m
+}
+
+// fetchAll takes every message ch has pending, in order, and returns
+// their contents.
+func fetchAll(t testing.TB, ch *pubsub.Channel) []string {
+	t.Helper()
+	var got []string
+	for {
+		m, err := ch.Fetch()
+		if errors.Is(err, pubsub.ErrNoMessage) {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(m.Content))
+	}
 }
 
 func helperBin(t testing.TB) string {

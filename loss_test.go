@@ -357,17 +357,7 @@ func TestLateAnnouncementAfterScanKeepsOrder(t *testing.T) {
 		t.Fatalf("Publish P2 = %d, %v", n, err)
 	}
 	writeQueue(t, ch, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, x-1), x))
-	var got []string
-	for {
-		m, err := ch.Fetch()
-		if errors.Is(err, pubsub.ErrNoMessage) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(m.Content))
-	}
+	got := fetchAll(t, ch)
 	if want := []string{"P2", "Q1", "Q2"}; !slices.Equal(got, want) {
 		t.Fatalf("after P1: %q, want %q", got, want)
 	}
@@ -401,17 +391,7 @@ func TestLateAnnouncementOfReusedIDKeepsOrder(t *testing.T) {
 	if n, err := p.Publish("reuse", []byte("P2"), nil); n != 1 || err != nil {
 		t.Fatalf("Publish P2 = %d, %v", n, err)
 	}
-	var got []string
-	for {
-		m, err := ch.Fetch()
-		if errors.Is(err, pubsub.ErrNoMessage) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(m.Content))
-	}
+	got := fetchAll(t, ch)
 	if want := []string{"Q1", "Q2", "P2"}; !slices.Equal(got, want) {
 		t.Fatalf("after P1: %q, want %q", got, want)
 	}

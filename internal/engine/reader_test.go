@@ -17,16 +17,7 @@ func TestScanInPasses(t *testing.T) {
 	saved := maxScan
 	maxScan = 100
 	defer func() { maxScan = saved }()
-	dir, err := os.MkdirTemp("/dev/shm", "pubsub-whitebox-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	h, err := Open(dir, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := testHome(t)
 	ch, err := h.NewChannel("backlog", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -64,16 +55,7 @@ func TestScanInPasses(t *testing.T) {
 // a whole FIFO at a time; an idle one keeps the page. Every message still
 // comes, in order.
 func TestReadBufferGrowsWhenBusy(t *testing.T) {
-	dir, err := os.MkdirTemp("/dev/shm", "pubsub-whitebox-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	h, err := Open(dir, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := testHome(t)
 	busy, err := h.NewChannel("busy", nil)
 	if err != nil {
 		t.Fatal(err)

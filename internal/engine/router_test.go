@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/binary"
-	"os"
 	"sync"
 	"testing"
 
@@ -14,16 +13,8 @@ import (
 // publisher's order, while routes give their descriptors back and take
 // them again under them; and no more routes than allowed stay open.
 func TestOpenSetBoundsDescriptors(t *testing.T) {
-	dir, err := os.MkdirTemp("/dev/shm", "pubsub-whitebox-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	h, err := Open(dir, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := testHome(t)
+	var err error
 	const channels, publishers, each, bound = 20, 6, 300, 4
 	h.routes.open.max = bound
 	chans := make([]*Channel, channels)
