@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/pubsub-go/pubsub/bridge"
 	"github.com/pubsub-go/pubsub/internal/bench"
 )
 
@@ -154,6 +155,11 @@ func (a *app) runBench(ctx context.Context, cmd *cobra.Command, o benchOptions, 
 		return usageErrorf("invalid --duration %v or --interval %v: want positive durations", o.duration, o.interval)
 	case o.plot != "" && !strings.HasSuffix(o.plot, ".svg") && !strings.HasSuffix(o.plot, ".png"):
 		return usageErrorf("invalid --plot %q: want a file name ending in .svg or .png", o.plot)
+	}
+	if o.nats != "" {
+		if err := bridge.ValidateURL(o.nats); err != nil {
+			return usage(fmt.Errorf("bench --nats: %w", err))
+		}
 	}
 	if o.from != "" {
 		if cmd.Flags().NFlag() > countSet(cmd, "from", "json", "plot") || len(names) > 0 {

@@ -3,9 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/url"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/pubsub-go/pubsub/bridge"
 )
 
 // The NATS side of a side-by-side run: the same messages, counting and
@@ -17,7 +18,7 @@ import (
 func (w *Worker) natsConnect() (*nats.Conn, error) {
 	nc, err := nats.Connect(w.NATS, nats.Name("pubsub bench "+w.Role), nats.MaxReconnects(0))
 	if err != nil {
-		return nil, fmt.Errorf("nats %s: %w", redactedURL(w.NATS), err)
+		return nil, fmt.Errorf("nats %s: %w", bridge.RedactURL(w.NATS), err)
 	}
 	return nc, nil
 }
@@ -77,12 +78,4 @@ func (w *Worker) natsSub(ctx context.Context) (workerResult, error) {
 		return workerResult{}, fmt.Errorf("nats: the client dropped %d messages", dropped)
 	}
 	return r.finish(), w.writeSamples(r.samples)
-}
-
-// redactedURL is s with any password replaced by "xxxxx".
-func redactedURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return "(a URL that does not parse)"
 }
