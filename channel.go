@@ -45,7 +45,7 @@ func (c *Channel) Fetch() (*Message, error) {
 	if err := c.eng.Fetch(&w); err != nil {
 		return nil, messageError(err)
 	}
-	return fromWire(&w), nil
+	return c.received(&w), nil
 }
 
 // Next waits for the next message and returns it. It returns the context's
@@ -57,7 +57,15 @@ func (c *Channel) Next(ctx context.Context) (*Message, error) {
 	if err := c.eng.Next(ctx, &w); err != nil {
 		return nil, messageError(err)
 	}
-	return fromWire(&w), nil
+	return c.received(&w), nil
+}
+
+func (c *Channel) received(w *wire.Message) *Message {
+	m := fromWire(w)
+	if m.storage != nil {
+		m.from = c.eng
+	}
+	return m
 }
 
 // Close deletes the channel: its directory, FIFO and every message not yet

@@ -116,6 +116,35 @@ func ExampleHome_PublishAsync() {
 	// 1000 messages, the last: sample 999
 }
 
+// A subscriber that is done with each message as soon as it has handled
+// it hands the buffer back, and the next large message is read into it.
+func ExampleMessage_Release() {
+	home, done := exampleHome()
+	defer done()
+	ch, err := home.NewChannel("frames")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ch.Close()
+	frame := make([]byte, 4<<20)
+	for range 3 {
+		if _, err := home.Publish("frames", frame, nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+	total := 0
+	for range 3 {
+		msg, err := ch.Next(context.Background())
+		if err != nil {
+			log.Fatal(err)
+		}
+		total += len(msg.Content) // handle it: from here on, it is not used
+		msg.Release()
+	}
+	fmt.Println(total>>20, "MiB")
+	// Output: 12 MiB
+}
+
 // '=' stands for exactly one word, '+' for one or more.
 func ExampleHome_NewChannel_wildcards() {
 	home, done := exampleHome()

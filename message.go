@@ -3,6 +3,7 @@ package pubsub
 import (
 	"time"
 
+	"github.com/pubsub-go/pubsub/internal/engine"
 	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
@@ -28,6 +29,26 @@ type Message struct {
 	Content []byte
 
 	lease *lease // the worker that holds it, for a message from a Queue
+
+	storage []byte          // what Content lies in, when it is the message's own
+	from    *engine.Channel // the channel it came from, which Release hands storage to
+}
+
+// Release tells the channel m came from that m is done with, so that it
+// can read a later message into m's storage instead of allocating. A
+// subscriber that does not keep messages, above all large ones, saves the
+// allocation and the zeroing of a buffer of the message's size on each.
+//
+// After Release, m.Content and every slice of it must not be used: a later
+// message overwrites them. Release sets m.Content to nil. It does nothing
+// for a message that shares its storage with others (a small one that
+// came inline on the FIFO) and for one from a Queue. It is safe to call
+// more than once, but not from two goroutines at once.
+func (m *Message) Release() {
+	if m.from != nil && m.storage != nil {
+		m.from.Recycle(m.storage)
+	}
+	m.storage, m.from, m.Content = nil, nil, nil
 }
 
 // Time returns the Timestamp as a time.Time.
@@ -50,7 +71,7 @@ func (m *Message) Time() time.Time { return time.UnixMicro(m.Timestamp) }
 type Headers map[string]any
 
 func fromWire(w *wire.Message) *Message {
-	return &Message{ID: w.ID, Timestamp: w.Timestamp, Topic: w.Topic, Headers: Headers(w.Headers), Content: w.Content}
+	return &Message{ID: w.ID, Timestamp: w.Timestamp, Topic: w.Topic, Headers: Headers(w.Headers), Content: w.Content, storage: w.Storage}
 }
 
 func toWire(m *Message) wire.Message {

@@ -295,6 +295,7 @@ func (s *subscriber) handle(ctx context.Context, m *pubsub.Message) error {
 			return err
 		}
 		s.settle(m, execResult{outcome: execOK})
+		m.Release() // written out: a large message's buffer serves the next
 		return nil
 	}
 	capture := false

@@ -513,6 +513,7 @@ func (w *Worker) sub(ctx context.Context) (workerResult, error) {
 			return workerResult{}, err
 		}
 		r.add(m.Content, now)
+		m.Release() // as a subscriber that keeps nothing would
 		received.Store(int64(r.res.Received))
 	}
 	r.res.Excused = r.res.Expected - int(expected.Load())

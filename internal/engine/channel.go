@@ -63,6 +63,8 @@ type Channel struct {
 
 	recBuf [rawSize / 8]record // most reads' records fit, more are appended
 
+	spare atomic.Pointer[[]byte] // a message file's buffer handed back by Recycle
+
 	// The function readFIFO hands the poller, made once: a closure per
 	// call would be an allocation per wake-up. Its inputs and results.
 	readFn func(fd uintptr) bool
@@ -217,8 +219,34 @@ func (c *Channel) Close() (err error) {
 		_, err = removeChannel(c.home.dir, c.name, false)
 		c.fifo = nil
 		c.release()
+		c.spare.Store(nil)
 	})
 	return err
+}
+
+// Recycle hands back the Storage of a message taken from c, which its
+// receiver no longer uses, to read a later message file into. The channel
+// keeps the last buffer handed back, and reads into it a message that
+// fills at least half of it, so that a small message does not pin a
+// large buffer.
+func (c *Channel) Recycle(storage []byte) {
+	if cap(storage) == 0 || c.isClosed() {
+		return
+	}
+	c.spare.Store(&storage)
+}
+
+// spareFor returns the recycled buffer, emptied, if a message file of
+// size bytes fits it and fills at least half of it; nil otherwise.
+func (c *Channel) spareFor(size int64) []byte {
+	p := c.spare.Load()
+	if p == nil || int64(cap(*p)) < size || int64(cap(*p)) > 2*size {
+		return nil
+	}
+	if !c.spare.CompareAndSwap(p, nil) {
+		return nil // taken meanwhile by a Recycle: the next message has it
+	}
+	return (*p)[:0]
 }
 
 // release closes the descriptors; the lock goes last, so the channel is

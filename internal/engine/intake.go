@@ -278,7 +278,7 @@ func (in *intake) strays() {
 func (in *intake) move(id uint64) {
 	w, q := in.w, in.w.q
 	name := messageName(id)
-	data, err := readMessageFile(in.dirFD, name, 0)
+	data, err := readMessageFile(in.dirFD, name, 0, nil)
 	if errors.Is(err, fs.ErrNotExist) {
 		return // moved by another worker
 	}

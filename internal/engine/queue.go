@@ -670,7 +670,7 @@ func (h *Home) DeadLetters(name string) ([]DeadLetter, error) {
 			continue
 		}
 		dl := DeadLetter{Deliveries: count, Key: k.String()}
-		data, err := readMessageFile(q.deadFD, n, 0)
+		data, err := readMessageFile(q.deadFD, n, 0, nil)
 		if err == nil {
 			err = wire.DecodeTo(data, &dl.Msg)
 		}

@@ -374,12 +374,13 @@ var errNotForUs = errors.New("message is not for the channel")
 // file announced was taken, and another publisher reused its id.
 func (c *Channel) take(id uint64, inode uint32, w *wire.Message) error {
 	name := messageName(id)
-	data, err := readMessageFile(c.dirFD, name, inode)
+	data, err := readMessageFile(c.dirFD, name, inode, c.spareFor)
 	if errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	if err == nil {
 		if err = wire.DecodeTo(data, w); err == nil {
+			w.Storage = data
 			if err := fsys.Unlinkat(c.dirFD, name); err != nil {
 				// Gone meanwhile: someone else consumed it.
 				return err
@@ -408,8 +409,10 @@ func (c *Channel) take(id uint64, inode uint32, w *wire.Message) error {
 }
 
 // readMessageFile reads a whole message file without following a symbolic
-// link, blocking on a FIFO, or reading more than it held when opened.
-func readMessageFile(dirFD int, name string, inode uint32) ([]byte, error) {
+// link, blocking on a FIFO, or reading more than it held when opened. It
+// reads into what spare, if given, returns for the file's size, and
+// allocates when that is nil.
+func readMessageFile(dirFD int, name string, inode uint32, spare func(size int64) []byte) ([]byte, error) {
 	fd, err := fsys.OpenFile(dirFD, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fs.ErrNotExist
@@ -438,7 +441,15 @@ func readMessageFile(dirFD int, name string, inode uint32) ([]byte, error) {
 	if extent > smallMessage {
 		extent = messageExtent(fd, st.Size)
 	}
-	data := make([]byte, extent)
+	var data []byte
+	if spare != nil {
+		data = spare(extent)
+	}
+	if data == nil {
+		data = make([]byte, extent)
+	} else {
+		data = data[:extent] // no need to zero it: the reads below fill it
+	}
 	for off := 0; off < len(data); {
 		n, err := fsys.Pread(fd, data[off:], int64(off))
 		if err != nil {

@@ -424,7 +424,7 @@ func (w *Worker) claim(k queueKey, n int, d *Delivery) error {
 		}
 		return errExpired
 	}
-	data, err := readMessageFile(q.claimedFD, claimed, 0)
+	data, err := readMessageFile(q.claimedFD, claimed, 0, nil)
 	if err == nil {
 		size = int64(len(data))
 		err = wire.DecodeTo(data, &d.Msg)

@@ -40,6 +40,10 @@ type Message struct {
 	// DecodeHeaders returns beyond scalars (NaN, ±Inf, json.RawMessage),
 	// written back as Python wrote them.
 	Carried bool
+	// Storage, set by a reader, not by Decode: the buffer Content lies in
+	// when the message has it to itself (it was read from its own file),
+	// so that it can be read into again once the receiver is done with it.
+	Storage []byte
 }
 
 // Encode returns m as a message file, in a buffer of exactly the right
