@@ -60,6 +60,8 @@ type Channel struct {
 	early     earlyTaken          // ids taken by listing, whose announcement may come late
 	announced map[uint64]struct{} // ids in scanned taken through their announcement
 	rescan    bool                // list the directory before reporting it empty
+	hookDone  <-chan struct{}     // the Done of the context wakeWhenDone hooked
+	hookStop  func() bool         // takes that hook off
 
 	recBuf [rawSize / 8]record // most reads' records fit, more are appended
 
@@ -214,6 +216,7 @@ func (c *Channel) Close() (err error) {
 		close(c.done)
 		_ = c.fifo.Close()  // wakes a reader parked in the poller
 		c.sem <- struct{}{} // wait for a reader in the middle of a message
+		c.stopHook()
 		// Leave the home first, atomically, so publishers stop linking
 		// into a directory that is being emptied.
 		_, err = removeChannel(c.home.dir, c.name, false)

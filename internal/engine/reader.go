@@ -163,18 +163,7 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 	// Set before the AfterFunc below, which must be able to override it.
 	_ = c.fifo.SetReadDeadline(time.Now().Add(idleRescan))
 	defer func() { _ = c.fifo.SetReadDeadline(time.Time{}) }()
-	if ctx.Done() != nil {
-		fired := make(chan struct{})
-		stop := context.AfterFunc(ctx, func() {
-			_ = c.fifo.SetReadDeadline(time.Unix(1, 0))
-			close(fired)
-		})
-		defer func() {
-			if !stop() {
-				<-fired
-			}
-		}()
-	}
+	c.wakeWhenDone(ctx)
 	c.waiting.Store(true)
 	err := c.readFIFO(true)
 	c.waiting.Store(false)
@@ -190,6 +179,33 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 		return ErrNoMessage
 	}
 	return err
+}
+
+// wakeWhenDone makes sure a read parked on the FIFO returns when ctx is
+// done. The hook stays for the calls after this one with the same ctx, as
+// a subscriber's loop makes them: registering it and taking it off again
+// on every wait cost 5 µs a message, half of it between the wake-up and
+// the message. A hook that fires outside a wait (its ctx done later, or
+// after another ctx took its place) sets a deadline in the past: a read
+// then returns early, which the caller takes for a rescan, and the next
+// wait sets its own deadline.
+func (c *Channel) wakeWhenDone(ctx context.Context) {
+	done := ctx.Done()
+	if done == nil || done == c.hookDone {
+		return
+	}
+	c.stopHook()
+	fifo := c.fifo // not c: the hook must not keep an abandoned channel alive
+	c.hookStop = context.AfterFunc(ctx, func() { _ = fifo.SetReadDeadline(time.Unix(1, 0)) })
+	c.hookDone = done
+}
+
+// stopHook takes off the hook wakeWhenDone set.
+func (c *Channel) stopHook() {
+	if c.hookStop != nil {
+		c.hookStop()
+	}
+	c.hookStop, c.hookDone = nil, nil
 }
 
 // record is one entry of the FIFO: the id of a message file, or a whole

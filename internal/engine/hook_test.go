@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+
+	"github.com/pubsub-go/pubsub/internal/wire"
+)
+
+// parked waits until a reader of c is parked on its FIFO.
+func parked(c *Channel) {
+	for !c.waiting.Load() {
+		runtime.Gosched()
+	}
+}
+
+// nextAfterWait runs Next(ctx) and, once it is parked, publishes content
+// to wake it (nothing if content is empty), and returns what it got.
+func nextAfterWait(t *testing.T, h *Home, c *Channel, ctx context.Context, content string) (string, error) {
+	t.Helper()
+	type result struct {
+		content string
+		err     error
+	}
+	got := make(chan result, 1)
+	go func() {
+		var w wire.Message
+		err := c.Next(ctx, &w)
+		got <- result{string(w.Content), err}
+	}()
+	if content != "" {
+		parked(c)
+		if _, _, _, err := h.Publish("t", []byte(content), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := <-got
+	return r.content, r.err
+}
+
+// The hook that wakes a parked Next when its context is done outlives the
+// call, for the next call with the same context: it must still wake that
+// one, and, once its context is done, leave alone the calls with another.
+func TestContextHookKeptBetweenCalls(t *testing.T) {
+	h := testHome(t)
+	c, err := h.NewChannel("t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a, cancelA := context.WithCancelCause(context.Background())
+	for _, want := range []string{"one", "two"} {
+		if got, err := nextAfterWait(t, h, c, a, want); err != nil || got != want {
+			t.Fatalf("Next(a) = %q, %v; want %q", got, err, want)
+		}
+	}
+	if c.hookStop == nil {
+		t.Fatal("no hook kept after a wait with a context that can be done")
+	}
+	// Parked with a, hooked on an earlier call: a's end wakes it.
+	stopA := errors.New("a is done")
+	go func() {
+		parked(c)
+		cancelA(stopA)
+	}()
+	if _, err := nextAfterWait(t, h, c, a, ""); err != stopA {
+		t.Fatalf("Next(a) after cancel: %v, want a's cause", err)
+	}
+	// a's hook fired; b waits and gets its messages all the same.
+	b, cancelB := context.WithCancelCause(context.Background())
+	for _, want := range []string{"three", "four"} {
+		if got, err := nextAfterWait(t, h, c, b, want); err != nil || got != want {
+			t.Fatalf("Next(b) = %q, %v; want %q", got, err, want)
+		}
+	}
+	// A context whose hook was replaced ends: b's wait goes on.
+	x, cancelX := context.WithCancel(context.Background())
+	if got, err := nextAfterWait(t, h, c, x, "five"); err != nil || got != "five" {
+		t.Fatalf("Next(x) = %q, %v", got, err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		var w wire.Message
+		err := c.Next(b, &w)
+		if err == nil && string(w.Content) != "six" {
+			err = errors.New("got " + string(w.Content))
+		}
+		got <- err
+	}()
+	parked(c)
+	cancelX()
+	if _, _, _, err := h.Publish("t", []byte("six"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("Next(b) after x ended: %v, want six", err)
+	}
+	stopB := errors.New("b is done")
+	go func() {
+		parked(c)
+		cancelB(stopB)
+	}()
+	if _, err := nextAfterWait(t, h, c, b, ""); err != stopB {
+		t.Fatalf("Next(b) after cancel: %v, want b's cause", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c.hookStop != nil || c.hookDone != nil {
+		t.Fatal("Close left the hook")
+	}
+}
