@@ -112,9 +112,10 @@ func (h *Home) PublishBatch(topic string, contents [][]byte, headers Headers) (i
 // before the one that failed published.
 func (h *Home) PublishMessages(ms []*Message) (int, error) {
 	ws := make([]*wire.Message, len(ms))
+	all := make([]wire.Message, len(ms)) // one allocation, not one a message
 	for i, m := range ms {
-		w := toWire(m)
-		ws[i] = &w
+		all[i] = toWire(m)
+		ws[i] = &all[i]
 	}
 	n, missed, err := h.eng.PublishCarriedBatch(ws)
 	return n, joinMissed(missed, err)

@@ -728,7 +728,7 @@ func (q *importQueue) len() int { return len(q.msgs) - q.head }
 
 // push appends msg, or returns false when q is full.
 func (q *importQueue) push(msg *nats.Msg) bool {
-	size := natsSize(msg) + len(msg.Subject)
+	size := msg.Size() // as the client counts it: known, for a message it received
 	if q.len() >= q.maxMsgs || q.bytes+size > q.maxBytes {
 		return false
 	}

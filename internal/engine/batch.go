@@ -54,6 +54,7 @@ func (h *Home) PublishCarriedBatch(ms []*wire.Message) (int, []Missed, error) {
 	}
 	defer h.done()
 	var err error
+	var arena []byte // the prefixes, many to an allocation
 	msgs := make([]batched, len(ms))
 	for i, m := range ms {
 		b := &msgs[i]
@@ -61,7 +62,7 @@ func (h *Home) PublishCarriedBatch(ms []*wire.Message) (int, []Missed, error) {
 			return 0, nil, fmt.Errorf("message %d: %w", i, err)
 		}
 		b.content = m.Content
-		if b.prefix, err = encodePrefix(&b.msg, len(b.content)); err != nil {
+		if arena, b.prefix, err = appendPrefix(arena, &b.msg, len(b.content)); err != nil {
 			return 0, nil, fmt.Errorf("message %d: %w", i, err)
 		}
 	}
