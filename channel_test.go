@@ -496,3 +496,38 @@ func TestHomeCloseRacesPublish(t *testing.T) {
 	h.Close()
 	wg.Wait()
 }
+
+// A subscriber whose context ends while it handles a message drains what
+// is pending with Fetch, as the bridge's exporter does when it stops.
+func TestFetchDrainsAfterNextsContextEnds(t *testing.T) {
+	h, _ := newHome(t)
+	ch := newChannel(t, h, "x")
+	ctx, cancel := context.WithCancel(t.Context())
+	got := make(chan error, 1)
+	go func() {
+		_, err := ch.Next(ctx) // parks, if it gets there before "first"
+		got <- err
+	}()
+	publish(t, h, "x", "first", nil)
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"a", "b", "c"} {
+		publish(t, h, "x", s, nil)
+	}
+	cancel()
+	var drained []string
+	for {
+		m, err := ch.Fetch()
+		if errors.Is(err, pubsub.ErrNoMessage) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		drained = append(drained, string(m.Content))
+	}
+	if strings.Join(drained, " ") != "a b c" {
+		t.Fatalf("drained %q after the context ended, want a b c", drained)
+	}
+}

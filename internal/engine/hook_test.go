@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/pubsub-go/pubsub/internal/wire"
 )
@@ -110,5 +112,73 @@ func TestContextHookKeptBetweenCalls(t *testing.T) {
 	}
 	if c.hookStop != nil || c.hookDone != nil {
 		t.Fatal("Close left the hook")
+	}
+}
+
+// hookFired waits until the hook of a context that is done has set the
+// FIFO's deadline in the past, as it does when it fires outside a wait.
+func hookFired(c *Channel) {
+	for {
+		err := c.rc.Read(func(uintptr) bool { return true })
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// A hook that fired after its Next returned leaves a deadline in the past;
+// Fetch must still read the FIFO, as the bridge's drain does once its
+// context is done.
+func TestFetchAfterKeptHookFired(t *testing.T) {
+	h := testHome(t)
+	c, err := h.NewChannel("t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	if got, err := nextAfterWait(t, h, c, ctx, "one"); err != nil || got != "one" {
+		t.Fatalf("Next = %q, %v", got, err)
+	}
+	cancel()
+	hookFired(c)
+	for _, s := range []string{"two", "three"} {
+		if _, _, _, err := h.Publish("t", []byte(s), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{"two", "three"} {
+		var w wire.Message
+		if err := c.Fetch(&w); err != nil || string(w.Content) != want {
+			t.Fatalf("Fetch = %q, %v; want %q", w.Content, err, want)
+		}
+	}
+}
+
+// Next with a context that ended after its hook was kept returns at once:
+// the hook fired already and will not wake a wait again. (With the rescan
+// an hour away, a wait would hang the test.)
+func TestNextOnContextDoneAfterKeptHook(t *testing.T) {
+	defer func(d time.Duration) { idleRescan = d }(idleRescan)
+	idleRescan = time.Hour
+	h := testHome(t)
+	c, err := h.NewChannel("t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	if got, err := nextAfterWait(t, h, c, ctx, "one"); err != nil || got != "one" {
+		t.Fatalf("Next = %q, %v", got, err)
+	}
+	stop := errors.New("interrupted in the handler")
+	cancel(stop)
+	hookFired(c)
+	for range 50 { // Next picks ctx.Done or the reader's place at random
+		var w wire.Message
+		if err := c.Next(ctx, &w); err != stop {
+			t.Fatalf("Next on a done context: %v, want its cause", err)
+		}
 	}
 }

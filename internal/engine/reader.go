@@ -12,14 +12,15 @@ import (
 	"runtime"
 	"slices"
 	"time"
+	"weak"
 
 	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
 // idleRescan is how often a parked reader lists its directory for message
-// files that no announcement named.
-const idleRescan = time.Second
+// files that no announcement named. A variable for the tests.
+var idleRescan = time.Second
 
 // Fetch takes the next message into w without waiting: ErrNoMessage when
 // none is pending, ErrClosed after Close, a *BadMessage for one that
@@ -164,6 +165,11 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 	_ = c.fifo.SetReadDeadline(time.Now().Add(idleRescan))
 	defer func() { _ = c.fifo.SetReadDeadline(time.Time{}) }()
 	c.wakeWhenDone(ctx)
+	if ctx.Err() != nil {
+		// Done before the deadline above was set: a hook kept from an
+		// earlier wait has fired already, and will not again.
+		return context.Cause(ctx)
+	}
 	c.waiting.Store(true)
 	err := c.readFIFO(true)
 	c.waiting.Store(false)
@@ -182,21 +188,27 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 }
 
 // wakeWhenDone makes sure a read parked on the FIFO returns when ctx is
-// done. The hook stays for the calls after this one with the same ctx, as
-// a subscriber's loop makes them: registering it and taking it off again
-// on every wait cost 5 µs a message, half of it between the wake-up and
-// the message. A hook that fires outside a wait (its ctx done later, or
-// after another ctx took its place) sets a deadline in the past: a read
-// then returns early, which the caller takes for a rescan, and the next
-// wait sets its own deadline.
+// done, once the caller has set its deadline: the caller checks ctx after.
+// The hook stays for the calls after this one with the same ctx, as a
+// subscriber's loop makes them: registering it and taking it off again on
+// every wait cost 5 µs a message, half of it between the wake-up and the
+// message. A hook that fires outside a wait (its ctx done later, or after
+// another ctx took its place) leaves a deadline in the past: readFIFO
+// clears it, and a wait sets its own.
 func (c *Channel) wakeWhenDone(ctx context.Context) {
 	done := ctx.Done()
 	if done == nil || done == c.hookDone {
 		return
 	}
 	c.stopHook()
-	fifo := c.fifo // not c: the hook must not keep an abandoned channel alive
-	c.hookStop = context.AfterFunc(ctx, func() { _ = fifo.SetReadDeadline(time.Unix(1, 0)) })
+	// Weakly: the hook must not keep the FIFO of an abandoned channel
+	// open for as long as ctx lives.
+	fifo := weak.Make(c.fifo)
+	c.hookStop = context.AfterFunc(ctx, func() {
+		if f := fifo.Value(); f != nil {
+			_ = f.SetReadDeadline(time.Unix(1, 0))
+		}
+	})
 	c.hookDone = done
 }
 
@@ -244,6 +256,12 @@ func (c *Channel) readFIFO(wait bool) error {
 	}
 	c.rdWait = wait
 	err := c.rc.Read(c.readFn)
+	if !wait && errors.Is(err, os.ErrDeadlineExceeded) {
+		// Left by a context hook that fired outside a wait: a read that
+		// does not wait has no deadline.
+		_ = c.fifo.SetReadDeadline(time.Time{})
+		err = c.rc.Read(c.readFn)
+	}
 	n, rerr := c.rdN, c.rdErr
 	c.rdErr = nil
 	if err != nil {
