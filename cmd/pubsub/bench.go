@@ -29,6 +29,7 @@ type benchOptions struct {
 	from       string
 	cpuprofile string
 	nats       string
+	pin        bool
 }
 
 func (a *app) newBenchCmd() *cobra.Command {
@@ -135,6 +136,7 @@ usage error.`,
 	f.StringVar(&o.homeBase, "home-base", "/dev/shm", "make each run's home in `DIR`")
 	f.StringVar(&o.from, "from", "", "measure nothing: print the tables (or --json, --plot) of a report saved with --json in `FILE`")
 	f.StringVar(&o.nats, "nats", "", "also run 1to1, fanout, fanin, large and latency through the nats-server at `URL`, with nats.go")
+	f.BoolVar(&o.pin, "pin", false, "run subscribers on one CPU and every other worker on another (Linux): no woken subscriber runs where its publisher ran")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of every worker process into `DIR`")
 	_ = f.MarkHidden("cpuprofile")
 	cmd.AddCommand(a.newBenchWorkerCmd())
@@ -188,6 +190,7 @@ func (a *app) runBench(ctx context.Context, cmd *cobra.Command, o benchOptions, 
 		Runs:       o.runs,
 		Floor:      o.floor,
 		NATS:       o.nats,
+		Pin:        o.pin,
 		HomeBase:   o.homeBase,
 		CPUProfile: o.cpuprofile,
 		Exe:        exe,

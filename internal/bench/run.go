@@ -120,6 +120,11 @@ type Options struct {
 	// subscribers.
 	NATS     string
 	HomeBase string // the directory each run's home is made in
+	// Pin runs the publishers (and every other worker) on one CPU and the
+	// subscribers on another (Linux only): the scheduler then cannot run
+	// a woken subscriber on the CPU its publisher is about to leave, which
+	// favours a publisher that goes to sleep soonest after its write.
+	Pin bool
 	// CPUProfile, if not empty, is a directory for a CPU profile of every
 	// worker process.
 	CPUProfile string
@@ -201,8 +206,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
 	}
+	r := &runner{o: o, pubCPU: -1, subCPU: -1}
+	if o.Pin {
+		var err error
+		if r.pubCPU, r.subCPU, err = twoCPUs(); err != nil {
+			return nil, fmt.Errorf("bench: --pin: %w", err)
+		}
+	}
 	scenarios, floors, peers := plan(o)
-	r := &runner{o: o}
 	all := slices.Concat(scenarios, floors, peers)
 	results := make([][]figures, len(all))
 	for run := 1; run <= o.Runs; run++ {
@@ -291,7 +302,8 @@ func medianRun(runs []figures) figures {
 
 // runner runs the worker processes of one scenario at a time.
 type runner struct {
-	o Options
+	o              Options
+	pubCPU, subCPU int // with Pin, where the workers run; -1 otherwise
 }
 
 // Bounds on the waits of a run. Nothing sleeps: these only turn a hang
@@ -333,7 +345,11 @@ func (r *runner) run(ctx context.Context, spec spec, run int) (res figures, err 
 			name := fmt.Sprintf("%s-%s-%s-run%d.prof", strings.ReplaceAll(spec.Name, "/", "-"), strings.ReplaceAll(what, " ", ""), w.Role, run)
 			w.CPUProfile = filepath.Join(r.o.CPUProfile, name)
 		}
-		p, err := startProc(r.o.Exe, what, w.Samples, append([]string{"--home", home, "bench", "worker"}, w.Args()...))
+		cpu := r.pubCPU
+		if strings.HasSuffix(w.Role, "sub") {
+			cpu = r.subCPU
+		}
+		p, err := startProc(r.o.Exe, what, w.Samples, append([]string{"--home", home, "bench", "worker"}, w.Args()...), cpu)
 		if err != nil {
 			return nil, err
 		}
@@ -539,7 +555,8 @@ type proc struct {
 	errBuf bytes.Buffer
 }
 
-func startProc(exe, what, samples string, args []string) (*proc, error) {
+// startProc starts a worker, on CPU cpu alone unless it is negative.
+func startProc(exe, what, samples string, args []string, cpu int) (*proc, error) {
 	p := &proc{what: what, sfile: samples, ready: make(chan struct{}), done: make(chan struct{})}
 	p.cmd = exec.Command(exe, args...)
 	p.cmd.SysProcAttr = workerAttr()
@@ -551,7 +568,7 @@ func startProc(exe, what, samples string, args []string) (*proc, error) {
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
-	if err := p.cmd.Start(); err != nil {
+	if err := startOn(p.cmd, cpu); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	go func() {

@@ -3,6 +3,8 @@ package bench
 import (
 	"errors"
 	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
 	"syscall"
 
@@ -53,4 +55,47 @@ func stageTmpfile(tmpFD, dirFD int, name string, content []byte) error {
 		return &os.PathError{Op: "write", Path: name, Err: err}
 	}
 	return nil
+}
+
+// twoCPUs returns the first two CPUs this process may run on.
+func twoCPUs() (first, second int, err error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return -1, -1, err
+	}
+	var cpus []int
+	for i := 0; i < len(set)*64 && len(cpus) < 2; i++ {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	if len(cpus) < 2 {
+		return -1, -1, errors.New("it needs two CPUs, and this process may run on one")
+	}
+	return cpus[0], cpus[1], nil
+}
+
+// startOn starts cmd on CPU cpu alone, or anywhere when cpu is negative.
+// The child takes the CPU mask of the thread that forks it, and every
+// thread it makes takes it in turn: the mask is set on this goroutine's
+// thread around the fork.
+func startOn(cmd *exec.Cmd, cpu int) error {
+	if cpu < 0 {
+		return cmd.Start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return err
+	}
+	one.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		return err
+	}
+	err := cmd.Start()
+	if rerr := unix.SchedSetaffinity(0, &old); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
 }
