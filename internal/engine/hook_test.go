@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,4 +183,49 @@ func TestNextOnContextDoneAfterKeptHook(t *testing.T) {
 			t.Fatalf("Next on a done context: %v, want its cause", err)
 		}
 	}
+}
+
+// A channel dropped without Close, whose hook is still on a live context,
+// is collected all the same, and its FIFO's descriptor closed: the hook
+// holds the FIFO weakly.
+func TestKeptHookLetsAnAbandonedChannelGo(t *testing.T) {
+	h := testHome(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // only after the check: the context outlives the channel
+	fifoLink := func() string {
+		c, err := h.NewChannel("t", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := nextAfterWait(t, h, c, ctx, "one"); err != nil || got != "one" {
+			t.Fatalf("Next = %q, %v", got, err)
+		}
+		if c.hookStop == nil {
+			t.Fatal("no hook kept")
+		}
+		var fd uintptr
+		if err := c.rc.Control(func(f uintptr) { fd = f }); err != nil {
+			t.Fatal(err)
+		}
+		return "/proc/self/fd/" + strconv.Itoa(int(fd))
+	}()
+	inode := func() uint64 { // of the file the descriptor is open on; 0 once closed
+		fi, err := os.Stat(fifoLink)
+		if err != nil {
+			return 0
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	target := inode()
+	if target == 0 {
+		t.Fatal("no FIFO open")
+	}
+	for range 1000 {
+		runtime.GC()
+		runtime.Gosched()
+		if inode() != target {
+			return // closed (or the number reused by another file)
+		}
+	}
+	t.Fatalf("%s (inode %d) still open after the channel was dropped", fifoLink, target)
 }
