@@ -61,7 +61,7 @@ type Channel struct {
 	announced map[uint64]struct{} // ids in scanned taken through their announcement
 	rescan    bool                // list the directory before reporting it empty
 	hookDone  <-chan struct{}     // the Done of the context wakeWhenDone hooked
-	hookStop  func() bool         // takes that hook off
+	hookStop  func()              // takes that hook off
 
 	recBuf [rawSize / 8]record // most reads' records fit, more are appended
 

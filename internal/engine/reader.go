@@ -204,15 +204,23 @@ func (c *Channel) wakeWhenDone(ctx context.Context) {
 	// Weakly: the hook must not keep the FIFO of an abandoned channel
 	// open for as long as ctx lives.
 	fifo := weak.Make(c.fifo)
-	c.hookStop = context.AfterFunc(ctx, func() {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(fired)
 		if f := fifo.Value(); f != nil {
 			_ = f.SetReadDeadline(time.Unix(1, 0))
 		}
 	})
+	c.hookStop = func() {
+		if !stop() {
+			<-fired // running, or about to: let it finish
+		}
+	}
 	c.hookDone = done
 }
 
-// stopHook takes off the hook wakeWhenDone set.
+// stopHook takes off the hook wakeWhenDone set: once it returns, that hook
+// has fired or never will. At most one hook is ever on.
 func (c *Channel) stopHook() {
 	if c.hookStop != nil {
 		c.hookStop()
@@ -256,9 +264,14 @@ func (c *Channel) readFIFO(wait bool) error {
 	}
 	c.rdWait = wait
 	err := c.rc.Read(c.readFn)
-	if !wait && errors.Is(err, os.ErrDeadlineExceeded) {
-		// Left by a context hook that fired outside a wait: a read that
-		// does not wait has no deadline.
+	// A deadline in the past left by a context hook that fired outside a
+	// wait: a read that does not wait has no deadline. Twice at most: the
+	// one hook on may fire between the clearing and the read, and fires
+	// once.
+	for range 2 {
+		if wait || !errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
 		_ = c.fifo.SetReadDeadline(time.Time{})
 		err = c.rc.Read(c.readFn)
 	}
