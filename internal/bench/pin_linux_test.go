@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -10,21 +12,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A worker started on a CPU runs there alone, and the thread that forked
-// it goes back to the CPUs it had.
+// A worker started on a CPU runs there alone, and no thread of this
+// process is left on that CPU alone.
 func TestStartOnPinsTheChildOnly(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var before unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &before); err != nil {
+	var mask unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &mask); err != nil {
 		t.Fatal(err)
 	}
 	cpu := -1
-	for i := 0; i < len(before)*64; i++ {
-		if before.IsSet(i) {
+	for i := 0; i < len(mask)*64; i++ {
+		if mask.IsSet(i) {
 			cpu = i // the last this process may use
 		}
 	}
+	want := allowedList(t, "/proc/self/status")
 	var out strings.Builder
 	cmd := exec.Command("grep", "Cpus_allowed_list", "/proc/self/status")
 	cmd.Stdout = &out
@@ -37,13 +38,31 @@ func TestStartOnPinsTheChildOnly(t *testing.T) {
 	if got, want := strings.TrimSpace(out.String()), "Cpus_allowed_list:\t"+strconv.Itoa(cpu); got != want {
 		t.Fatalf("child: %q, want %q", got, want)
 	}
-	var after unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &after); err != nil {
+	tasks, err := filepath.Glob("/proc/self/task/*/status")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if after != before {
-		t.Fatalf("the forking thread kept the child's CPU: %v, had %v", after, before)
+	for _, status := range tasks {
+		if got := allowedList(t, status); got != want {
+			t.Errorf("%s: CPUs %s, want the process's %s", status, got, want)
+		}
 	}
+}
+
+// allowedList returns the Cpus_allowed_list of a /proc status file.
+func allowedList(t *testing.T, status string) string {
+	t.Helper()
+	b, err := os.ReadFile(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("%s: no Cpus_allowed_list", status)
+	return ""
 }
 
 func TestTwoCPUs(t *testing.T) {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -77,25 +78,41 @@ func twoCPUs() (first, second int, err error) {
 
 // startOn starts cmd on CPU cpu alone, or anywhere when cpu is negative.
 // The child takes the CPU mask of the thread that forks it, and every
-// thread it makes takes it in turn: the mask is set on this goroutine's
-// thread around the fork.
+// thread it makes takes it in turn: the mask is set on a locked thread
+// around the fork. Should it fail to be set back, the worker is stopped
+// and the thread ends with its goroutine rather than serve others on one
+// CPU.
 func startOn(cmd *exec.Cmd, cpu int) error {
 	if cpu < 0 {
 		return cmd.Start()
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var old, one unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &old); err != nil {
-		return err
-	}
-	one.Set(cpu)
-	if err := unix.SchedSetaffinity(0, &one); err != nil {
-		return err
-	}
-	err := cmd.Start()
-	if rerr := unix.SchedSetaffinity(0, &old); rerr != nil && err == nil {
-		err = rerr
-	}
-	return err
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		var old, one unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &old); err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		one.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &one); err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		err := cmd.Start()
+		if rerr := unix.SchedSetaffinity(0, &old); rerr != nil {
+			if err == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				err = fmt.Errorf("setting this thread's CPUs back: %w", rerr)
+			}
+			errc <- err
+			return // still locked: the thread goes with the goroutine
+		}
+		runtime.UnlockOSThread()
+		errc <- err
+	}()
+	return <-errc
 }
