@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"syscall"
 )
@@ -33,15 +32,3 @@ func (w *Worker) fifoSub(context.Context) (workerResult, error) { return workerR
 func (w *Worker) fifoPub() (workerResult, error)                { return workerResult{}, errNoFloors }
 func (w *Worker) fileSub(context.Context) (workerResult, error) { return workerResult{}, errNoFloors }
 func (w *Worker) filePub() (workerResult, error)                { return workerResult{}, errNoFloors }
-
-// errNoPin is what --pin says outside Linux.
-var errNoPin = fmt.Errorf("setting a worker's CPU is done on Linux only, not on %s", runtime.GOOS)
-
-func twoCPUs() (int, int, error) { return -1, -1, errNoPin }
-
-func startOn(cmd *exec.Cmd, cpu int) error {
-	if cpu >= 0 {
-		return errNoPin
-	}
-	return cmd.Start()
-}

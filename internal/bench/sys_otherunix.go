@@ -4,7 +4,6 @@ package bench
 
 import (
 	"fmt"
-	"os/exec"
 	"runtime"
 	"syscall"
 )
@@ -29,15 +28,3 @@ func openStaging(string) (int, error) { return -1, errNoTmpfile }
 
 // stageTmpfile fails: see errNoTmpfile.
 func stageTmpfile(_, _ int, _ string, _ []byte) error { return errNoTmpfile }
-
-// errNoPin is what --pin says outside Linux.
-var errNoPin = fmt.Errorf("setting a worker's CPU is done on Linux only, not on %s", runtime.GOOS)
-
-func twoCPUs() (int, int, error) { return -1, -1, errNoPin }
-
-func startOn(cmd *exec.Cmd, cpu int) error {
-	if cpu >= 0 {
-		return errNoPin
-	}
-	return cmd.Start()
-}
