@@ -44,16 +44,24 @@ func nextAfterWait(t *testing.T, h *Home, c *Channel, ctx context.Context, conte
 	return r.content, r.err
 }
 
+// keepHook has Next(ctx) wait on c and get a message, which leaves the
+// hook of ctx on.
+func keepHook(t *testing.T, h *Home, c *Channel, ctx context.Context) {
+	t.Helper()
+	if got, err := nextAfterWait(t, h, c, ctx, "one"); err != nil || got != "one" {
+		t.Fatalf("Next = %q, %v", got, err)
+	}
+	if c.hookStop == nil {
+		t.Fatal("no hook kept")
+	}
+}
+
 // The hook that wakes a parked Next when its context is done outlives the
 // call, for the next call with the same context: it must still wake that
 // one, and, once its context is done, leave alone the calls with another.
 func TestContextHookKeptBetweenCalls(t *testing.T) {
 	h := testHome(t)
-	c, err := h.NewChannel("t", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testChannel(t, h, "t")
 	a, cancelA := context.WithCancelCause(context.Background())
 	for _, want := range []string{"one", "two"} {
 		if got, err := nextAfterWait(t, h, c, a, want); err != nil || got != want {
@@ -134,15 +142,9 @@ func hookFired(c *Channel) {
 // context is done.
 func TestFetchAfterKeptHookFired(t *testing.T) {
 	h := testHome(t)
-	c, err := h.NewChannel("t", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testChannel(t, h, "t")
 	ctx, cancel := context.WithCancel(context.Background())
-	if got, err := nextAfterWait(t, h, c, ctx, "one"); err != nil || got != "one" {
-		t.Fatalf("Next = %q, %v", got, err)
-	}
+	keepHook(t, h, c, ctx)
 	cancel()
 	hookFired(c)
 	for _, s := range []string{"two", "three"} {
@@ -165,15 +167,9 @@ func TestNextOnContextDoneAfterKeptHook(t *testing.T) {
 	defer func(d time.Duration) { idleRescan = d }(idleRescan)
 	idleRescan = time.Hour
 	h := testHome(t)
-	c, err := h.NewChannel("t", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testChannel(t, h, "t")
 	ctx, cancel := context.WithCancelCause(context.Background())
-	if got, err := nextAfterWait(t, h, c, ctx, "one"); err != nil || got != "one" {
-		t.Fatalf("Next = %q, %v", got, err)
-	}
+	keepHook(t, h, c, ctx)
 	stop := errors.New("interrupted in the handler")
 	cancel(stop)
 	hookFired(c)
@@ -197,12 +193,7 @@ func TestKeptHookLetsAnAbandonedChannelGo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := nextAfterWait(t, h, c, ctx, "one"); err != nil || got != "one" {
-			t.Fatalf("Next = %q, %v", got, err)
-		}
-		if c.hookStop == nil {
-			t.Fatal("no hook kept")
-		}
+		keepHook(t, h, c, ctx)
 		var fd uintptr
 		if err := c.rc.Control(func(f uintptr) { fd = f }); err != nil {
 			t.Fatal(err)

@@ -29,6 +29,17 @@ func testHome(t *testing.T) *Home {
 	return h
 }
 
+// testChannel makes a channel on topic, closed when the test ends.
+func testChannel(t *testing.T, h *Home, topic string) *Channel {
+	t.Helper()
+	c, err := h.NewChannel(topic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func join(t *testing.T, h *Home, name string, cfg QueueConfig) *Worker {
 	t.Helper()
 	w, err := h.JoinQueue(name, cfg, 0)

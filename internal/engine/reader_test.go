@@ -56,16 +56,8 @@ func TestScanInPasses(t *testing.T) {
 // comes, in order.
 func TestReadBufferGrowsWhenBusy(t *testing.T) {
 	h := testHome(t)
-	busy, err := h.NewChannel("busy", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	idle, err := h.NewChannel("idle", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
+	busy := testChannel(t, h, "busy")
+	idle := testChannel(t, h, "idle")
 	const n = 200 // about 60 KiB of inline frames: more than a page
 	for i := range n {
 		if _, _, _, err := h.Publish("busy", make([]byte, 256), map[string]any{"i": i}); err != nil {
