@@ -21,14 +21,8 @@ import (
 // caller's buffer is copied.
 func TestPublishAsyncOrder(t *testing.T) {
 	h, _ := newHome(t)
-	all, err := h.NewChannel("async.+")
-	if err != nil {
-		t.Fatal(err)
-	}
-	one, err := h.NewChannel("async.one")
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := newChannel(t, h, "async.+")
+	one := newChannel(t, h, "async.one")
 	const n = 5000 // more than a block of the queue, and a FIFO's worth
 	buf := make([]byte, 300)
 	for i := range n {
@@ -146,17 +140,14 @@ func TestPublishAsyncErrors(t *testing.T) {
 		t.Errorf("Flush with nothing queued: %v", err)
 	}
 
-	ok, err := h.NewChannel("late.+")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ok := newChannel(t, h, "late.+")
 	fakePythonChannel(t, h, "late.+", false) // not reading: every message misses it
 	for i := range 3 {
 		if err := h.PublishAsync("late.x", []byte{byte(i)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err = h.Flush(context.Background())
+	err := h.Flush(context.Background())
 	des := pubsub.DeliveryErrors(err)
 	if len(des) != 3 || des[0].Topic != "late.x" || len(des[0].Missed) != 1 {
 		t.Fatalf("Flush = %v; want 3 delivery errors on late.x", err)
@@ -179,14 +170,12 @@ func TestPublishAsyncErrors(t *testing.T) {
 // in order, once.
 func TestPublishAsyncKilledKeepsFlushed(t *testing.T) {
 	h, _ := newHome(t)
-	ch, err := h.NewChannel("killed.async")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := newChannel(t, h, "killed.async")
 	pub := proctest.Start(t, nil, helperBin(t), "pubasync", h.Dir(), "killed.async", "200")
 	flushed := 0
 	for flushed < 2000 {
 		line := pub.WaitFor("flushed ")
+		var err error
 		if flushed, err = strconv.Atoi(strings.TrimPrefix(line, "flushed ")); err != nil {
 			t.Fatal(err)
 		}
@@ -298,10 +287,7 @@ func closeTwice(t *testing.T, h *pubsub.Home) {
 // does not change the message.
 func TestPublishAsyncCopiesBigIntHeader(t *testing.T) {
 	h, _ := newHome(t)
-	ch, err := h.NewChannel("bigint")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := newChannel(t, h, "bigint")
 	v := big.NewInt(1)
 	if err := h.PublishAsync("bigint", nil, pubsub.Headers{"v": v}); err != nil {
 		t.Fatal(err)
