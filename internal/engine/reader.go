@@ -161,7 +161,8 @@ func (c *Channel) noteTaken(id uint64, listed bool) {
 func (c *Channel) waitLocked(ctx context.Context) error {
 	// Wake now and then to list the directory: a publisher killed between
 	// linking a message and announcing it leaves a file no id will name.
-	// Set before the AfterFunc below, which must be able to override it.
+	// Set before the context hook is made sure of, which must be able to
+	// override it.
 	_ = c.fifo.SetReadDeadline(time.Now().Add(idleRescan))
 	defer func() { _ = c.fifo.SetReadDeadline(time.Time{}) }()
 	c.wakeWhenDone(ctx)
