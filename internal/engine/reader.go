@@ -53,12 +53,8 @@ func (c *Channel) Fetch(w *wire.Message) error {
 // closed, and a *BadMessage for a message that cannot be decoded.
 func (c *Channel) Next(ctx context.Context, w *wire.Message) error {
 	for {
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-c.done:
-			return ErrClosed
-		case c.sem <- struct{}{}:
+		if err := takeTurn(ctx, c.sem, c.done); err != nil {
+			return err
 		}
 		if c.isClosed() {
 			<-c.sem
@@ -75,6 +71,31 @@ func (c *Channel) Next(ctx context.Context, w *wire.Message) error {
 		if err != ErrNoMessage {
 			return err
 		}
+	}
+}
+
+// takeTurn takes a reader's turn, sem (a channel of capacity one), waiting
+// for another reader to finish unless ctx is done or done is closed first.
+// A done context wins over a free turn, so that a reader with a backlog
+// still stops when told to.
+func takeTurn(ctx context.Context, sem chan struct{}, done <-chan struct{}) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	// The common case, one reader, without the cost of a three-way select
+	// (a sixth of a subscriber's CPU at a million messages a second).
+	select {
+	case sem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-done:
+		return ErrClosed
+	case sem <- struct{}{}:
+		return nil
 	}
 }
 

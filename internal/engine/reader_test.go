@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -81,5 +82,43 @@ func TestReadBufferGrowsWhenBusy(t *testing.T) {
 	}
 	if len(busy.raw) != rawMax || len(idle.raw) != rawSize {
 		t.Fatalf("read buffers: busy %d bytes, idle %d; want %d and %d", len(busy.raw), len(idle.raw), rawMax, rawSize)
+	}
+}
+
+// TestDoneContextStopsAReaderWithABacklog: Next on a done context returns
+// its cause even with messages pending, every time, so that a consumer
+// told to stop does not drain the backlog first; Fetch still takes them.
+// Channels and queue workers alike.
+func TestDoneContextStopsAReaderWithABacklog(t *testing.T) {
+	h := testHome(t)
+	c := testChannel(t, h, "t")
+	w := join(t, h, "jobs", QueueConfig{Pattern: "jobs"})
+	const n = 50
+	for range n {
+		if _, _, _, err := h.Publish("t", []byte("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := h.Publish("jobs", []byte("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("told to stop")
+	cancel(stop)
+	for i := range n {
+		var m wire.Message
+		if err := c.Next(ctx, &m); err != stop {
+			t.Fatalf("channel, call %d: Next = %v, want the context's cause", i, err)
+		}
+		var d Delivery
+		if err := w.Next(ctx, &d); err != stop {
+			t.Fatalf("queue worker, call %d: Next = %v, want the context's cause", i, err)
+		}
+	}
+	for i := range n {
+		var m wire.Message
+		if err := c.Fetch(&m); err != nil {
+			t.Fatalf("Fetch %d after: %v", i, err)
+		}
 	}
 }

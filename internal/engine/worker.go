@@ -205,12 +205,8 @@ func (w *Worker) Fetch(d *Delivery) error {
 // Next waits for the next message and claims it.
 func (w *Worker) Next(ctx context.Context, d *Delivery) error {
 	for {
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-w.done:
-			return ErrClosed
-		case w.sem <- struct{}{}:
+		if err := takeTurn(ctx, w.sem, w.done); err != nil {
+			return err
 		}
 		if w.isClosed() {
 			<-w.sem
