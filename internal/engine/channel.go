@@ -65,7 +65,8 @@ type Channel struct {
 
 	recBuf [rawSize / 8]record // most reads' records fit, more are appended
 
-	spare atomic.Pointer[[]byte] // a message file's buffer handed back by Recycle
+	spare     atomic.Pointer[[]byte] // a message file's buffer handed back by Recycle
+	lastTopic string                 // of the last message decoded, most often the next one's
 
 	// The function readFIFO hands the poller, made once: a closure per
 	// call would be an allocation per wake-up. Its inputs and results.

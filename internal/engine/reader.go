@@ -261,7 +261,7 @@ type record struct {
 
 // fromFrame decodes a message that came inline in the FIFO.
 func (c *Channel) fromFrame(b []byte, w *wire.Message) error {
-	if err := wire.DecodeTo(b, w); err != nil {
+	if err := c.decode(b, w); err != nil {
 		id, _ := wire.PeekID(b)
 		c.home.log.Warn("pubsub: bad inline message skipped", "channel", c.dir, "err", err)
 		return &BadMessage{Path: filepath.Join(c.dir, QueueName), ID: id, Err: err}
@@ -269,6 +269,17 @@ func (c *Channel) fromFrame(b []byte, w *wire.Message) error {
 	if !c.takes(w) {
 		return errNotForUs
 	}
+	return nil
+}
+
+// decode decodes the message b into w, with the topic of the message
+// before it, which most often is this one's too (see wire.DecodeTo).
+func (c *Channel) decode(b []byte, w *wire.Message) error {
+	w.Topic = c.lastTopic
+	if err := wire.DecodeTo(b, w); err != nil {
+		return err
+	}
+	c.lastTopic = w.Topic
 	return nil
 }
 
@@ -448,7 +459,7 @@ func (c *Channel) take(id uint64, inode uint32, w *wire.Message) error {
 		return err
 	}
 	if err == nil {
-		if err = wire.DecodeTo(data, w); err == nil {
+		if err = c.decode(data, w); err == nil {
 			w.Storage = data
 			if err := fsys.Unlinkat(c.dirFD, name); err != nil {
 				// Gone meanwhile: someone else consumed it.

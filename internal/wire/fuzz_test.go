@@ -39,6 +39,18 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		// A topic left in the message by the one before, whether it is
+		// this one's or not, changes nothing.
+		for _, last := range []string{m.Topic, "a.b", ""} {
+			var hinted Message
+			hinted.Topic = last
+			if err := DecodeTo(b, &hinted); err != nil {
+				t.Fatalf("DecodeTo with topic %q before: %v, Decode succeeded", last, err)
+			}
+			if d := messageDiff(&hinted, m); d != "" {
+				t.Fatalf("DecodeTo with topic %q before:\n%s", last, d)
+			}
+		}
 		if !reencodable(m.Headers) {
 			return
 		}

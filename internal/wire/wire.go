@@ -126,8 +126,12 @@ func Decode(b []byte) (*Message, error) {
 
 // DecodeTo is Decode into m, which the caller may keep on its stack: a
 // subscriber taking a message from a stream then allocates only what it
-// keeps. m is left in an unspecified state on error.
+// keeps. When m.Topic already holds the topic's text, that string is kept
+// rather than allocated again: a reader that sets it to the last topic it
+// decoded reads a stream on one topic without a string a message. m is
+// left in an unspecified state on error.
 func DecodeTo(b []byte, m *Message) error {
+	last := m.Topic
 	r := reader{b: b}
 	magic, err := r.fixed("magic", 4)
 	if err != nil {
@@ -166,7 +170,11 @@ func DecodeTo(b []byte, m *Message) error {
 	if !utf8.Valid(topic) {
 		return &DecodeError{"topic", off + 4, fmt.Errorf("%w: byte %d", ErrBadTopic, invalidUTF8At(topic))}
 	}
-	m.Topic = string(topic)
+	if string(topic) == last {
+		m.Topic = last
+	} else {
+		m.Topic = string(topic)
+	}
 
 	off = r.off
 	headers, err := r.field("headers")

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestVectors(t *testing.T) {
@@ -356,5 +357,40 @@ func TestEncodeAllocs(t *testing.T) {
 	m.Headers = nil
 	if n := testing.AllocsPerRun(100, func() { _, _ = Encode(m) }); n > 1 {
 		t.Errorf("Encode without headers: %v allocations", n)
+	}
+}
+
+// TestDecodeToKeepsTheLastTopic: a topic left in the message that is this
+// message's is kept, not allocated again; any other is replaced.
+func TestDecodeToKeepsTheLastTopic(t *testing.T) {
+	b := sample(t) // on a.b
+	last := strings.Clone("a.b")
+	m := Message{Topic: last}
+	if err := DecodeTo(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Topic != "a.b" || unsafe.StringData(m.Topic) != unsafe.StringData(last) {
+		t.Errorf("topic %q at %p, want the string passed in, at %p", m.Topic, unsafe.StringData(m.Topic), unsafe.StringData(last))
+	}
+	for _, other := range []string{"a.c", "a.b.c", "a", ""} {
+		m := Message{Topic: other}
+		if err := DecodeTo(b, &m); err != nil || m.Topic != "a.b" {
+			t.Errorf("after %q: topic %q, %v; want a.b", other, m.Topic, err)
+		}
+	}
+	plain, err := Encode(&Message{ID: 1, Topic: "a.b", Content: make([]byte, 256)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := testing.AllocsPerRun(100, func() {
+		var m Message
+		_ = DecodeTo(plain, &m)
+	})
+	kept := testing.AllocsPerRun(100, func() {
+		m := Message{Topic: last}
+		_ = DecodeTo(plain, &m)
+	})
+	if kept != fresh-1 {
+		t.Errorf("DecodeTo: %v allocations with the topic kept, %v without; want one fewer", kept, fresh)
 	}
 }
