@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"encoding/binary"
@@ -336,21 +337,39 @@ func (c *Channel) readFIFO(wait bool) error {
 		off += n
 	}
 	if inline > 0 {
-		// c.raw is reused: the frames move to one buffer of their own,
-		// one allocation per read rather than one per message.
-		buf := make([]byte, 0, inline)
-		for i := first; i < len(c.recs); i++ {
-			if f := c.recs[i].inline; f != nil {
-				buf = append(buf, f...)
-				c.recs[i].inline = buf[len(buf)-len(f) : len(buf) : len(buf)]
-			}
-		}
+		c.keepFrames(first, off, inline)
 	}
 	c.rawLen = copy(c.raw, c.raw[off:c.rawLen])
 	if full && len(c.raw) < rawMax {
 		c.raw = append(c.raw[:c.rawLen], make([]byte, rawMax-c.rawLen)...)
 	}
 	return nil
+}
+
+// keepFrames moves the inline frames of c.recs[first:], parsed from
+// c.raw[:parsed] and inline bytes in all, out of c.raw, which is reused:
+// to one buffer of their own, one allocation per read rather than one per
+// message. When frames are most of what was read, as between Go processes,
+// the buffer is a copy of it all, which Go need not zero first; else each
+// frame is appended to a zeroed one of their size.
+func (c *Channel) keepFrames(first, parsed, inline int) {
+	if inline >= parsed/2 {
+		kept := bytes.Clone(c.raw[:parsed])
+		for i := first; i < len(c.recs); i++ {
+			if f := c.recs[i].inline; f != nil {
+				at := cap(c.raw) - cap(f) // f's offset in c.raw: NextRecord slices it
+				c.recs[i].inline = kept[at : at+len(f) : at+len(f)]
+			}
+		}
+		return
+	}
+	buf := make([]byte, 0, inline)
+	for i := first; i < len(c.recs); i++ {
+		if f := c.recs[i].inline; f != nil {
+			buf = append(buf, f...)
+			c.recs[i].inline = buf[len(buf)-len(f) : len(buf) : len(buf)]
+		}
+	}
 }
 
 // strays reports whether the directory may hold messages whose ids are not

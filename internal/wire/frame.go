@@ -82,7 +82,8 @@ func AppendPadding(dst []byte, n int) []byte {
 // NextRecord reads the record at the start of b. n is how many bytes it
 // took; ok is false when b does not yet hold the whole record. A frame
 // header that claims more than MaxInline bytes is not a frame: its 8 bytes
-// are taken as an id, which names no file and is skipped.
+// are taken as an id, which names no file and is skipped. r.Frame is a
+// subslice of b that keeps b's capacity, which tells a reader its offset.
 func NextRecord(b []byte) (r Record, n int, ok bool) {
 	if len(b) < 8 {
 		return Record{}, 0, false
