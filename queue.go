@@ -239,7 +239,8 @@ func (q *Queue) Fetch() (*Message, error) {
 }
 
 // Next waits for the next message and takes it. It returns the context's
-// cause when ctx is done first, [ErrClosed] after Close, and
+// cause when ctx is done, even with messages ready, [ErrClosed] after
+// Close, and
 // [ErrQueueRemoved] once the queue is removed. The message is the
 // worker's until acknowledged ([Message.Ack]) or given back
 // ([Message.Nack]).
