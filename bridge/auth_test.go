@@ -243,3 +243,42 @@ func newPKI(t *testing.T, dir string) pki {
 		clientKey:  write("client-key.pem", "PRIVATE KEY", keyDER(clientKey)),
 	}
 }
+
+// TestURLFromEnvironment: without --nats, the bridge connects to NATS_URL,
+// as the nats command does; --nats wins over it.
+func TestURLFromEnvironment(t *testing.T) {
+	srv := startNATS(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		env  string
+	}{
+		{"NATS_URL alone", nil, srv.url},
+		{"--nats over NATS_URL", []string{"--nats", srv.url}, "nats://127.0.0.1:1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHome(t)
+			b := &bridgeProc{t: t, home: h.Dir(), args: append(c.args, "--import", "env.+"), env: []string{"NATS_URL=" + c.env}}
+			startFailFast(b)
+			if !strings.Contains(b.StderrText(), "NATS "+srv.url+",") {
+				t.Errorf("the ready line does not name %s:\n%s", srv.url, b.StderrText())
+			}
+			sub := collect(t, h, "env.+")
+			nc, err := nats.Connect(srv.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if err := nc.Publish("pubsub.env.t", []byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			if err := nc.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			sub.waitCount(1)
+			if s := b.stop(); s["imported"] != 1 {
+				t.Errorf("imported %d, want 1", s["imported"])
+			}
+		})
+	}
+}

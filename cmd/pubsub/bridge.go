@@ -37,7 +37,7 @@ type bridgeOptions struct {
 func (a *app) newBridgeCmd() *cobra.Command {
 	var o bridgeOptions
 	cmd := &cobra.Command{
-		Use:                   "bridge --nats URL [--prefix P] [--export PATTERN]... [--import PATTERN]... [--durable NAME] [--creds FILE | --nkey FILE] [--tlscert FILE --tlskey FILE] [--tlsca FILE]",
+		Use:                   "bridge [--nats URL] [--prefix P] [--export PATTERN]... [--import PATTERN]... [--durable NAME] [--creds FILE | --nkey FILE] [--tlscert FILE --tlskey FILE] [--tlsca FILE]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Carry the bus to and from other machines over NATS",
 		Long: `Carry messages between the home and a NATS system, so that processes on
@@ -69,8 +69,8 @@ and password from the environment, never the command line, where other
 users can read them: NATS_USER and NATS_PASSWORD (NATS_USER alone, or
 NATS_TOKEN, is a token). --tlscert and --tlskey give a client certificate,
 --tlsca the authorities that sign the server's. Each flag falls back on the
-variable the nats command reads: NATS_CREDS, NATS_NKEY, NATS_CERT, NATS_KEY,
-NATS_CA. A password or token in the URL works too, and is printed as xxxxx.
+variable the nats command reads: NATS_URL, NATS_CREDS, NATS_NKEY, NATS_CERT,
+NATS_KEY, NATS_CA. A password or token in the URL works too, and is printed as xxxxx.
 
 An unreachable server is retried with backoff; exported messages wait in the
 bridge's channels meanwhile. SIGINT or SIGTERM stops the bridge: it hands on
@@ -97,7 +97,7 @@ which saves the wake-ups of a second one.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.url, "nats", "", "the NATS server's `URL`, or several separated by commas (required)")
+	f.StringVar(&o.url, "nats", "", "the NATS server's `URL`, or several separated by commas (default $NATS_URL)")
 	f.StringVar(&o.prefix, "prefix", bridge.DefaultPrefix, "the first token(s) `P` of every NATS subject")
 	f.StringArrayVar(&o.export, "export", nil, "publish local messages matching `PATTERN` to NATS (repeatable)")
 	f.StringArrayVar(&o.imports, "import", nil, "publish NATS messages matching `PATTERN` into the home (repeatable)")
@@ -116,10 +116,17 @@ which saves the wake-ups of a second one.`,
 }
 
 func (a *app) bridge(ctx context.Context, o bridgeOptions) (err error) {
+	fromEnv := false
 	if o.url == "" {
-		return usageErrorf("bridge: --nats URL is required")
+		o.url, fromEnv = os.Getenv("NATS_URL"), true
+	}
+	if o.url == "" {
+		return usageErrorf("bridge: --nats URL is required (or NATS_URL in the environment)")
 	}
 	if err := bridge.ValidateURL(o.url); err != nil {
+		if fromEnv {
+			err = fmt.Errorf("%w (from NATS_URL)", err)
+		}
 		return usage(err)
 	}
 	if o.stream != "" && o.durable == "" {
