@@ -96,17 +96,7 @@ func TestAuth(t *testing.T) {
 			b := &bridgeProc{t: t, home: h.Dir(), args: append([]string{"--nats", srv.url, "--import", "au.+"}, args...), env: env}
 			startFailFast(b)
 			sub := collect(t, h, "au.+")
-			nc, err := nats.Connect(srv.url, client...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
-			if err := nc.Publish("pubsub.au.t", []byte("hello")); err != nil {
-				t.Fatal(err)
-			}
-			if err := nc.Flush(); err != nil {
-				t.Fatal(err)
-			}
+			natsPublishOne(t, srv.url, "pubsub.au.t", client...)
 			sub.waitCount(1)
 			if s := b.stop(); s["imported"] != 1 {
 				t.Errorf("imported %d, want 1", s["imported"])
@@ -264,21 +254,28 @@ func TestURLFromEnvironment(t *testing.T) {
 				t.Errorf("the ready line does not name %s:\n%s", srv.url, b.StderrText())
 			}
 			sub := collect(t, h, "env.+")
-			nc, err := nats.Connect(srv.url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
-			if err := nc.Publish("pubsub.env.t", []byte("hello")); err != nil {
-				t.Fatal(err)
-			}
-			if err := nc.Flush(); err != nil {
-				t.Fatal(err)
-			}
+			natsPublishOne(t, srv.url, "pubsub.env.t")
 			sub.waitCount(1)
 			if s := b.stop(); s["imported"] != 1 {
 				t.Errorf("imported %d, want 1", s["imported"])
 			}
 		})
+	}
+}
+
+// natsPublishOne publishes "hello" on subject from a plain NATS client,
+// and returns once the server has it.
+func natsPublishOne(t *testing.T, url, subject string, opts ...nats.Option) {
+	t.Helper()
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := nc.Publish(subject, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }
