@@ -13,6 +13,7 @@ import (
 
 	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/topic"
+	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
 // A read takes up to rawSize bytes from the FIFO at first, at least
@@ -65,8 +66,8 @@ type Channel struct {
 
 	recBuf [rawSize / 8]record // most reads' records fit, more are appended
 
-	spare     atomic.Pointer[[]byte] // a message file's buffer handed back by Recycle
-	lastTopic string                 // of the last message decoded, most often the next one's
+	spare  atomic.Pointer[[]byte] // a message file's buffer handed back by Recycle
+	stream wire.Stream            // what the last message decoded held, most often the next one's too
 
 	// The function readFIFO hands the poller, made once: a closure per
 	// call would be an allocation per wake-up. Its inputs and results.

@@ -273,15 +273,11 @@ func (c *Channel) fromFrame(b []byte, w *wire.Message) error {
 	return nil
 }
 
-// decode decodes the message b into w, with the topic of the message
-// before it, which most often is this one's too (see wire.DecodeTo).
+// decode decodes the message b into w, as the next of the channel's
+// stream, whose messages most often repeat the topic and the headers of
+// the one before (see wire.Stream).
 func (c *Channel) decode(b []byte, w *wire.Message) error {
-	w.Topic = c.lastTopic
-	if err := wire.DecodeTo(b, w); err != nil {
-		return err
-	}
-	c.lastTopic = w.Topic
-	return nil
+	return c.stream.Decode(b, w)
 }
 
 // readFIFO appends the records waiting in the FIFO to c.recs; with wait, it

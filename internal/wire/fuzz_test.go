@@ -51,6 +51,28 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("DecodeTo with topic %q before:\n%s", last, d)
 			}
 		}
+		// A stream that decoded b before, or another message, decodes b
+		// the same, each time into a map of its own.
+		var s Stream
+		var prev *Message
+		for i := range 3 {
+			var got Message
+			if err := s.Decode(b, &got); err != nil {
+				t.Fatalf("Stream.Decode, time %d: %v, Decode succeeded", i+1, err)
+			}
+			if d := messageDiff(&got, m); d != "" {
+				t.Fatalf("Stream.Decode, time %d:\n%s", i+1, d)
+			}
+			if prev != nil && len(got.Headers) > 0 && sameMap(got.Headers, prev.Headers) {
+				t.Fatalf("Stream.Decode, time %d: the headers map of the time before", i+1)
+			}
+			prev = &got
+			if i == 1 {
+				if err := s.Decode(good, &Message{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		if !reencodable(m.Headers) {
 			return
 		}

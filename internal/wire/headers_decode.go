@@ -1,8 +1,10 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"strconv"
@@ -446,4 +448,70 @@ func (d *decoder) skipContainer(open byte, depth int) error {
 			return d.unexpected(fmt.Sprintf("',' or '%c'", end))
 		}
 	}
+}
+
+// maxMemoText bounds the headers text a headerMemo keeps.
+const maxMemoText = 1024
+
+// headerMemo keeps the last headers text a stream decoded, and once a
+// message repeats it, a private copy of the map it gives.
+type headerMemo struct {
+	text []byte
+	h    map[string]any // decoded from text; nil until text came twice
+	deep bool           // h holds values that a copy must copy too
+}
+
+// decode is DecodeHeaders, copying the map kept when b repeats the text
+// before it. A nil memo decodes.
+func (memo *headerMemo) decode(b []byte) (map[string]any, error) {
+	if memo == nil || len(b) <= len("{}") || len(b) > maxMemoText {
+		return DecodeHeaders(b) // an empty map costs less than a compare
+	}
+	if !bytes.Equal(b, memo.text) {
+		h, err := DecodeHeaders(b)
+		if err == nil {
+			memo.text, memo.h = append(memo.text[:0], b...), nil
+		}
+		return h, err
+	}
+	if memo.h == nil {
+		h, err := DecodeHeaders(b) // text that decoded once decodes again
+		if err != nil {
+			return nil, err
+		}
+		memo.deep = false
+		for _, v := range h {
+			memo.deep = memo.deep || mutable(v)
+		}
+		memo.h = memo.clone(h)
+		return h, nil
+	}
+	return memo.clone(memo.h), nil
+}
+
+// mutable reports a decoded value that two maps must not share: nested
+// JSON text and big integers can be changed in place.
+func mutable(v any) bool {
+	switch v.(type) {
+	case json.RawMessage, *big.Int:
+		return true
+	}
+	return false
+}
+
+// clone copies h, deeply when the memo's map holds mutable values.
+func (memo *headerMemo) clone(h map[string]any) map[string]any {
+	c := maps.Clone(h)
+	if !memo.deep {
+		return c
+	}
+	for k, v := range c {
+		switch v := v.(type) {
+		case json.RawMessage:
+			c[k] = json.RawMessage(bytes.Clone(v))
+		case *big.Int:
+			c[k] = new(big.Int).Set(v)
+		}
+	}
+	return c
 }

@@ -61,6 +61,18 @@ func AppendEncode(dst []byte, m *Message) ([]byte, error) {
 	return appendEncode(dst, m, appendSortedKeys(keys[:0], m.Headers))
 }
 
+// Restamp writes id and ts over those of b, a message AppendEncode
+// wrote (or its prefix): a message that differs from an encoded one only
+// in them is encoded by a copy.
+func Restamp(b []byte, id uint64, ts int64) error {
+	if ts < 0 {
+		return fmt.Errorf("%w: %d is negative", ErrBadTimestamp, ts)
+	}
+	binary.BigEndian.PutUint64(b[offID:], id)
+	binary.BigEndian.PutUint64(b[offTimestamp:], uint64(ts))
+	return nil
+}
+
 // EncodedSize returns the size of m's message file when its headers text
 // is headersJSON.
 func EncodedSize(m *Message, headersJSON []byte) int {
@@ -131,6 +143,30 @@ func Decode(b []byte) (*Message, error) {
 // decoded reads a stream on one topic without a string a message. m is
 // left in an unspecified state on error.
 func DecodeTo(b []byte, m *Message) error {
+	return decodeTo(b, m, nil)
+}
+
+// Stream decodes the messages of one reader in turn, keeping what they
+// often repeat from one to the next: the topic's text, and the headers
+// (a bridge's origin, a content type), which then cost a copy of the
+// map a message rather than a parse. The zero value is ready; a Stream
+// is not for concurrent use.
+type Stream struct {
+	topic   string
+	headers headerMemo
+}
+
+// Decode is DecodeTo for the next message of the stream.
+func (s *Stream) Decode(b []byte, m *Message) error {
+	m.Topic = s.topic
+	if err := decodeTo(b, m, &s.headers); err != nil {
+		return err
+	}
+	s.topic = m.Topic
+	return nil
+}
+
+func decodeTo(b []byte, m *Message, memo *headerMemo) error {
 	last := m.Topic
 	r := reader{b: b}
 	magic, err := r.fixed("magic", 4)
@@ -181,7 +217,7 @@ func DecodeTo(b []byte, m *Message) error {
 	if err != nil {
 		return err
 	}
-	if m.Headers, err = DecodeHeaders(headers); err != nil {
+	if m.Headers, err = memo.decode(headers); err != nil {
 		return &DecodeError{"headers", off + 4, err}
 	}
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/big"
@@ -392,5 +393,83 @@ func TestDecodeToKeepsTheLastTopic(t *testing.T) {
 	})
 	if kept != fresh-1 {
 		t.Errorf("DecodeTo: %v allocations with the topic kept, %v without; want one fewer", kept, fresh)
+	}
+}
+
+// TestStreamCopiesRepeatedHeaders: a stream decodes a message that
+// repeats the headers before it into a map of its own, with copies of
+// what can change in place, and without parsing them again.
+func TestStreamCopiesRepeatedHeaders(t *testing.T) {
+	headers := map[string]any{"origin": "b1", "n": 7, "big": new(big.Int).Lsh(big.NewInt(1), 80), "list": json.RawMessage(`[1, 2]`)}
+	b, err := Encode(&Message{ID: 1, Topic: "a.b", Headers: headers, Carried: true, Content: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Stream
+	var got []Message
+	for range 4 {
+		var m Message
+		if err := s.Decode(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m)
+	}
+	for i := range got {
+		if d := messageDiff(&got[i], want); d != "" {
+			t.Fatalf("message %d:\n%s", i, d)
+		}
+		// The receiver owns what it got: change everything in it.
+		got[i].Headers["origin"] = "changed"
+		got[i].Headers["new"] = true
+		got[i].Headers["list"].(json.RawMessage)[1] = '9'
+		if v, ok := got[i].Headers["big"].(*big.Int); ok {
+			v.SetInt64(0)
+		}
+	}
+	var m Message
+	if err := s.Decode(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if d := messageDiff(&m, want); d != "" {
+		t.Fatalf("after the receivers changed theirs:\n%s", d)
+	}
+
+	// A stream whose headers change from one message to the next still
+	// decodes each as it is.
+	other, err := Encode(&Message{ID: 2, Topic: "a.b", Headers: map[string]any{"origin": "b2"}, Content: []byte("y")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, enc := range [][]byte{other, b, other, other, b} {
+		var m Message
+		if err := s.Decode(enc, &m); err != nil {
+			t.Fatal(err)
+		}
+		w, _ := Decode(enc)
+		if d := messageDiff(&m, w); d != "" {
+			t.Fatalf("alternating, message %d:\n%s", i, d)
+		}
+	}
+
+	// Copying costs fewer allocations than parsing: the parse allocates
+	// the key and value strings, which the copy shares.
+	origin, err := Encode(&Message{ID: 3, Topic: "a.b", Headers: map[string]any{"pubsub-origin": "35451f0df80ab08c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed := testing.AllocsPerRun(100, func() {
+		m := Message{Topic: "a.b"}
+		_ = DecodeTo(origin, &m)
+	})
+	copied := testing.AllocsPerRun(100, func() {
+		var m Message
+		_ = s.Decode(origin, &m)
+	})
+	if copied >= parsed {
+		t.Errorf("Stream.Decode of repeated headers: %v allocations; DecodeTo: %v; want fewer", copied, parsed)
 	}
 }
