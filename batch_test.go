@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"testing"
 
@@ -127,6 +128,15 @@ func TestPublishMessages(t *testing.T) {
 	all := newChannel(t, h, "carried.+")
 	one := newChannel(t, h, "carried.one")
 	var ms []*pubsub.Message
+	// Most share one headers map, as a bridge's origin: they are encoded
+	// once, and each keeps its own id, timestamp and content.
+	shared := pubsub.Headers{"origin": "elsewhere"}
+	headers := func(i int) pubsub.Headers {
+		if i%4 == 0 {
+			return pubsub.Headers{"i": int64(i)}
+		}
+		return shared
+	}
 	for i := range 300 {
 		topic := "carried.one"
 		if i%3 == 2 {
@@ -137,7 +147,7 @@ func TestPublishMessages(t *testing.T) {
 			size = 6000
 		}
 		ms = append(ms, &pubsub.Message{ID: uint64(1_000_000 + i), Timestamp: int64(5_000 + i), Topic: topic,
-			Headers: pubsub.Headers{"i": int64(i)}, Content: bytes.Repeat([]byte{byte(i)}, size)})
+			Headers: headers(i), Content: bytes.Repeat([]byte{byte(i)}, size)})
 	}
 	n, err := h.PublishMessages(ms)
 	if err != nil || n != 300+200 {
@@ -152,7 +162,7 @@ func TestPublishMessages(t *testing.T) {
 				continue
 			}
 			m := fetch(t, c.ch)
-			if m.ID != want.ID || m.Timestamp != want.Timestamp || m.Topic != want.Topic || m.Headers["i"] != int64(i) || !bytes.Equal(m.Content, want.Content) {
+			if m.ID != want.ID || m.Timestamp != want.Timestamp || m.Topic != want.Topic || !maps.Equal(m.Headers, want.Headers) || !bytes.Equal(m.Content, want.Content) {
 				t.Fatalf("%s: message %d is id %d ts %d %s %v, want %+v", c.ch.Topic(), i, m.ID, m.Timestamp, m.Topic, m.Headers, want)
 			}
 		}
@@ -179,8 +189,9 @@ func TestPublishMessages(t *testing.T) {
 		{Topic: "carried.+"},
 		{Topic: "carried.one", Headers: pubsub.Headers{"x": []int{1}}},
 		{Topic: "carried.one", ID: 0xFF50470000000040},
+		{Topic: "carried.one", Headers: shared, Timestamp: -1}, // as ms[1] but for it
 	} {
-		if n, err := h.PublishMessages([]*pubsub.Message{ms[0], bad}); err == nil || n != 0 {
+		if n, err := h.PublishMessages([]*pubsub.Message{ms[1], bad}); err == nil || n != 0 {
 			t.Errorf("PublishMessages with %+v: %d, %v; want an error and nothing sent", bad, n, err)
 		}
 	}

@@ -774,9 +774,10 @@ func (b *Bridge) importMany(ctx context.Context, msgs []*nats.Msg) {
 		return
 	}
 	ms := make([]*pubsub.Message, 0, len(msgs))
-	for _, msg := range msgs {
-		if m := b.prepare(msg); m != nil {
-			ms = append(ms, m)
+	all := make([]pubsub.Message, len(msgs)) // one allocation, not one a message
+	for i, msg := range msgs {
+		if b.prepare(msg, &all[i]) {
+			ms = append(ms, &all[i])
 		}
 	}
 	if len(ms) == 0 {
@@ -820,27 +821,27 @@ func (b *Bridge) missed(des ...*pubsub.DeliveryError) {
 	b.log.Warn("bridge: imported messages missed some channels", attrs...)
 }
 
-// prepare turns a NATS message into the message to publish into the
-// home, or returns nil (counted and logged) when it is not to be.
-func (b *Bridge) prepare(msg *nats.Msg) *pubsub.Message {
+// prepare sets m to the message to publish into the home for a NATS
+// message, or returns false (counted and logged) when it is not to be.
+func (b *Bridge) prepare(msg *nats.Msg, m *pubsub.Message) bool {
 	t, ok := subjectTopic(b.prefix, msg.Subject)
 	if !ok {
 		b.stats.rejected.Add(1)
 		b.log.Warn("bridge: NATS subject is not a topic under the prefix; dropped", "subject", msg.Subject, "prefix", b.prefix)
-		return nil
+		return false
 	}
 	if !b.importMatch(msg, t) {
-		return nil // a broader subject than the pattern, or another subscription's
+		return false // a broader subject than the pattern, or another subscription's
 	}
-	m, origin, err := fromNATS(t, msg)
+	origin, err := fromNATS(t, msg, m)
 	if err != nil {
 		b.stats.rejected.Add(1)
 		b.log.Warn("bridge: NATS message dropped", "subject", msg.Subject, "err", err)
-		return nil
+		return false
 	}
 	if origin == b.origin {
 		b.stats.echoes.Add(1)
-		return nil
+		return false
 	}
 	if origin == "" {
 		origin = "nats" // published by a NATS client, not a bridge
@@ -851,7 +852,7 @@ func (b *Bridge) prepare(msg *nats.Msg) *pubsub.Message {
 	} else {
 		m.Headers[OriginHeader] = hs[OriginHeader]
 	}
-	return m
+	return true
 }
 
 // originHeaders returns the headers of an imported message that had none:
@@ -874,11 +875,11 @@ func (b *Bridge) originHeaders(origin string) pubsub.Headers {
 // jm, in JetStream mode, is told the message is in progress while the
 // publish is retried.
 func (b *Bridge) import1(ctx context.Context, msg *nats.Msg, jm jetstream.Msg) bool {
-	m := b.prepare(msg)
-	if m == nil {
+	var m pubsub.Message
+	if !b.prepare(msg, &m) {
 		return true
 	}
-	return b.publishLocal(ctx, m, jm)
+	return b.publishLocal(ctx, &m, jm)
 }
 
 // publishLocal publishes m into the home, retrying with backoff what may

@@ -76,33 +76,33 @@ func (e *encoder) encode(m *pubsub.Message) (*nats.Msg, error) {
 	return &e.msg, nil
 }
 
-// fromNATS returns the pubsub message a NATS message carries, and the
-// origin it names ("" for a message not sent by a bridge). A message from
+// fromNATS sets m to the pubsub message a NATS message carries, and
+// returns the origin it names ("" for a message not sent by a bridge). A message from
 // another NATS client, without the bridge's headers, gets an id and a
 // timestamp drawn when it is published.
-func fromNATS(t string, msg *nats.Msg) (m *pubsub.Message, origin string, err error) {
-	m = &pubsub.Message{Topic: t, Content: msg.Data}
+func fromNATS(t string, msg *nats.Msg, m *pubsub.Message) (origin string, err error) {
+	*m = pubsub.Message{Topic: t, Content: msg.Data}
 	if m.Content == nil {
 		m.Content = []byte{}
 	}
 	if v := msg.Header.Get(HeaderID); v != "" {
 		if m.ID, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return nil, "", fmt.Errorf("bad %s header %q", HeaderID, v)
+			return "", fmt.Errorf("bad %s header %q", HeaderID, v)
 		}
 	}
 	if v := msg.Header.Get(HeaderTimestamp); v != "" {
 		if m.Timestamp, err = strconv.ParseInt(v, 10, 64); err != nil || m.Timestamp < 0 {
-			return nil, "", fmt.Errorf("bad %s header %q", HeaderTimestamp, v)
+			return "", fmt.Errorf("bad %s header %q", HeaderTimestamp, v)
 		}
 	}
 	if v := msg.Header.Get(HeaderHeaders); v != "" {
 		h, err := wire.DecodeHeaders([]byte(v))
 		if err != nil {
-			return nil, "", fmt.Errorf("bad %s header: %v", HeaderHeaders, err)
+			return "", fmt.Errorf("bad %s header: %v", HeaderHeaders, err)
 		}
 		m.Headers = h
 	}
-	return m, msg.Header.Get(HeaderOrigin), nil
+	return msg.Header.Get(HeaderOrigin), nil
 }
 
 // encodeHeaders writes headers as a message file holds them. Besides what

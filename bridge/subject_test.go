@@ -137,7 +137,8 @@ func TestHeadersCodec(t *testing.T) {
 	if msg.Subject != "p.a.b" {
 		t.Errorf("subject %q, want p.a.b", msg.Subject)
 	}
-	got, origin, err := fromNATS("a.b", msg)
+	got := new(pubsub.Message)
+	origin, err := fromNATS("a.b", msg, got)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,8 @@ func TestEncoderReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, origin, err := fromNATS("c", msg)
+	got := new(pubsub.Message)
+	origin, err := fromNATS("c", msg, got)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,14 @@ func (h *Home) PublishCarriedBatch(ms []*wire.Message) (int, []Missed, error) {
 			return 0, nil, fmt.Errorf("message %d: %w", i, err)
 		}
 		b.content = m.Content
-		if arena, b.prefix, err = appendPrefix(arena, &b.msg, len(b.content)); err != nil {
+		if i > 0 && sameTopicAndHeaders(&b.msg, &msgs[i-1].msg) {
+			// Most often a stream repeats the headers (a bridge's
+			// origin): copy the prefix, without encoding them again.
+			arena, b.prefix, err = appendRestamped(arena, msgs[i-1].prefix, &b.msg, len(b.content))
+		} else {
+			arena, b.prefix, err = appendPrefix(arena, &b.msg, len(b.content))
+		}
+		if err != nil {
 			return 0, nil, fmt.Errorf("message %d: %w", i, err)
 		}
 	}

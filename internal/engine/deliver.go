@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"reflect"
 	"slices"
 	"time"
 
@@ -126,6 +127,30 @@ func appendPrefix(arena []byte, msg *wire.Message, contentLen int) (_, prefix []
 	// msg carries no content: the last field is the content length.
 	binary.BigEndian.PutUint32(prefix[len(prefix)-4:], uint32(contentLen))
 	return arena, prefix, nil
+}
+
+// appendRestamped is appendPrefix for a message that differs from the
+// one prev encodes only in its id, timestamp and content length.
+func appendRestamped(arena, prev []byte, msg *wire.Message, contentLen int) (_, prefix []byte, err error) {
+	if cap(arena)-len(arena) < len(prev) {
+		arena = make([]byte, 0, max(16<<10, len(prev)))
+	}
+	start := len(arena)
+	arena = append(arena, prev...)
+	prefix = arena[start:len(arena):len(arena)]
+	if err := wire.Restamp(prefix, msg.ID, msg.Timestamp); err != nil {
+		return arena[:start], nil, err
+	}
+	binary.BigEndian.PutUint32(prefix[len(prefix)-4:], uint32(contentLen))
+	return arena, prefix, nil
+}
+
+// sameTopicAndHeaders reports whether a and b have one topic and one
+// headers map (the same map, not an equal one), so that they encode alike
+// but for their id, timestamp and content.
+func sameTopicAndHeaders(a, b *wire.Message) bool {
+	return a.Topic == b.Topic && a.Carried == b.Carried &&
+		reflect.ValueOf(a.Headers).UnsafePointer() == reflect.ValueOf(b.Headers).UnsafePointer()
 }
 
 // noRoutes is the result of a publish that matched no channel: nothing,
