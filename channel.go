@@ -51,7 +51,8 @@ func (c *Channel) Fetch() (*Message, error) {
 // Next waits for the next message and returns it. It returns the context's
 // error (its cause, if it has one) when ctx is done, even with messages
 // pending ([Channel.Fetch] still takes them), [ErrClosed] when the channel
-// is closed, and a *[MessageError] for a message that cannot be decoded.
+// is closed (the context's error when both), and a *[MessageError] for a
+// message that cannot be decoded.
 func (c *Channel) Next(ctx context.Context) (*Message, error) {
 	var w wire.Message
 	if err := c.eng.Next(ctx, &w); err != nil {

@@ -116,16 +116,14 @@ func (c *Channel) fetchLocked(w *wire.Message) error {
 		case len(c.retry) > 0:
 			id, c.retry = c.retry[0], c.retry[1:]
 		case len(c.recs) > 0 && c.recs[0].inline != nil:
-			r := c.recs[0]
-			c.recs = c.recs[1:]
+			r := c.takeRecord()
 			err := c.fromFrame(r.inline, w)
 			if err == errNotForUs {
 				continue
 			}
 			return err
 		case len(c.recs) > 0:
-			r := c.recs[0]
-			c.recs = c.recs[1:]
+			r := c.takeRecord()
 			if r.late && r.inode == 0 && c.early.late(r.id) {
 				continue // its file was taken already; the id may be another's now
 			}
@@ -258,6 +256,16 @@ type record struct {
 	inline []byte
 	late   bool   // announced after its file waited in the directory
 	inode  uint32 // of a late announcement: its file's inode tag, or 0
+}
+
+// takeRecord takes the first of c.recs, and clears its slot: an idle
+// channel must not keep its last burst's reads alive (inline frames hold
+// on to the copy of the read they came in).
+func (c *Channel) takeRecord() record {
+	r := c.recs[0]
+	c.recs[0] = record{}
+	c.recs = c.recs[1:]
+	return r
 }
 
 // fromFrame decodes a message that came inline in the FIFO.

@@ -121,4 +121,39 @@ func TestDoneContextStopsAReaderWithABacklog(t *testing.T) {
 			t.Fatalf("Fetch %d after: %v", i, err)
 		}
 	}
+	// Closed as well: the context's cause still, as documented.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var m wire.Message
+	if err := c.Next(ctx, &m); err != stop {
+		t.Errorf("closed channel, done context: Next = %v, want the context's cause", err)
+	}
+	if err := c.Next(context.Background(), &m); err != ErrClosed {
+		t.Errorf("closed channel: Next = %v, want ErrClosed", err)
+	}
+}
+
+// TestTakenRecordsAreLetGo: once its messages are taken, a channel holds
+// no reference to the reads they came in, which an idle channel would
+// otherwise keep alive until its next read.
+func TestTakenRecordsAreLetGo(t *testing.T) {
+	h := testHome(t)
+	c := testChannel(t, h, "t")
+	for range 3 {
+		if _, _, _, err := h.Publish("t", make([]byte, 100), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var w wire.Message
+	for i := range 3 {
+		if err := c.Fetch(&w); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	for i, r := range c.recBuf {
+		if r.inline != nil {
+			t.Fatalf("slot %d of the records still holds an inline message of %d bytes", i, len(r.inline))
+		}
+	}
 }
