@@ -46,12 +46,9 @@ type Channel struct {
 	rc     syscall.RawConn
 	tmpfs  bool
 
-	// sem serialises readers. A channel of size one, not a mutex, so a
-	// goroutine waiting for it can give up when its context is done.
-	sem     chan struct{}
-	waiting atomic.Bool // the holder of sem is parked on the FIFO
+	turn turn // one reader at a time
 
-	// Guarded by sem.
+	// Guarded by turn.
 	raw       []byte // rawSize, or rawMax once a read filled it
 	rawLen    int
 	recs      []record            // read from the FIFO, not yet taken
@@ -119,7 +116,7 @@ func (h *Home) createChannel(pattern string, p topic.Pattern, without []string) 
 	c := &Channel{
 		home: h, topic: pattern, pattern: p, without: without, name: name, dir: h.channelPath(name),
 		dirFD: -1, lockFD: -1, keepFD: -1,
-		sem: make(chan struct{}, 1), done: make(chan struct{}),
+		turn: newTurn(), done: make(chan struct{}),
 	}
 	if err := c.build(staging); err != nil {
 		c.release()
@@ -216,8 +213,8 @@ func (c *Channel) Close() (err error) {
 	c.closeOnce.Do(func() {
 		c.leak.Stop()
 		close(c.done)
-		_ = c.fifo.Close()  // wakes a reader parked in the poller
-		c.sem <- struct{}{} // wait for a reader in the middle of a message
+		_ = c.fifo.Close() // wakes a reader parked in the poller
+		c.turn.keep()      // wait for a reader in the middle of a message
 		c.stopHook()
 		// Leave the home first, atomically, so publishers stop linking
 		// into a directory that is being emptied.

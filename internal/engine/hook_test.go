@@ -15,7 +15,7 @@ import (
 
 // parked waits until a reader of c is parked on its FIFO.
 func parked(c *Channel) {
-	for !c.waiting.Load() {
+	for !c.turn.parked.Load() {
 		runtime.Gosched()
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -54,11 +53,10 @@ type Worker struct {
 	ownKeep int
 	ownRC   syscall.RawConn
 
-	sem     chan struct{} // serialises the readers, as a Channel's
-	waiting atomic.Bool   // the holder of sem is parked on the FIFO
-	done    chan struct{}
+	turn turn // one reader at a time, as a Channel's
+	done chan struct{}
 
-	// Guarded by sem.
+	// Guarded by turn.
 	rec       [queueRecordSize]byte
 	haveRec   bool     // rec holds a record wait read, not taken yet
 	scanned   []string // ready names found by listing, oldest first
@@ -109,7 +107,7 @@ func (h *Home) JoinQueue(name string, cfg QueueConfig, set QueueFields) (*Worker
 		return nil, err
 	}
 	w := &Worker{home: h, q: q, id: newWorkerID(), log: h.log, homeFD: -1, tmpFD: -1, dirFD: -1, lockFD: -1, keepFD: -1, nt: newNotifier(), slot: -1, ownKeep: -1,
-		sem: make(chan struct{}, 1), done: make(chan struct{}), held: map[string]int64{}, listDue: true}
+		turn: newTurn(), done: make(chan struct{}), held: map[string]int64{}, listDue: true}
 	if err := w.attach(); err != nil {
 		w.release()
 		return nil, fmt.Errorf("pubsub: join queue %s: %w", name, err)
@@ -182,20 +180,10 @@ func (w *Worker) Logger() *slog.Logger { return w.log }
 // Fetch claims the next message without waiting: ErrNoMessage when none
 // is ready.
 func (w *Worker) Fetch(d *Delivery) error {
-	for acquired := false; !acquired; {
-		select {
-		case <-w.done:
-			return ErrClosed
-		case w.sem <- struct{}{}:
-			acquired = true
-		default:
-			if w.waiting.Load() {
-				return ErrNoMessage // another goroutine is parked: nothing is ready
-			}
-			runtime.Gosched()
-		}
+	if err := w.turn.tryTake(w.done); err != nil {
+		return err
 	}
-	defer func() { <-w.sem }()
+	defer w.turn.release()
 	if w.isClosed() {
 		return ErrClosed
 	}
@@ -205,20 +193,20 @@ func (w *Worker) Fetch(d *Delivery) error {
 // Next waits for the next message and claims it.
 func (w *Worker) Next(ctx context.Context, d *Delivery) error {
 	for {
-		if err := takeTurn(ctx, w.sem, w.done); err != nil {
+		if err := w.turn.take(ctx, w.done); err != nil {
 			return err
 		}
 		if w.isClosed() {
-			<-w.sem
+			w.turn.release()
 			return ErrClosed
 		}
 		err := w.claimNext(d)
 		if err == ErrNoMessage {
-			w.waiting.Store(true)
+			w.turn.parked.Store(true)
 			err = w.wait(ctx)
-			w.waiting.Store(false)
+			w.turn.parked.Store(false)
 		}
-		<-w.sem
+		w.turn.release()
 		if err != ErrNoMessage {
 			return err
 		}
@@ -610,8 +598,8 @@ func (w *Worker) Close() error {
 		close(w.done)
 		_ = w.fifo.Close() // wakes a reader parked in the poller
 		_ = w.own.Close()
-		w.sem <- struct{}{} // wait for a reader in the middle of a claim
-		w.life.Lock()       // and for an Ack or Nack in the middle
+		w.turn.keep() // wait for a reader in the middle of a claim
+		w.life.Lock() // and for an Ack or Nack in the middle
 		defer w.life.Unlock()
 		w.closed = true
 		w.closeIntake()
