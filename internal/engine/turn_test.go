@@ -3,9 +3,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 )
 
 // waitingIn returns once n readers are waiting in t.take.
@@ -122,4 +125,50 @@ func TestTurnTryTake(t *testing.T) {
 	if err := tn.tryTake(done); err != ErrClosed {
 		t.Fatalf("tryTake once closed: %v; want ErrClosed", err)
 	}
+}
+
+func TestTurnReleaseWakesASleepingWaiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTurn()
+		tn.keep()
+		got := make(chan error, 1)
+		go func() { got <- tn.take(context.Background(), nil) }()
+		synctest.Wait() // the waiter is asleep in its select
+		tn.release()
+		if err := <-got; err != nil {
+			t.Fatalf("waiter: %v", err)
+		}
+	})
+}
+
+// A wake-up lost in any round leaves the taker asleep beside a free turn,
+// and the test never ends.
+func TestTurnReleaseRacesATaker(t *testing.T) {
+	tn := newTurn()
+	var round, finished atomic.Int32
+	const rounds = 20000
+	go func() {
+		for r := int32(1); r <= rounds; r++ {
+			for round.Load() < r { // spin: run beside the holder
+			}
+			if err := tn.take(context.Background(), nil); err != nil {
+				t.Error(err)
+			}
+			tn.release()
+			finished.Store(r)
+		}
+	}()
+	var sink int
+	for r := int32(1); r <= rounds; r++ {
+		tn.keep()
+		round.Store(r)
+		for j := range rand.IntN(400) { // let go at any point of the take
+			sink += j
+		}
+		tn.release()
+		for finished.Load() < r {
+			runtime.Gosched()
+		}
+	}
+	_ = sink
 }

@@ -213,7 +213,7 @@ func (w *Worker) Next(ctx context.Context, d *Delivery) error {
 	}
 }
 
-// claimNext claims the next ready message. Called with sem held.
+// claimNext claims the next ready message. Called with the turn held.
 func (w *Worker) claimNext(d *Delivery) error {
 	if due := w.nextDue.Load(); time.Since(w.recovered) >= recoverEvery || (due != 0 && time.Now().UnixNano() >= due) {
 		w.recover()
@@ -243,7 +243,7 @@ func (w *Worker) claimNext(d *Delivery) error {
 
 // candidate returns the next message to try: from the FIFO, else from a
 // listing of ready/, made when messages were made ready unnotified or
-// nothing else is known. Called with sem held.
+// nothing else is known. Called with the turn held.
 func (w *Worker) candidate() (queueKey, int, bool) {
 	if w.haveRec {
 		w.haveRec = false
@@ -292,7 +292,7 @@ func (w *Worker) moved() bool {
 	return err != nil || there.Ino != here.Ino || there.Dev != here.Dev
 }
 
-// scan lists ready/ for the oldest messages. Called with sem held.
+// scan lists ready/ for the oldest messages. Called with the turn held.
 func (w *Worker) scan() {
 	w.scanned = oldestNames(w.q.readyFD, 1<<16, func(name string) bool {
 		_, _, ok := parseReadyName(name)
@@ -326,7 +326,7 @@ func (w *Worker) readFrom(rc syscall.RawConn, wait bool) error {
 }
 
 // wait parks until the FIFO has a record, the next recovery is due, or
-// ctx ends. It returns ErrNoMessage to look again. Called with sem held.
+// ctx ends. It returns ErrNoMessage to look again. Called with the turn held.
 func (w *Worker) wait(ctx context.Context) error {
 	deadline := time.Now().Add(recoverEvery)
 	if due := w.nextDue.Load(); due != 0 && time.Unix(0, due).Before(deadline) {
@@ -538,7 +538,7 @@ func (q *queueDir) giveBack(name string, k queueKey, n int, size int64, delay ti
 }
 
 // recover gives back what dead workers held and what leases ran out on,
-// and makes ready what waited long enough in delayed/. Called with sem
+// and makes ready what waited long enough in delayed/. Called with the turn
 // held.
 func (w *Worker) recover() {
 	q := w.q
