@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/pubsub-go/pubsub/internal/fsys"
 	"github.com/pubsub-go/pubsub/internal/topic"
@@ -41,7 +42,7 @@ type Channel struct {
 
 	dirFD  int      // the channel directory
 	lockFD int      // flock held for the channel's lifetime
-	keepFD int      // our own write end of the FIFO (see fsys.OpenFIFOReader)
+	keep   *keepEnd // our own write end of the FIFO (see fsys.OpenFIFOReader)
 	fifo   *os.File // read end, in the runtime poller
 	rc     syscall.RawConn
 	tmpfs  bool
@@ -58,6 +59,8 @@ type Channel struct {
 	early     earlyTaken          // ids taken by listing, whose announcement may come late
 	announced map[uint64]struct{} // ids in scanned taken through their announcement
 	rescan    bool                // list the directory before reporting it empty
+	longWaits int                 // long waits in a row (see sparseAfter)
+	taken     int                 // messages taken since the last wait
 	hookDone  <-chan struct{}     // the Done of the context wakeWhenDone hooked
 	hookStop  func()              // takes that hook off
 
@@ -68,10 +71,12 @@ type Channel struct {
 
 	// The function readFIFO hands the poller, made once: a closure per
 	// call would be an allocation per wake-up. Its inputs and results.
-	readFn func(fd uintptr) bool
-	rdWait bool
-	rdN    int
-	rdErr  error
+	readFn  func(fd uintptr) bool
+	blockFn func(fd uintptr) // the same for a wait outside the poller
+	rdWait  bool
+	rdUntil time.Time
+	rdN     int
+	rdErr   error
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -115,7 +120,7 @@ func (h *Home) createChannel(pattern string, p topic.Pattern, without []string) 
 	}
 	c := &Channel{
 		home: h, topic: pattern, pattern: p, without: without, name: name, dir: h.channelPath(name),
-		dirFD: -1, lockFD: -1, keepFD: -1,
+		dirFD: -1, lockFD: -1, keep: &keepEnd{fd: -1},
 		turn: newTurn(), done: make(chan struct{}),
 	}
 	if err := c.build(staging); err != nil {
@@ -123,7 +128,7 @@ func (h *Home) createChannel(pattern string, p topic.Pattern, without []string) 
 		_ = os.RemoveAll(staging) // never in the home: nobody else saw it
 		return nil, fmt.Errorf("pubsub: create channel: %w", err)
 	}
-	fds := leakedChannel{home: h.dir, log: h.log, name: name, keepFD: c.keepFD, dirFD: c.dirFD, lockFD: c.lockFD}
+	fds := leakedChannel{home: h.dir, log: h.log, name: name, keep: c.keep, dirFD: c.dirFD, lockFD: c.lockFD}
 	c.leak = runtime.AddCleanup(c, (*leakedChannel).remove, &fds)
 	return c, nil
 }
@@ -146,12 +151,12 @@ func (c *Channel) build(staging string) (err error) {
 	if err = fsys.Mkfifo(c.dirFD, staging, QueueName, h.access.fileMode); err != nil {
 		return err
 	}
-	if c.fifo, c.keepFD, err = fsys.OpenFIFOReader(c.dirFD, QueueName); err != nil {
+	if c.fifo, c.keep.fd, err = fsys.OpenFIFOReader(c.dirFD, QueueName); err != nil {
 		return err
 	}
 	// Exact modes, whatever the umask, through descriptors, not names: in
 	// a shared home a group member could swap a name for a symbolic link.
-	if err = fsys.Fchmod(c.keepFD, h.access.fileMode); err != nil {
+	if err = fsys.Fchmod(c.keep.fd, h.access.fileMode); err != nil {
 		return fmt.Errorf("chmod %s: %w", QueueName, err)
 	}
 	if err = fsys.Fchmod(c.lockFD, h.access.fileMode); err != nil {
@@ -174,18 +179,45 @@ func (c *Channel) build(staging string) (err error) {
 // holds: the cleanup removes the channel, or publishers would keep
 // finding it live (its lock held) but never read.
 type leakedChannel struct {
-	home                  string
-	log                   *slog.Logger
-	name                  string
-	keepFD, dirFD, lockFD int
+	home          string
+	log           *slog.Logger
+	name          string
+	keep          *keepEnd
+	dirFD, lockFD int
 }
 
 func (l *leakedChannel) remove() {
-	fsys.Close(l.keepFD)
+	l.keep.close()
 	fsys.Close(l.dirFD)
 	_, _ = removeChannel(l.home, l.name, false)
 	fsys.Close(l.lockFD)
 	l.log.Warn("pubsub: channel garbage collected without Close; removed it", "dir", filepath.Join(l.home, l.name))
+}
+
+// keepEnd is the channel's own write end of its FIFO. The context hook
+// writes wake-ups to it, and may fire after the channel is closed or
+// collected: the lock keeps it from writing to a descriptor closed, and
+// perhaps reused, under it.
+type keepEnd struct {
+	mu      sync.Mutex
+	fd      int
+	blocked atomic.Bool // the reader waits outside the poller (see waitBlocked)
+}
+
+// wake writes a wake-up record. A full FIFO refuses it, and needs none.
+func (k *keepEnd) wake() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.fd >= 0 {
+		_ = fsys.WriteRecord(k.fd, wire.Wake[:])
+	}
+}
+
+func (k *keepEnd) close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	fsys.Close(k.fd)
+	k.fd = -1
 }
 
 // Topic returns the channel's topic, wildcards included.
@@ -213,7 +245,8 @@ func (c *Channel) Close() (err error) {
 	c.closeOnce.Do(func() {
 		c.leak.Stop()
 		close(c.done)
-		_ = c.fifo.Close() // wakes a reader parked in the poller
+		c.keep.wake()      // wakes a reader blocked outside the poller
+		_ = c.fifo.Close() // wakes a reader parked in the poller, and waits for one outside
 		c.turn.keep()      // wait for a reader in the middle of a message
 		c.stopHook()
 		// Leave the home first, atomically, so publishers stop linking
@@ -257,8 +290,8 @@ func (c *Channel) release() {
 	if c.fifo != nil {
 		_ = c.fifo.Close()
 	}
-	fsys.Close(c.keepFD)
+	c.keep.close()
 	fsys.Close(c.dirFD)
 	fsys.Close(c.lockFD)
-	c.keepFD, c.dirFD, c.lockFD = -1, -1, -1
+	c.dirFD, c.lockFD = -1, -1
 }

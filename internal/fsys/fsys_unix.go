@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -196,6 +197,29 @@ func Read(fd int, b []byte) (int, error) {
 		n, err := unix.Read(fd, b)
 		if err != unix.EINTR {
 			return n, err
+		}
+	}
+}
+
+// WaitReadable blocks the calling thread, outside the runtime poller,
+// until fd is readable or timeout has passed (ready false). A FIFO's
+// writer wakes a thread blocked here directly, as it wakes one blocked in
+// read(2); the poller's wake-up goes through epoll and the scheduler.
+func WaitReadable(fd int, timeout time.Duration) (ready bool, err error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := max(0, (time.Until(deadline)+time.Millisecond-1)/time.Millisecond)
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(p, int(ms))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return false, err
+		case n > 0:
+			return true, nil
+		case ms == 0:
+			return false, nil
 		}
 	}
 }

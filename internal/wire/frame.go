@@ -17,6 +17,11 @@ import "encoding/binary"
 //
 //	0xFF 'P' 'L' 0   u32 inode tag   u64 message id
 //
+// or a wake-up, which the channel's own process writes to make its reader
+// look again (its context done, the channel closed) and the reader skips:
+//
+//	0xFF 'P' 'W' 0   4 zero bytes
+//
 // The inode tag is the low 32 bits of the file's inode number (0: not
 // known). A reader that took the file by listing its directory skips its
 // announcement: meanwhile another publisher may have drawn the same
@@ -42,7 +47,11 @@ const (
 var (
 	frameTag = [4]byte{FrameMark, 'P', 'G', 0}
 	lateTag  = [4]byte{FrameMark, 'P', 'L', 0}
+	wakeTag  = [4]byte{FrameMark, 'P', 'W', 0}
 )
+
+// Wake is the wake-up record.
+var Wake = [8]byte{FrameMark, 'P', 'W', 0}
 
 // Record is one record of a Go channel's FIFO: the id of a message file,
 // or a whole message in Frame.
@@ -51,6 +60,7 @@ type Record struct {
 	Frame []byte // the message of a frame, aliasing what was read; nil for an id
 	Late  bool   // an announcement with an inode tag (see above), on time or late
 	Inode uint32 // of a late announcement: its file's inode tag, 0 if not known
+	Wake  bool   // a wake-up, which carries nothing
 }
 
 // AppendLate appends the late announcement of the message file id whose
@@ -93,6 +103,9 @@ func NextRecord(b []byte) (r Record, n int, ok bool) {
 			return Record{}, 0, false
 		}
 		return Record{ID: binary.BigEndian.Uint64(b[8:]), Late: true, Inode: binary.BigEndian.Uint32(b[4:8])}, LateSize, true
+	}
+	if [4]byte(b[:4]) == wakeTag {
+		return Record{Wake: true}, 8, true
 	}
 	if [4]byte(b[:4]) != frameTag {
 		return Record{ID: binary.BigEndian.Uint64(b)}, 8, true

@@ -66,19 +66,34 @@ func TestLateRecords(t *testing.T) {
 	}
 }
 
+func TestWakeRecords(t *testing.T) {
+	stream := append(Wake[:], AppendLate(nil, 42, 0)...)
+	if _, _, ok := NextRecord(stream[:7]); ok {
+		t.Fatal("a cut wake-up read as whole")
+	}
+	r, n, ok := NextRecord(stream)
+	if !ok || n != 8 || !r.Wake || r.ID != 0 || r.Frame != nil || r.Late {
+		t.Fatalf("wake-up read as %+v, %d, %v", r, n, ok)
+	}
+	if r, _, _ := NextRecord(stream[n:]); r.Wake || r.ID != 42 {
+		t.Fatalf("the record after a wake-up read as %+v", r)
+	}
+}
+
 // FuzzNextRecord: the FIFO is written by any process that can open it.
 func FuzzNextRecord(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1})
 	f.Add(append(AppendFrame(nil, 3), 'a', 'b', 'c', 0, 0, 0, 0, 0))
 	f.Add(AppendFrame(nil, MaxInline+1))
 	f.Add(AppendLate(nil, 42, 7))
+	f.Add(Wake[:])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for len(b) > 0 {
 			r, n, ok := NextRecord(b)
 			if !ok {
 				return
 			}
-			if n < 8 || n%8 != 0 || n > len(b) || len(r.Frame) > MaxInline || n > MaxFrame || (r.Late && r.Frame != nil) {
+			if n < 8 || n%8 != 0 || n > len(b) || len(r.Frame) > MaxInline || n > MaxFrame || (r.Late && r.Frame != nil) || (r.Wake && (n != 8 || r.ID != 0 || r.Frame != nil || r.Late)) {
 				t.Fatalf("NextRecord took %d of %d bytes, record %+v", n, len(b), r)
 			}
 			b = b[n:]
