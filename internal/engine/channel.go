@@ -201,7 +201,7 @@ func (l *leakedChannel) remove() {
 type keepEnd struct {
 	mu      sync.Mutex
 	fd      int
-	blocked atomic.Bool // the reader waits outside the poller (see waitBlocked)
+	blocked atomic.Bool // the reader waits outside the poller (see waitSparse)
 }
 
 // wake writes a wake-up record. A full FIFO refuses it, and needs none.

@@ -365,7 +365,7 @@ func (c *Channel) readFIFO(wait bool) error {
 }
 
 // readFIFOBlocked is readFIFO(true) with the wait blocked in poll(2) (see
-// waitBlocked) rather than parked in the poller, until the time given:
+// waitSparse) rather than parked in the poller, until the time given:
 // then os.ErrDeadlineExceeded. Close waits for it to return, and wakes it
 // first with a wake-up record; so does the context hook.
 func (c *Channel) readFIFOBlocked(until time.Time) error {

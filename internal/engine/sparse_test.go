@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"testing"
@@ -248,5 +249,40 @@ func TestBlockedReadersAreBounded(t *testing.T) {
 		if err := <-got; err != nil {
 			t.Fatal(err)
 		}
+	}
+	if b := blockedReaders.Load(); b != 0 {
+		t.Fatalf("%d readers still counted blocked", b)
+	}
+}
+
+// A context may end at any moment of a sparse reader's wait: before it
+// blocks, as it does, or once it is blocked.
+func TestSparseReaderStopsWhenDoneAtAnyMoment(t *testing.T) {
+	sparseReaders(t)
+	h := testHome(t)
+	c := testChannel(t, h, "t")
+	sparse(t, h, c)
+	for i := range 500 {
+		ctx, cancel := context.WithCancel(context.Background())
+		got := make(chan error, 1)
+		go func() {
+			var w wire.Message
+			got <- c.Next(ctx, &w)
+		}()
+		for !c.turn.held.Load() {
+			runtime.Gosched()
+		}
+		for range rand.IntN(20000) { // cancel at some point of the wait
+		}
+		cancel()
+		if err := <-got; !errors.Is(err, context.Canceled) {
+			t.Fatalf("round %d: Next after cancel: %v", i, err)
+		}
+		if c.longWaits < sparseWaits {
+			sparse(t, h, c)
+		}
+	}
+	if b := blockedReaders.Load(); b != 0 {
+		t.Fatalf("%d readers still counted blocked", b)
 	}
 }
