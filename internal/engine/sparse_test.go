@@ -286,3 +286,88 @@ func TestSparseReaderStopsWhenDoneAtAnyMoment(t *testing.T) {
 		t.Fatalf("%d readers still counted blocked", b)
 	}
 }
+
+// sparseWorker has w, alone on its queue (so parked on its own FIFO),
+// take a message through a wait sparseWaits times.
+func sparseWorker(t *testing.T, h *Home, w *Worker) {
+	t.Helper()
+	if w.slot < 0 {
+		t.Fatal("the only worker of a queue has no slot")
+	}
+	for range sparseWaits {
+		got := make(chan error, 1)
+		go func() {
+			var d Delivery
+			err := w.Next(context.Background(), &d)
+			if err == nil {
+				err = w.Ack(&d)
+			}
+			got <- err
+		}()
+		for !w.turn.parked.Load() {
+			runtime.Gosched()
+		}
+		publishN(t, h, "jobs", 1)
+		if err := <-got; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.longWaits < sparseWaits {
+		t.Fatalf("a worker that waited %d times for one message is not sparse", sparseWaits)
+	}
+}
+
+// nextBlockedWorker runs w.Next(ctx); once w is blocked in poll(2), it
+// runs then, and returns what Next got.
+func nextBlockedWorker(w *Worker, ctx context.Context, then func()) (string, error) {
+	type result struct {
+		content string
+		err     error
+	}
+	got := make(chan result, 1)
+	go func() {
+		var d Delivery
+		err := w.Next(ctx, &d)
+		got <- result{string(d.Msg.Content), err}
+	}()
+	for !w.ownBlocked.Load() {
+		runtime.Gosched()
+	}
+	then()
+	r := <-got
+	return r.content, r.err
+}
+
+func TestSparseWorker(t *testing.T) {
+	sparseReaders(t)
+	// A worker's waits end only when it is woken.
+	every := recoverEvery
+	recoverEvery = time.Hour
+	t.Cleanup(func() { recoverEvery = every })
+	h := testHome(t)
+	w := join(t, h, "jobs", QueueConfig{Pattern: "jobs"})
+	sparseWorker(t, h, w)
+	got, err := nextBlockedWorker(w, context.Background(), func() { publishN(t, h, "jobs", 1) })
+	if err != nil || got != "0" {
+		t.Fatalf("blocked Next = %q, %v; want the message", got, err)
+	}
+
+	sparseWorker(t, h, w)
+	stop := errors.New("told to stop")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	if _, err := nextBlockedWorker(w, ctx, func() { cancel(stop) }); err != stop {
+		t.Fatalf("blocked Next after its context ended: %v; want its cause", err)
+	}
+
+	sparseWorker(t, h, w)
+	if _, err := nextBlockedWorker(w, context.Background(), func() {
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+	}); err != ErrClosed {
+		t.Fatalf("blocked Next after Close: %v; want ErrClosed", err)
+	}
+	if b := blockedReaders.Load(); b != 0 {
+		t.Fatalf("%d readers still counted blocked", b)
+	}
+}

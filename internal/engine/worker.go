@@ -29,7 +29,7 @@ import (
 // recoverEvery is how often a worker looks for messages to give back
 // (dead workers', leases run out, delays over) while it has work, and how
 // long it parks when it has none.
-const recoverEvery = time.Second
+var recoverEvery = time.Second
 
 // Worker is one process's attachment to a queue.
 type Worker struct {
@@ -48,10 +48,11 @@ type Worker struct {
 	nt     *notifier // records of messages this worker makes ready
 
 	// Its own FIFO, on which it parks while its slot says idle (handoff.go).
-	slot    int // -1: no slot free; it parks on the queue's FIFO
-	own     *os.File
-	ownKeep int
-	ownRC   syscall.RawConn
+	slot       int // -1: no slot free; it parks on the queue's FIFO
+	own        *os.File
+	ownKeep    int
+	ownRC      syscall.RawConn
+	ownBlocked atomic.Bool // waiting on it blocked in poll(2) (see wait)
 
 	turn turn // one reader at a time, as a Channel's
 	done chan struct{}
@@ -67,6 +68,8 @@ type Worker struct {
 	rdWait    bool
 	rdN       int
 	rdErr     error
+	taken     int // messages claimed since the last wait
+	longWaits int // long waits in a row (see sparseAfter)
 
 	nextDue atomic.Int64 // Unix ns of the earliest delayed message known; 0 if none
 
@@ -206,6 +209,9 @@ func (w *Worker) Next(ctx context.Context, d *Delivery) error {
 			err = w.wait(ctx)
 			w.turn.parked.Store(false)
 		}
+		if err == nil {
+			w.taken++
+		}
 		w.turn.release()
 		if err != ErrNoMessage {
 			return err
@@ -327,12 +333,17 @@ func (w *Worker) readFrom(rc syscall.RawConn, wait bool) error {
 
 // wait parks until the FIFO has a record, the next recovery is due, or
 // ctx ends. It returns ErrNoMessage to look again. Called with the turn held.
+// A worker of a sparse stream parked on its own FIFO waits as a Channel's
+// reader does (see sparseAfter): 200 µs in the poller, then blocked in
+// poll(2).
 func (w *Worker) wait(ctx context.Context) error {
-	deadline := time.Now().Add(recoverEvery)
+	start := time.Now()
+	deadline := start.Add(recoverEvery)
 	if due := w.nextDue.Load(); due != 0 && time.Unix(0, due).Before(deadline) {
 		deadline = time.Unix(0, due)
 	}
 	f, rc := w.fifo, w.rc
+	sparse := false
 	if w.slot >= 0 {
 		// Idle in its slot, parked on its own FIFO: a publisher hands it
 		// a record there, waking it alone (handoff.go).
@@ -346,13 +357,21 @@ func (w *Worker) wait(ctx context.Context) error {
 			return ErrNoMessage
 		}
 		f, rc = w.own, w.ownRC
+		sparse = w.longWaits >= sparseWaits && start.Add(sparseAfter).Before(deadline)
 	}
-	_ = f.SetReadDeadline(deadline)
+	if sparse {
+		_ = f.SetReadDeadline(start.Add(sparseAfter))
+	} else {
+		_ = f.SetReadDeadline(deadline)
+	}
 	defer func() { _ = f.SetReadDeadline(time.Time{}) }()
 	if ctx.Done() != nil {
 		fired := make(chan struct{})
 		stop := context.AfterFunc(ctx, func() {
 			_ = f.SetReadDeadline(time.Unix(1, 0))
+			if w.ownBlocked.Load() {
+				w.wakeOwn() // in poll(2), which a deadline does not reach
+			}
 			close(fired)
 		})
 		defer func() {
@@ -364,6 +383,20 @@ func (w *Worker) wait(ctx context.Context) error {
 	// Workers without a slot park on the queue's FIFO together: they all
 	// wake for a record; the first takes it, the others park again.
 	err := w.readFrom(rc, true)
+	if sparse && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline is set before ctx is looked at: a hook that fires
+		// later puts it in the past.
+		_ = f.SetReadDeadline(deadline)
+		if ctx.Err() == nil && !w.isClosed() {
+			err = w.waitBlocked(ctx, deadline)
+		}
+	}
+	if w.taken <= sparseTaken && time.Since(start) >= sparseAfter && ctx.Err() == nil {
+		w.longWaits = min(w.longWaits+1, sparseWaits)
+	} else {
+		w.longWaits = 0
+	}
+	w.taken = 0
 	switch {
 	case err == nil && w.rdN == queueRecordSize:
 		w.haveRec = true
@@ -378,6 +411,62 @@ func (w *Worker) wait(ctx context.Context) error {
 		return ErrNoMessage
 	}
 	return err
+}
+
+// waitBlocked waits on the worker's own FIFO until deadline blocked in
+// poll(2), or in the poller when maxBlocked readers of the process are
+// blocked already. Its error is os.ErrDeadlineExceeded as well when it
+// returns early for the caller to see that ctx is done or w closed.
+func (w *Worker) waitBlocked(ctx context.Context, deadline time.Time) error {
+	if blockedReaders.Add(1) > maxBlocked {
+		blockedReaders.Add(-1)
+		return w.readFrom(w.ownRC, true)
+	}
+	defer blockedReaders.Add(-1)
+	// Said before ctx and Close are looked at, which say it after they are
+	// done: one side sees the other, and a wake-up comes or is not needed.
+	w.ownBlocked.Store(true)
+	defer w.ownBlocked.Store(false)
+	if ctx.Err() != nil || w.isClosed() {
+		return os.ErrDeadlineExceeded
+	}
+	w.rdN, w.rdErr = 0, nil
+	err := w.ownRC.Control(func(fd uintptr) {
+		for {
+			w.rdN, w.rdErr = fsys.Read(int(fd), w.rec[:])
+			if w.rdErr != fsys.ErrWouldBlock {
+				return
+			}
+			ready, err := fsys.WaitReadable(int(fd), time.Until(deadline))
+			switch {
+			case err != nil:
+				w.rdN, w.rdErr = 0, os.NewSyscallError("poll", err)
+				return
+			case !ready:
+				w.rdN, w.rdErr = 0, os.ErrDeadlineExceeded
+				return
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case w.rdErr == os.ErrDeadlineExceeded:
+		return w.rdErr
+	case w.rdErr != nil:
+		return &fs.PathError{Op: "read", Path: filepath.Join(w.q.path, workersDir, w.id, queueNotify), Err: w.rdErr}
+	}
+	return nil
+}
+
+// wakeOwn writes an empty record into the worker's own FIFO, which makes
+// a worker parked on it look again, and finds no message. A full FIFO
+// refuses it, and needs none.
+func (w *Worker) wakeOwn() {
+	if w.ownKeep >= 0 {
+		var empty [queueRecordSize]byte
+		_ = fsys.WriteRecord(w.ownKeep, empty[:])
+	}
 }
 
 func (w *Worker) isClosed() bool {
@@ -597,9 +686,10 @@ func (w *Worker) Close() error {
 	w.closeOnce.Do(func() {
 		close(w.done)
 		_ = w.fifo.Close() // wakes a reader parked in the poller
-		_ = w.own.Close()
-		w.turn.keep() // wait for a reader in the middle of a claim
-		w.life.Lock() // and for an Ack or Nack in the middle
+		w.wakeOwn()        // wakes a reader blocked outside the poller
+		_ = w.own.Close()  // and waits for it
+		w.turn.keep()      // wait for a reader in the middle of a claim
+		w.life.Lock()      // and for an Ack or Nack in the middle
 		defer w.life.Unlock()
 		w.closed = true
 		w.closeIntake()
