@@ -59,8 +59,7 @@ type Channel struct {
 	early     earlyTaken          // ids taken by listing, whose announcement may come late
 	announced map[uint64]struct{} // ids in scanned taken through their announcement
 	rescan    bool                // list the directory before reporting it empty
-	longWaits int                 // long waits in a row (see sparseAfter)
-	taken     int                 // messages taken since the last wait
+	pace      pace                // sparse or busy (see sparseAfter)
 	hookDone  <-chan struct{}     // the Done of the context wakeWhenDone hooked
 	hookStop  func()              // takes that hook off
 

@@ -24,22 +24,41 @@ func parked(c *Channel) {
 // to wake it (nothing if content is empty), and returns what it got.
 func nextAfterWait(t *testing.T, h *Home, c *Channel, ctx context.Context, content string) (string, error) {
 	t.Helper()
+	if content == "" {
+		return channelNext(c, ctx)()
+	}
+	return nextOnce(channelNext(c, ctx), c.turn.parked.Load, func() {
+		if _, _, _, err := h.Publish("t", []byte(content), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// channelNext is a Next of c with ctx.
+func channelNext(c *Channel, ctx context.Context) func() (string, error) {
+	return func() (string, error) {
+		var w wire.Message
+		err := c.Next(ctx, &w)
+		return string(w.Content), err
+	}
+}
+
+// nextOnce runs next in a goroutine and, once ready says so, runs then;
+// it returns what next got.
+func nextOnce(next func() (string, error), ready func() bool, then func()) (string, error) {
 	type result struct {
 		content string
 		err     error
 	}
 	got := make(chan result, 1)
 	go func() {
-		var w wire.Message
-		err := c.Next(ctx, &w)
-		got <- result{string(w.Content), err}
+		content, err := next()
+		got <- result{content, err}
 	}()
-	if content != "" {
-		parked(c)
-		if _, _, _, err := h.Publish("t", []byte(content), nil); err != nil {
-			t.Fatal(err)
-		}
+	for !ready() {
+		runtime.Gosched()
 	}
+	then()
 	r := <-got
 	return r.content, r.err
 }

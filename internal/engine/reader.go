@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"time"
 	"weak"
 
@@ -22,30 +21,6 @@ import (
 // idleRescan is how often a parked reader lists its directory for message
 // files that no announcement named. A variable for the tests.
 var idleRescan = time.Second
-
-// A reader of a sparse stream, one whose last sparseWaits waits each
-// lasted sparseAfter or more and came after at most sparseTaken messages,
-// waits the next time in two stages: parked in the runtime poller for
-// sparseAfter, then blocked in poll(2), where a publisher's write wakes it
-// directly rather than through epoll and the scheduler. At a message a
-// millisecond the p50 latency fell to half a bare FIFO's on the machine
-// measured (docs/PERFORMANCE.md), at the same CPU; blocked from the start
-// of the wait, to 1.1 times. A reader under load waits briefly, or takes
-// many messages a wake-up, and stays in the poller, which costs less CPU
-// when wake-ups come by the thousand than a thread blocked in a system
-// call (the runtime's monitor watches such a thread every 20 µs); one
-// long wait, a publisher descheduled for a while, does not make it
-// sparse. At most maxBlocked readers of a process block so, as each holds
-// a thread. A variable for the tests.
-var sparseAfter = 200 * time.Microsecond
-
-const (
-	sparseTaken = 2 // at most this many messages between two waits
-	sparseWaits = 3
-	maxBlocked  = 8
-)
-
-var blockedReaders atomic.Int32
 
 // Fetch takes the next message into w without waiting: ErrNoMessage when
 // none is pending, ErrClosed after Close, a *BadMessage for one that
@@ -81,7 +56,7 @@ func (c *Channel) Next(ctx context.Context, w *wire.Message) error {
 			}
 		}
 		if err == nil {
-			c.taken++
+			c.pace.taken++
 		}
 		c.turn.release()
 		if err != ErrNoMessage {
@@ -185,17 +160,12 @@ func (c *Channel) waitLocked(ctx context.Context) error {
 	}
 	c.turn.parked.Store(true)
 	var err error
-	if c.longWaits >= sparseWaits {
+	if c.pace.sparse() {
 		err = c.waitSparse(ctx, now, rescanAt)
 	} else {
 		err = c.readFIFO(true)
 	}
-	if c.taken <= sparseTaken && time.Since(now) >= sparseAfter && ctx.Err() == nil {
-		c.longWaits = min(c.longWaits+1, sparseWaits)
-	} else {
-		c.longWaits = 0
-	}
-	c.taken = 0
+	c.pace.waited(ctx, now)
 	c.turn.parked.Store(false)
 	switch {
 	case err == nil:
@@ -234,19 +204,9 @@ func (c *Channel) waitSparse(ctx context.Context, now, rescanAt time.Time) error
 	if ctx.Err() != nil {
 		return os.ErrDeadlineExceeded
 	}
-	if blockedReaders.Add(1) > maxBlocked {
-		blockedReaders.Add(-1)
-		return c.readFIFO(true)
-	}
-	defer blockedReaders.Add(-1)
-	// Said before ctx and Close are looked at, which say it after they are
-	// done: one side sees the other, and a wake-up comes or is not needed.
-	c.keep.blocked.Store(true)
-	defer c.keep.blocked.Store(false)
-	if ctx.Err() != nil || c.isClosed() {
-		return os.ErrDeadlineExceeded
-	}
-	return c.readFIFOBlocked(rescanAt)
+	return block(ctx, c.isClosed, &c.keep.blocked,
+		func() error { return c.readFIFOBlocked(rescanAt) },
+		func() error { return c.readFIFO(true) })
 }
 
 // wakeWhenDone makes sure a read parked on the FIFO returns when ctx is
@@ -372,21 +332,7 @@ func (c *Channel) readFIFOBlocked(until time.Time) error {
 	c.ensureRaw()
 	if c.blockFn == nil {
 		c.blockFn = func(fd uintptr) {
-			for {
-				c.rdN, c.rdErr = fsys.Read(int(fd), c.raw[c.rawLen:])
-				if c.rdErr != fsys.ErrWouldBlock {
-					return
-				}
-				ready, err := fsys.WaitReadable(int(fd), time.Until(c.rdUntil))
-				switch {
-				case err != nil:
-					c.rdN, c.rdErr = 0, os.NewSyscallError("poll", err)
-					return
-				case !ready:
-					c.rdN, c.rdErr = 0, os.ErrDeadlineExceeded
-					return
-				}
-			}
+			c.rdN, c.rdErr = fsys.ReadBlocking(int(fd), c.raw[c.rawLen:], c.rdUntil)
 		}
 	}
 	c.rdUntil = until

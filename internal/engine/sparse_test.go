@@ -24,31 +24,10 @@ func sparseReaders(t *testing.T) {
 	t.Cleanup(func() { sparseAfter, idleRescan = after, rescan })
 }
 
-// blocked waits until a reader of c is blocked in poll(2).
-func blocked(c *Channel) {
-	for !c.keep.blocked.Load() {
-		runtime.Gosched()
-	}
-}
-
 // nextBlocked runs Next(ctx) on c, which must be sparse already; once it
 // is blocked in poll(2), it runs then, and returns what Next got.
-func nextBlocked(t *testing.T, c *Channel, ctx context.Context, then func()) (string, error) {
-	t.Helper()
-	type result struct {
-		content string
-		err     error
-	}
-	got := make(chan result, 1)
-	go func() {
-		var w wire.Message
-		err := c.Next(ctx, &w)
-		got <- result{string(w.Content), err}
-	}()
-	blocked(c)
-	then()
-	r := <-got
-	return r.content, r.err
+func nextBlocked(c *Channel, ctx context.Context, then func()) (string, error) {
+	return nextOnce(channelNext(c, ctx), c.keep.blocked.Load, then)
 }
 
 // sparse has c take a message through a wait sparseWaits times, after
@@ -56,24 +35,16 @@ func nextBlocked(t *testing.T, c *Channel, ctx context.Context, then func()) (st
 func sparse(t *testing.T, h *Home, c *Channel) {
 	t.Helper()
 	for range sparseWaits {
-		got := make(chan error, 1)
-		go func() {
-			var w wire.Message
-			err := c.Next(context.Background(), &w)
-			if err == nil && string(w.Content) != "sparse" {
-				err = errors.New("got " + string(w.Content))
+		got, err := nextOnce(channelNext(c, context.Background()), c.turn.parked.Load, func() {
+			if _, _, _, err := h.Publish(c.Topic(), []byte("sparse"), nil); err != nil {
+				t.Fatal(err)
 			}
-			got <- err
-		}()
-		parked(c)
-		if _, _, _, err := h.Publish(c.Topic(), []byte("sparse"), nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-got; err != nil {
-			t.Fatal(err)
+		})
+		if err != nil || got != "sparse" {
+			t.Fatalf("Next = %q, %v", got, err)
 		}
 	}
-	if c.longWaits < sparseWaits {
+	if c.pace.longWaits < sparseWaits {
 		t.Fatalf("a reader that waited %d times for one message is not sparse", sparseWaits)
 	}
 }
@@ -99,8 +70,8 @@ func TestSparseReaderUnderLoad(t *testing.T) {
 	if got, err := nextAfterWait(t, h, c, context.Background(), "after"); err != nil || got != "after" {
 		t.Fatalf("Next = %q, %v", got, err)
 	}
-	if c.longWaits != 0 {
-		t.Fatalf("%d long waits counted after a burst", c.longWaits)
+	if c.pace.longWaits != 0 {
+		t.Fatalf("%d long waits counted after a burst", c.pace.longWaits)
 	}
 }
 
@@ -111,7 +82,7 @@ func TestSparseReaderWakesForAMessage(t *testing.T) {
 	sparse(t, h, c)
 	for i := range 3 {
 		want := "m" + strconv.Itoa(i)
-		got, err := nextBlocked(t, c, context.Background(), func() {
+		got, err := nextBlocked(c, context.Background(), func() {
 			if _, _, _, err := h.Publish("t", []byte(want), nil); err != nil {
 				t.Error(err)
 			}
@@ -129,7 +100,7 @@ func TestSparseReaderStopsWhenDone(t *testing.T) {
 	sparse(t, h, c)
 	stop := errors.New("told to stop")
 	ctx, cancel := context.WithCancelCause(context.Background())
-	if _, err := nextBlocked(t, c, ctx, func() { cancel(stop) }); err != stop {
+	if _, err := nextBlocked(c, ctx, func() { cancel(stop) }); err != stop {
 		t.Fatalf("blocked Next after its context ended: %v; want its cause", err)
 	}
 	// The wake-up it was sent is skipped: the next message comes whole.
@@ -141,7 +112,7 @@ func TestSparseReaderStopsAtClose(t *testing.T) {
 	h := testHome(t)
 	c := testChannel(t, h, "t")
 	sparse(t, h, c)
-	if _, err := nextBlocked(t, c, context.Background(), func() {
+	if _, err := nextBlocked(c, context.Background(), func() {
 		if err := c.Close(); err != nil {
 			t.Error(err)
 		}
@@ -185,7 +156,7 @@ func TestParkedReaderGetsNoWakeRecord(t *testing.T) {
 	if _, err := nextAfterWait(t, h, c, ctx, ""); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Next after cancel: %v", err)
 	}
-	if c.longWaits != 0 {
+	if c.pace.longWaits != 0 {
 		t.Fatal("a wait that ended with its context counted as long")
 	}
 	var n int
@@ -278,7 +249,7 @@ func TestSparseReaderStopsWhenDoneAtAnyMoment(t *testing.T) {
 		if err := <-got; !errors.Is(err, context.Canceled) {
 			t.Fatalf("round %d: Next after cancel: %v", i, err)
 		}
-		if c.longWaits < sparseWaits {
+		if c.pace.longWaits < sparseWaits {
 			sparse(t, h, c)
 		}
 	}
@@ -295,24 +266,11 @@ func sparseWorker(t *testing.T, h *Home, w *Worker) {
 		t.Fatal("the only worker of a queue has no slot")
 	}
 	for range sparseWaits {
-		got := make(chan error, 1)
-		go func() {
-			var d Delivery
-			err := w.Next(context.Background(), &d)
-			if err == nil {
-				err = w.Ack(&d)
-			}
-			got <- err
-		}()
-		for !w.turn.parked.Load() {
-			runtime.Gosched()
-		}
-		publishN(t, h, "jobs", 1)
-		if err := <-got; err != nil {
+		if _, err := nextOnce(workerNext(w, context.Background()), w.turn.parked.Load, func() { publishN(t, h, "jobs", 1) }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if w.longWaits < sparseWaits {
+	if w.pace.longWaits < sparseWaits {
 		t.Fatalf("a worker that waited %d times for one message is not sparse", sparseWaits)
 	}
 }
@@ -320,22 +278,19 @@ func sparseWorker(t *testing.T, h *Home, w *Worker) {
 // nextBlockedWorker runs w.Next(ctx); once w is blocked in poll(2), it
 // runs then, and returns what Next got.
 func nextBlockedWorker(w *Worker, ctx context.Context, then func()) (string, error) {
-	type result struct {
-		content string
-		err     error
-	}
-	got := make(chan result, 1)
-	go func() {
+	return nextOnce(workerNext(w, ctx), w.ownBlocked.Load, then)
+}
+
+// workerNext is a Next of w with ctx that acknowledges what it gets.
+func workerNext(w *Worker, ctx context.Context) func() (string, error) {
+	return func() (string, error) {
 		var d Delivery
 		err := w.Next(ctx, &d)
-		got <- result{string(d.Msg.Content), err}
-	}()
-	for !w.ownBlocked.Load() {
-		runtime.Gosched()
+		if err == nil {
+			err = w.Ack(&d)
+		}
+		return string(d.Msg.Content), err
 	}
-	then()
-	r := <-got
-	return r.content, r.err
 }
 
 func TestSparseWorker(t *testing.T) {

@@ -68,8 +68,7 @@ type Worker struct {
 	rdWait    bool
 	rdN       int
 	rdErr     error
-	taken     int // messages claimed since the last wait
-	longWaits int // long waits in a row (see sparseAfter)
+	pace      pace // sparse or busy (see sparseAfter)
 
 	nextDue atomic.Int64 // Unix ns of the earliest delayed message known; 0 if none
 
@@ -210,7 +209,7 @@ func (w *Worker) Next(ctx context.Context, d *Delivery) error {
 			w.turn.parked.Store(false)
 		}
 		if err == nil {
-			w.taken++
+			w.pace.taken++
 		}
 		w.turn.release()
 		if err != ErrNoMessage {
@@ -357,7 +356,7 @@ func (w *Worker) wait(ctx context.Context) error {
 			return ErrNoMessage
 		}
 		f, rc = w.own, w.ownRC
-		sparse = w.longWaits >= sparseWaits && start.Add(sparseAfter).Before(deadline)
+		sparse = w.pace.sparse() && start.Add(sparseAfter).Before(deadline)
 	}
 	if sparse {
 		_ = f.SetReadDeadline(start.Add(sparseAfter))
@@ -391,12 +390,7 @@ func (w *Worker) wait(ctx context.Context) error {
 			err = w.waitBlocked(ctx, deadline)
 		}
 	}
-	if w.taken <= sparseTaken && time.Since(start) >= sparseAfter && ctx.Err() == nil {
-		w.longWaits = min(w.longWaits+1, sparseWaits)
-	} else {
-		w.longWaits = 0
-	}
-	w.taken = 0
+	w.pace.waited(ctx, start)
 	switch {
 	case err == nil && w.rdN == queueRecordSize:
 		w.haveRec = true
@@ -413,50 +407,24 @@ func (w *Worker) wait(ctx context.Context) error {
 	return err
 }
 
-// waitBlocked waits on the worker's own FIFO until deadline blocked in
-// poll(2), or in the poller when maxBlocked readers of the process are
-// blocked already. Its error is os.ErrDeadlineExceeded as well when it
-// returns early for the caller to see that ctx is done or w closed.
+// waitBlocked waits on the worker's own FIFO until deadline, blocked in
+// poll(2) (see block).
 func (w *Worker) waitBlocked(ctx context.Context, deadline time.Time) error {
-	if blockedReaders.Add(1) > maxBlocked {
-		blockedReaders.Add(-1)
-		return w.readFrom(w.ownRC, true)
-	}
-	defer blockedReaders.Add(-1)
-	// Said before ctx and Close are looked at, which say it after they are
-	// done: one side sees the other, and a wake-up comes or is not needed.
-	w.ownBlocked.Store(true)
-	defer w.ownBlocked.Store(false)
-	if ctx.Err() != nil || w.isClosed() {
-		return os.ErrDeadlineExceeded
-	}
-	w.rdN, w.rdErr = 0, nil
-	err := w.ownRC.Control(func(fd uintptr) {
-		for {
-			w.rdN, w.rdErr = fsys.Read(int(fd), w.rec[:])
-			if w.rdErr != fsys.ErrWouldBlock {
-				return
-			}
-			ready, err := fsys.WaitReadable(int(fd), time.Until(deadline))
-			switch {
-			case err != nil:
-				w.rdN, w.rdErr = 0, os.NewSyscallError("poll", err)
-				return
-			case !ready:
-				w.rdN, w.rdErr = 0, os.ErrDeadlineExceeded
-				return
-			}
+	return block(ctx, w.isClosed, &w.ownBlocked, func() error {
+		w.rdN, w.rdErr = 0, nil
+		err := w.ownRC.Control(func(fd uintptr) {
+			w.rdN, w.rdErr = fsys.ReadBlocking(int(fd), w.rec[:], deadline)
+		})
+		switch {
+		case err != nil:
+			return err
+		case w.rdErr == os.ErrDeadlineExceeded:
+			return w.rdErr
+		case w.rdErr != nil:
+			return &fs.PathError{Op: "read", Path: filepath.Join(w.q.path, workersDir, w.id, queueNotify), Err: w.rdErr}
 		}
-	})
-	switch {
-	case err != nil:
-		return err
-	case w.rdErr == os.ErrDeadlineExceeded:
-		return w.rdErr
-	case w.rdErr != nil:
-		return &fs.PathError{Op: "read", Path: filepath.Join(w.q.path, workersDir, w.id, queueNotify), Err: w.rdErr}
-	}
-	return nil
+		return nil
+	}, func() error { return w.readFrom(w.ownRC, true) })
 }
 
 // wakeOwn writes an empty record into the worker's own FIFO, which makes

@@ -60,19 +60,20 @@ func RenameNoReplace(olddirfd int, oldname string, newdirfd int, newname string)
 func Linkat(olddirfd int, oldname string, newdirfd int, newname string) error {
 	return ErrUnsupported
 }
-func Unlinkat(dirfd int, name string) error                    { return ErrUnsupported }
-func Read(fd int, b []byte) (int, error)                       { return 0, ErrUnsupported }
-func Pread(fd int, b []byte, off int64) (int, error)           { return 0, ErrUnsupported }
-func WaitReadable(fd int, timeout time.Duration) (bool, error) { return false, ErrUnsupported }
-func WriteAt(fd int, b []byte, off int64) error                { return ErrUnsupported }
-func ReadDirNames(dirfd int) ([]string, error)                 { return nil, ErrUnsupported }
-func EachName(dirfd int, f func(name string)) error            { return ErrUnsupported }
-func Pending(fd int) int                                       { return 0 }
-func OpenFIFOWriter(dirfd int, name string) (int, error)       { return -1, ErrUnsupported }
-func OpenFIFOPeek(dirfd int, name string) (int, error)         { return -1, ErrUnsupported }
-func WriteRecord(fd int, rec []byte) error                     { return ErrUnsupported }
-func ProcessAlive(pid int) bool                                { return false }
-func Lock(dirfd int, name string, mode uint32) (int, error)    { return -1, ErrUnsupported }
+func Unlinkat(dirfd int, name string) error                       { return ErrUnsupported }
+func Read(fd int, b []byte) (int, error)                          { return 0, ErrUnsupported }
+func Pread(fd int, b []byte, off int64) (int, error)              { return 0, ErrUnsupported }
+func WaitReadable(fd int, timeout time.Duration) (bool, error)    { return false, ErrUnsupported }
+func ReadBlocking(fd int, b []byte, until time.Time) (int, error) { return 0, ErrUnsupported }
+func WriteAt(fd int, b []byte, off int64) error                   { return ErrUnsupported }
+func ReadDirNames(dirfd int) ([]string, error)                    { return nil, ErrUnsupported }
+func EachName(dirfd int, f func(name string)) error               { return ErrUnsupported }
+func Pending(fd int) int                                          { return 0 }
+func OpenFIFOWriter(dirfd int, name string) (int, error)          { return -1, ErrUnsupported }
+func OpenFIFOPeek(dirfd int, name string) (int, error)            { return -1, ErrUnsupported }
+func WriteRecord(fd int, rec []byte) error                        { return ErrUnsupported }
+func ProcessAlive(pid int) bool                                   { return false }
+func Lock(dirfd int, name string, mode uint32) (int, error)       { return -1, ErrUnsupported }
 func LockHeld(dirfd int, name string) (held, known bool, err error) {
 	return false, false, ErrUnsupported
 }

@@ -224,6 +224,25 @@ func WaitReadable(fd int, timeout time.Duration) (ready bool, err error) {
 	}
 }
 
+// ReadBlocking reads from fd, a non-blocking FIFO, once there is data,
+// waiting in WaitReadable until the time given: os.ErrDeadlineExceeded
+// then.
+func ReadBlocking(fd int, b []byte, until time.Time) (int, error) {
+	for {
+		n, err := Read(fd, b)
+		if err != ErrWouldBlock {
+			return n, err
+		}
+		ready, err := WaitReadable(fd, time.Until(until))
+		switch {
+		case err != nil:
+			return 0, os.NewSyscallError("poll", err)
+		case !ready:
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+}
+
 // Pread reads from fd at off once.
 func Pread(fd int, b []byte, off int64) (int, error) {
 	for {
