@@ -18,12 +18,14 @@ import (
 
 	"github.com/pubsub-go/pubsub"
 	"github.com/pubsub-go/pubsub/internal/topic"
+	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
 // Stats counts what a bridge did.
 type Stats struct {
 	Exported   uint64 // local messages published to NATS
 	Batched    uint64 // of those, sent in JetStream atomic batches
+	Packs      uint64 // NATS messages that carried exported messages packed (WithPacking)
 	Imported   uint64 // NATS messages published into the home
 	Echoes     uint64 // NATS messages from this home, dropped
 	Duplicates uint64 // JetStream redeliveries of messages already published, dropped
@@ -59,13 +61,16 @@ type Bridge struct {
 	gate     gate
 	ready    chan struct{} // closed once set up: exporters may publish
 	stats    struct {
-		exported, batched, imported, echoes, duplicates, tooLarge, rejected, partial, missed atomic.Uint64
-		queueDropped, natsDropped                                                            atomic.Uint64
+		exported, batched, packs, imported, echoes, duplicates, tooLarge, rejected, partial, missed atomic.Uint64
+		queueDropped, natsDropped                                                                   atomic.Uint64
 	}
 	attempts atomic.Int64              // failed connection attempts in a row
 	origins  map[string]pubsub.Headers // see originHeaders
-	atomicOK atomic.Bool               // the stream takes atomic batches (atomic.go)
-	batches  atomic.Uint64             // atomic batches sent, for their ids
+	// What packs repeat from one message to the next (the importer's
+	// goroutine only).
+	unpacking wire.Stream
+	atomicOK  atomic.Bool   // the stream takes atomic batches (atomic.go)
+	batches   atomic.Uint64 // atomic batches sent, for their ids
 	// The bounds of the core importer's queue: those of a NATS
 	// subscription, nats.go's defaults.
 	queueMsgs, queueBytes int
@@ -119,6 +124,9 @@ func New(home *pubsub.Home, url string, opts ...Option) (*Bridge, error) {
 	if cfg.durable != "" && !durableName.MatchString(cfg.durable) {
 		return nil, fmt.Errorf("bridge: invalid durable name %q: 1 to 64 of [A-Za-z0-9_-]", cfg.durable)
 	}
+	if cfg.packed && cfg.durable != "" {
+		return nil, errors.New("bridge: packing is for core NATS: JetStream mode (a durable name) sends a message a NATS message")
+	}
 	b.gate.ch = make(chan struct{})
 	return b, nil
 }
@@ -139,6 +147,7 @@ func (b *Bridge) Stats() Stats {
 	return Stats{
 		Exported:   b.stats.exported.Load(),
 		Batched:    b.stats.batched.Load(),
+		Packs:      b.stats.packs.Load(),
 		Imported:   b.stats.imported.Load(),
 		Echoes:     b.stats.echoes.Load(),
 		Duplicates: b.stats.duplicates.Load(),
@@ -406,6 +415,10 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		return
 	}
 	enc := newEncoder(b.prefix, b.origin)
+	var pk *packer
+	if b.cfg.packed {
+		pk = newPacker(b.prefix, b.origin)
+	}
 	var batch []*pubsub.Message
 	for failures := 0; ; {
 		m, err := ch.Next(ctx)
@@ -428,6 +441,15 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 			continue
 		}
 		failures = 0
+		if pk != nil {
+			batch, _ = gather(ch, append(batch[:0], m))
+			if n := b.exportPacked(ctx, pk, i, batch); n < len(batch) {
+				batch = batch[n:] // ctx ended: these go first when draining
+				break
+			}
+			batch = batch[:0]
+			continue
+		}
 		if !b.jetStream() {
 			if !b.export1(ctx, enc, i, m) {
 				batch = append(batch[:0], m) // not sent: it goes first when draining
@@ -448,7 +470,7 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 	left := 0
 	for {
 		var err error
-		if b.jetStream() {
+		if b.jetStream() || pk != nil {
 			batch, err = gather(ch, batch)
 		} else if len(batch) == 0 {
 			var m *pubsub.Message
@@ -471,7 +493,9 @@ func (b *Bridge) exportLoop(ctx context.Context, i int, ch *pubsub.Channel) {
 		}
 		n := 0
 		if dctx.Err() == nil {
-			if b.jetStream() {
+			if pk != nil {
+				n = b.exportPacked(dctx, pk, i, batch)
+			} else if b.jetStream() {
 				n = b.exportMany(dctx, enc, i, batch)
 			} else if b.export1(dctx, enc, i, batch[0]) {
 				n = 1
@@ -515,19 +539,69 @@ func (b *Bridge) export1(ctx context.Context, enc *encoder, i int, m *pubsub.Mes
 		b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
 		return true
 	}
+	return b.send(ctx, msg, m, 1)
+}
+
+// exportPacked publishes ms, taken in order from export channel i, to
+// NATS in packs with p. It returns how many it handed on (sent, or never
+// sendable), fewer than len(ms) only when ctx ended first.
+func (b *Bridge) exportPacked(ctx context.Context, p *packer, i int, ms []*pubsub.Message) int {
+	start := 0 // of the pack being filled
+	for k, m := range ms {
+		if !b.exports(i, m) {
+			continue
+		}
+		ok, err := p.add(m)
+		if err != nil {
+			b.stats.rejected.Add(1)
+			b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
+			continue
+		}
+		if ok {
+			continue
+		}
+		if !b.sendPack(ctx, p) {
+			return start
+		}
+		start = k
+		if _, err := p.add(m); err != nil { // an empty pack takes any message
+			b.stats.rejected.Add(1)
+			b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
+		}
+	}
+	if p.len() > 0 && !b.sendPack(ctx, p) {
+		return start
+	}
+	return len(ms)
+}
+
+// sendPack sends p's messages and empties it; false means ctx ended first.
+func (b *Bridge) sendPack(ctx context.Context, p *packer) bool {
+	defer p.reset(b.nc.MaxPayload())
+	if !b.send(ctx, p.message(), p.first, p.len()) {
+		return false
+	}
+	b.stats.packs.Add(1)
+	return true
+}
+
+// send publishes msg, which carries n local messages (m the first), to
+// NATS, retrying with backoff until it is sent or cannot ever be; false
+// means ctx ended first.
+func (b *Bridge) send(ctx context.Context, msg *nats.Msg, m *pubsub.Message, n int) bool {
 	for attempt := 0; ; attempt++ {
 		if err := b.gate.wait(ctx); err != nil {
 			return false
 		}
 		err := b.publish(ctx, msg, m)
 		if err == nil {
-			b.stats.exported.Add(1)
+			b.stats.exported.Add(uint64(n))
 			return true
 		}
 		if tooLarge(err) {
-			b.stats.tooLarge.Add(1)
+			b.stats.tooLarge.Add(uint64(n))
 			b.log.Error("bridge: message too large for NATS, not exported",
-				"id", m.ID, "topic", m.Topic, "size", natsSize(msg), "max_payload", b.nc.MaxPayload(), "err", err)
+				"id", m.ID, "topic", m.Topic, "messages", n, "size", natsSize(msg), "max_payload", b.nc.MaxPayload(), "err", err)
 			return true
 		}
 		if ctx.Err() != nil {
@@ -535,7 +609,7 @@ func (b *Bridge) export1(ctx context.Context, enc *encoder, i int, m *pubsub.Mes
 		}
 		if attempt == 0 || attempt%10 == 0 {
 			b.log.Warn("bridge: export failed; holding the message and retrying with backoff",
-				"id", m.ID, "topic", m.Topic, "attempt", attempt+1, "err", err)
+				"id", m.ID, "topic", m.Topic, "messages", n, "attempt", attempt+1, "err", err)
 		}
 		if !sleep(ctx, backoff(attempt)) {
 			return false
@@ -764,24 +838,38 @@ func (q *importQueue) take(dst []*nats.Msg, n int) []*nats.Msg {
 // importBatch bounds the messages published into the home in one call.
 const importBatch = 256
 
-// importMany publishes NATS messages into the home with one
-// PublishMessages call, which packs small ones many to a FIFO write. If
-// the home refuses one of them, nothing was published: each goes alone,
-// so the others still get in.
+// importMany publishes NATS messages into the home with PublishMessages
+// calls, which pack small ones many to a FIFO write. If the home refuses
+// one of a call's messages, nothing of that call was published: each
+// goes alone, so the others still get in.
 func (b *Bridge) importMany(ctx context.Context, msgs []*nats.Msg) {
-	if len(msgs) == 1 {
+	if len(msgs) == 1 && msgs[0].Header.Get(HeaderPacked) == "" {
 		b.import1(ctx, msgs[0], nil)
 		return
 	}
-	ms := make([]*pubsub.Message, 0, len(msgs))
-	all := make([]pubsub.Message, len(msgs)) // one allocation, not one a message
-	for i, msg := range msgs {
-		if b.prepare(msg, &all[i]) {
-			ms = append(ms, &all[i])
+	all := make([]pubsub.Message, 0, len(msgs)) // one allocation, not one a message
+	for _, msg := range msgs {
+		all = b.prepare(msg, all)
+		if len(all) >= importMaxCall {
+			b.publishMany(ctx, all)
+			all = all[:0]
 		}
 	}
-	if len(ms) == 0 {
+	b.publishMany(ctx, all)
+}
+
+// importMaxCall bounds the messages of one PublishMessages call, packs
+// being unpacked.
+const importMaxCall = 1024
+
+// publishMany publishes all with one PublishMessages call.
+func (b *Bridge) publishMany(ctx context.Context, all []pubsub.Message) {
+	if len(all) == 0 {
 		return
+	}
+	ms := make([]*pubsub.Message, len(all))
+	for i := range all {
+		ms[i] = &all[i]
 	}
 	_, err := b.home.PublishMessages(ms)
 	switch {
@@ -821,38 +909,59 @@ func (b *Bridge) missed(des ...*pubsub.DeliveryError) {
 	b.log.Warn("bridge: imported messages missed some channels", attrs...)
 }
 
-// prepare sets m to the message to publish into the home for a NATS
-// message, or returns false (counted and logged) when it is not to be.
-func (b *Bridge) prepare(msg *nats.Msg, m *pubsub.Message) bool {
+// prepare appends to ms the messages to publish into the home for a NATS
+// message: one, or those of a pack. What it leaves out is counted and
+// logged (or is another subscription's).
+func (b *Bridge) prepare(msg *nats.Msg, ms []pubsub.Message) []pubsub.Message {
 	t, ok := subjectTopic(b.prefix, msg.Subject)
 	if !ok {
 		b.stats.rejected.Add(1)
 		b.log.Warn("bridge: NATS subject is not a topic under the prefix; dropped", "subject", msg.Subject, "prefix", b.prefix)
-		return false
+		return ms
 	}
 	if !b.importMatch(msg, t) {
-		return false // a broader subject than the pattern, or another subscription's
+		return ms // a broader subject than the pattern, or another subscription's
 	}
-	origin, err := fromNATS(t, msg, m)
-	if err != nil {
-		b.stats.rejected.Add(1)
-		b.log.Warn("bridge: NATS message dropped", "subject", msg.Subject, "err", err)
-		return false
-	}
-	if origin == b.origin {
-		b.stats.echoes.Add(1)
-		return false
+	from := len(ms)
+	var origin string
+	if version := msg.Header.Get(HeaderPacked); version != "" {
+		origin = msg.Header.Get(HeaderOrigin)
+		if origin == b.origin {
+			b.stats.echoes.Add(1)
+			return ms
+		}
+		var err error
+		if ms, err = unpack(ms, t, version, msg.Data, &b.unpacking); err != nil {
+			// What came before the bad record goes on: it was sent as the
+			// exporter meant it.
+			b.stats.rejected.Add(1)
+			b.log.Warn("bridge: NATS message dropped in part", "subject", msg.Subject, "messages", len(ms)-from, "err", err)
+		}
+	} else {
+		ms = append(ms, pubsub.Message{})
+		var err error
+		if origin, err = fromNATS(t, msg, &ms[from]); err != nil {
+			b.stats.rejected.Add(1)
+			b.log.Warn("bridge: NATS message dropped", "subject", msg.Subject, "err", err)
+			return ms[:from]
+		}
+		if origin == b.origin {
+			b.stats.echoes.Add(1)
+			return ms[:from]
+		}
 	}
 	if origin == "" {
 		origin = "nats" // published by a NATS client, not a bridge
 	}
 	hs := b.originHeaders(origin)
-	if m.Headers == nil {
-		m.Headers = hs // shared: the home only reads a message's headers
-	} else {
-		m.Headers[OriginHeader] = hs[OriginHeader]
+	for i := from; i < len(ms); i++ {
+		if len(ms[i].Headers) == 0 {
+			ms[i].Headers = hs // shared: the home only reads a message's headers
+		} else {
+			ms[i].Headers[OriginHeader] = hs[OriginHeader]
+		}
 	}
-	return true
+	return ms
 }
 
 // originHeaders returns the headers of an imported message that had none:
@@ -870,16 +979,20 @@ func (b *Bridge) originHeaders(origin string) pubsub.Headers {
 	return hs
 }
 
-// import1 publishes one NATS message into the home. It returns false only
-// when ctx ended while a publish kept failing: the message is not taken.
-// jm, in JetStream mode, is told the message is in progress while the
-// publish is retried.
+// import1 publishes one NATS message (a pack: its messages, in turn)
+// into the home. It returns false only when ctx ended while a publish kept
+// failing: the message is not taken, though some of a pack may have been
+// published. jm, in JetStream mode, is told the message is in progress
+// while the publish is retried.
 func (b *Bridge) import1(ctx context.Context, msg *nats.Msg, jm jetstream.Msg) bool {
-	var m pubsub.Message
-	if !b.prepare(msg, &m) {
-		return true
+	var one [1]pubsub.Message
+	ms := b.prepare(msg, one[:0])
+	for i := range ms {
+		if !b.publishLocal(ctx, &ms[i], jm) {
+			return false
+		}
 	}
-	return b.publishLocal(ctx, &m, jm)
+	return true
 }
 
 // publishLocal publishes m into the home, retrying with backoff what may

@@ -44,6 +44,7 @@ func allHeaders() pubsub.Headers {
 // the home it left, nothing arrives twice.
 func TestRoundTrip(t *testing.T) {
 	t.Run("core", func(t *testing.T) { testRoundTrip(t, nil, nil) })
+	t.Run("packed", func(t *testing.T) { testRoundTrip(t, []string{"--packed"}, []string{"--packed"}) })
 	t.Run("jetstream", func(t *testing.T) {
 		testRoundTrip(t, []string{"--durable", "host-a"}, []string{"--durable", "host-b"})
 	})
@@ -184,6 +185,94 @@ func TestOrder(t *testing.T) {
 	ba.stop()
 	bb.stop()
 	checkSequence(t, sub.close(), 0, n)
+}
+
+// TestPackedOrder: a packing exporter, one publisher on A alternating
+// between two topics in runs of 1 to 300 messages (so that packs end at
+// topic changes and at their size limit), a subscriber on B of both: every
+// message, in the order published, with its id, in fewer NATS messages
+// than messages. A NATS client on the prefix sees each pack as one
+// message with the Pubsub-Packed header.
+func TestPackedOrder(t *testing.T) {
+	ow := startOneWay(t, "po.+", "po.+", []string{"--packed"}, nil)
+	a, ba, bb, sub := ow.a, ow.ba, ow.bb, ow.sub
+	nc, err := nats.Connect(ow.srv.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var natsMsgs atomic.Int64
+	var natsBad atomic.Value
+	if _, err := nc.Subscribe("pubsub.po.>", func(m *nats.Msg) {
+		natsMsgs.Add(1)
+		if m.Header.Get(bridge.HeaderPacked) != "1" || m.Header.Get(bridge.HeaderOrigin) == "" {
+			natsBad.Store(fmt.Sprintf("%s with headers %v", m.Subject, m.Header))
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20000
+	content := bytes.Repeat([]byte{'x'}, 200)
+	ms := make([]*pubsub.Message, 0, n)
+	topic := "po.a"
+	for len(ms) < n {
+		run := 1 + len(ms)*7919%300
+		for range min(run, n-len(ms)) {
+			ms = append(ms, &pubsub.Message{Topic: topic, Content: append(strconv.AppendInt(nil, int64(len(ms)), 10), content...)})
+		}
+		topic = map[string]string{"po.a": "po.b", "po.b": "po.a"}[topic]
+	}
+	for len(ms) > 0 {
+		k := min(len(ms), 64)
+		if _, err := a.PublishMessages(ms[:k]); err != nil {
+			t.Fatal(err)
+		}
+		ms = ms[k:]
+	}
+	sub.waitCount(n)
+	sa, sb := ba.stop(), bb.stop()
+	got := sub.close()
+	if len(got) != n {
+		t.Fatalf("got %d messages, want %d", len(got), n)
+	}
+	topic = "po.a"
+	for i, m := range got {
+		if !bytes.HasPrefix(m.Content, append(strconv.AppendInt(nil, int64(i), 10), 'x')) {
+			t.Fatalf("message %d is %.20q, want it to start %d (out of order, lost or duplicated)", i, m.Content, i)
+		}
+		if i > 0 && got[i-1].ID >= m.ID {
+			t.Fatalf("message %d: id %d after %d", i, m.ID, got[i-1].ID)
+		}
+	}
+	if sa["exported"] != n || sb["imported"] != n || sa["packs sent"] == 0 || sa["packs sent"] >= n {
+		t.Errorf("exporter %v, importer %v; want %d exported in fewer packs, and imported", sa, sb, n)
+	}
+	waitFor(t, "the NATS client to get every pack", func() bool { return natsMsgs.Load() == int64(sa["packs sent"]) })
+	if bad := natsBad.Load(); bad != nil {
+		t.Errorf("a NATS client got %s, want a pack", bad)
+	}
+}
+
+// TestPackedIntoJetStream: packs a core exporter sends land in the stream
+// of a JetStream importer on the same prefix, which publishes each of
+// their messages, in order.
+func TestPackedIntoJetStream(t *testing.T) {
+	ow := startOneWay(t, "pj.+", "pj.t", []string{"--packed"}, []string{"--durable", "b"})
+	const n = 3000
+	w, finish := publishLines(t, ow.a, "pj.t")
+	for i := range n {
+		fmt.Fprintln(w, i)
+	}
+	finish()
+	ow.sub.waitCount(n)
+	sa, sb := ow.ba.stop(), ow.bb.stop()
+	checkSequence(t, ow.sub.close(), 0, n)
+	if sa["packs sent"] == 0 || sb["imported"] != n {
+		t.Errorf("exporter %v, importer %v; want packs, and %d imported", sa, sb, n)
+	}
 }
 
 // checkSequence checks that ms hold the contents from..to-1, in order,

@@ -30,7 +30,8 @@ import (
 // PUBSUB_BRIDGE_BENCH_SIZE (default 256) bytes are published back to back
 // for throughput, PUBSUB_BRIDGE_BENCH_RUNS (default 3) times, for each of
 // PUBSUB_BRIDGE_BENCH_MODES (default "core jetstream bare local": the
-// bridge in each mode, bare NATS, the local bus in this process; "both" is
+// bridge in each mode, bare NATS, the local bus in this process; "packed"
+// is core mode with the exporter packing (--packed); "both" is
 // core mode with each bridge exporting and importing); latency is
 // 2,000 messages one at a time, each published once the one before
 // arrived. PUBSUB_BRIDGE_BENCH_PROFILE=DIR has the bridges write CPU
@@ -75,15 +76,15 @@ func TestMeasure(t *testing.T) {
 
 	measure := strings.Fields(envString("PUBSUB_BRIDGE_BENCH_MODES", "core jetstream bare local"))
 	for _, m := range measure {
-		if !slices.Contains([]string{"core", "both", "jetstream", "bare", "local"}, m) {
-			t.Fatalf("PUBSUB_BRIDGE_BENCH_MODES: unknown %q; want some of core, both, jetstream, bare, local", m)
+		if !slices.Contains([]string{"core", "packed", "both", "jetstream", "bare", "local"}, m) {
+			t.Fatalf("PUBSUB_BRIDGE_BENCH_MODES: unknown %q; want some of core, packed, both, jetstream, bare, local", m)
 		}
 	}
 
 	// Through the bridges, in each mode. In "both", core NATS, each
 	// bridge exports and imports, as in the README's two-host example.
 	for _, mode := range measure {
-		if mode != "core" && mode != "both" && mode != "jetstream" {
+		if mode != "core" && mode != "packed" && mode != "both" && mode != "jetstream" {
 			continue
 		}
 		var rs []result
@@ -93,6 +94,9 @@ func TestMeasure(t *testing.T) {
 			common := []string{"--nats", srv.url, "--prefix", prefix}
 			ea := slices.Concat(common, []string{"--export", "m.+"})
 			ib := slices.Concat(common, []string{"--import", "m.+"})
+			if mode == "packed" {
+				ea = append(ea, "--packed")
+			}
 			if mode == "both" {
 				ea = append(ea, "--import", "m.+")
 				ib = append(ib, "--export", "m.+")
@@ -123,7 +127,9 @@ func TestMeasure(t *testing.T) {
 				reportCPU(t, mode, pids, before, r.received)
 			}
 			ch.Close()
-			ba.stop()
+			if sa := ba.stop(); sa["packs sent"] > 0 {
+				t.Logf("%s run %d: the exporter sent %d messages in %d packs", mode, run, sa["exported"], sa["packs sent"])
+			}
 			bb.stop()
 			rs = append(rs, r)
 		}

@@ -25,6 +25,7 @@ type config struct {
 	logger       *slog.Logger
 	natsOptions  []nats.Option
 	ready        func()
+	packed       bool
 }
 
 // The defaults of the options that take a duration.
@@ -154,4 +155,15 @@ func WithNATSOptions(opts ...nats.Option) Option {
 // Default: none.
 func WithReadyFunc(f func()) Option {
 	return optionFunc(func(c *config) { c.ready = f })
+}
+
+// WithPacking has the exporter send what its channel holds on one topic
+// in one NATS message (up to 64 KiB), in pubsub's own format
+// ([HeaderPacked]) rather than a NATS message a message: the bus's messages
+// cost NATS, the server and the importing bridge a fraction of what they
+// did. Every bridge reads packs; NATS clients other than bridges see a
+// binary payload, so a prefix that NATS clients read should not be packed.
+// Core mode only: New refuses it with [WithDurable].
+func WithPacking() Option {
+	return optionFunc(func(c *config) { c.packed = true })
 }

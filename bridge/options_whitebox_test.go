@@ -122,6 +122,7 @@ func TestNewErrors(t *testing.T) {
 		{"bad export", h, "nats://127.0.0.1", []Option{WithExport("a", "b+")}, "bridge: export pattern: ", "b+"},
 		{"bad import", h, "nats://127.0.0.1", []Option{WithImport("a..b")}, "bridge: import pattern: ", "a..b"},
 		{"bad durable", h, "nats://127.0.0.1", []Option{WithExport("a"), WithDurable("a.b")}, "bridge: invalid durable name ", "a.b"},
+		{"packed durable", h, "nats://127.0.0.1", []Option{WithExport("a"), WithDurable("d"), WithPacking()}, "bridge: packing is for core NATS", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b, err := New(c.home, c.url, c.opts...)

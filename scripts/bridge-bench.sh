@@ -9,8 +9,8 @@
 # machine either moves by 10% from one minute to the next, so the script
 # first measures them in alternation, one run each, and gives the median
 # of the ratios: for bridges that each carry one way (A exports, B
-# imports), and for bridges that each carry both ways, as in the two-host
-# example of docs/BRIDGE.md.
+# imports), the same with A packing (--packed), and for bridges that each
+# carry both ways, as in the two-host example of docs/BRIDGE.md.
 #
 # Run it on an otherwise idle machine: every process of the chain needs a
 # CPU. Environment: PUBSUB_BRIDGE_BENCH_COUNT (messages per throughput run,
@@ -35,23 +35,25 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/pubsub" ./cmd/pubsub
 
 echo "== the target: core NATS through the bridge against the local 1to1, in alternation"
-echo "   (core: bridge A only exports, bridge B only imports; both: each does both)"
-core=() both=()
+echo "   (core: bridge A only exports, bridge B only imports; packed: the same, A with --packed;"
+echo "   both: each bridge does both)"
+core=() packed=() both=()
 for k in $(seq "$runs"); do
 	c=$(measure core 1 | awk '/RESULT bridge core/ {print $4}')
+	p=$(measure packed 1 | awk '/RESULT bridge packed/ {print $4}')
 	b=$(measure both 1 | awk '/RESULT bridge both/ {print $4}')
 	l=$("$bin/pubsub" bench --runs 1 --count "$count" --size "$size" 1to1 | awk '$1 == "1to1" {gsub(",", "", $6); print $6}')
-	rc=$(awk -v c="$c" -v l="$l" 'BEGIN {printf "%.3f", c / l}')
-	rb=$(awk -v c="$b" -v l="$l" 'BEGIN {printf "%.3f", c / l}')
-	core+=("$rc") both+=("$rb")
-	echo "round $k: local 1to1 $l msgs/s; bridge core $c msgs/s, ratio $rc; both ways $b msgs/s, ratio $rb"
+	ratio() { awk -v c="$1" -v l="$l" 'BEGIN {printf "%.3f", c / l}'; }
+	core+=("$(ratio "$c")") packed+=("$(ratio "$p")") both+=("$(ratio "$b")")
+	echo "round $k: local 1to1 $l msgs/s; bridge core $c msgs/s, ratio $(ratio "$c"); packed $p, ratio $(ratio "$p"); both ways $b, ratio $(ratio "$b")"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{r[NR] = $1} END {printf "median of %d: %s (from %s to %s)\n", NR, r[int((NR + 1) / 2)], r[1], r[NR]}'; }
 echo "core ratio, $(median "${core[@]}")"
+echo "packed ratio, $(median "${packed[@]}")"
 echo "both ways ratio, $(median "${both[@]}")"
 
-echo "== core NATS through the bridge, one way and both ways"
-measure "core both" "$runs"
+echo "== core NATS through the bridge, one way, packed and both ways"
+measure "core packed both" "$runs"
 echo "== the local bus, publisher and subscriber in two processes"
 "$bin/pubsub" bench --runs "$runs" --count "$count" --size "$size" 1to1 latency
 echo "== JetStream through the bridge, bare NATS, the local bus in one process"
