@@ -26,11 +26,11 @@ type Stats struct {
 	Exported   uint64 // local messages published to NATS
 	Batched    uint64 // of those, sent in JetStream atomic batches
 	Packs      uint64 // NATS messages that carried exported messages packed (WithPacking)
-	Imported   uint64 // NATS messages published into the home
-	Echoes     uint64 // NATS messages from this home, dropped
+	Imported   uint64 // messages from NATS published into the home (each of a pack's)
+	Echoes     uint64 // NATS messages from this home, dropped (a pack counts one)
 	Duplicates uint64 // JetStream redeliveries of messages already published, dropped
 	TooLarge   uint64 // local messages over the NATS server's max_payload, not exported
-	Rejected   uint64 // NATS messages the home refused (bad topic or headers), dropped
+	Rejected   uint64 // messages from NATS the home refused (bad topic or headers), or a pack's that could not be read, dropped
 	Partial    uint64 // imported messages that some matching channel could not take
 	Missed     uint64 // of those, the deliveries missed: one per message and channel
 	// SlowConsumer counts core NATS messages dropped before the importer
@@ -539,80 +539,115 @@ func (b *Bridge) export1(ctx context.Context, enc *encoder, i int, m *pubsub.Mes
 		b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
 		return true
 	}
-	return b.send(ctx, msg, m, 1)
+	return b.send(ctx, msg, m, 1, false) != stopped
 }
 
 // exportPacked publishes ms, taken in order from export channel i, to
 // NATS in packs with p. It returns how many it handed on (sent, or never
 // sendable), fewer than len(ms) only when ctx ended first.
 func (b *Bridge) exportPacked(ctx context.Context, p *packer, i int, ms []*pubsub.Message) int {
-	start := 0 // of the pack being filled
 	for k, m := range ms {
 		if !b.exports(i, m) {
 			continue
 		}
-		ok, err := p.add(m)
-		if err != nil {
-			b.stats.rejected.Add(1)
-			b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
-			continue
-		}
-		if ok {
-			continue
-		}
-		if !b.sendPack(ctx, p) {
-			return start
-		}
-		start = k
-		if _, err := p.add(m); err != nil { // an empty pack takes any message
-			b.stats.rejected.Add(1)
-			b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
+		for {
+			if p.len() == 0 {
+				p.bound(b.nc.MaxPayload()) // the server's, which a reconnection may change
+			}
+			ok, err := p.add(m, k)
+			if err != nil {
+				b.stats.rejected.Add(1)
+				b.log.Error("bridge: cannot export message", "id", m.ID, "topic", m.Topic, "err", err)
+				break
+			}
+			if ok {
+				break
+			}
+			if at := b.sendPack(ctx, p); at >= 0 {
+				return at
+			}
 		}
 	}
-	if p.len() > 0 && !b.sendPack(ctx, p) {
-		return start
+	if p.len() > 0 {
+		if at := b.sendPack(ctx, p); at >= 0 {
+			return at
+		}
 	}
 	return len(ms)
 }
 
-// sendPack sends p's messages and empties it; false means ctx ended first.
-func (b *Bridge) sendPack(ctx context.Context, p *packer) bool {
-	defer p.reset(b.nc.MaxPayload())
-	if !b.send(ctx, p.message(), p.first, p.len()) {
-		return false
+// sendPack sends p's messages and empties p. It returns -1 once it handed
+// them all on (sent, or never sendable), or, when ctx ended first, the
+// position (given to add) of the first it did not.
+func (b *Bridge) sendPack(ctx context.Context, p *packer) int {
+	defer p.reset()
+	switch b.send(ctx, p.message(), p.ms[0], p.len(), true) {
+	case stopped:
+		return p.at[0]
+	case tooLarge:
+		// Filled for a server with a larger max_payload than this one: each
+		// message goes alone, and only one too large alone is dropped.
+		ms, at := slices.Clone(p.ms), slices.Clone(p.at)
+		b.log.Warn("bridge: a pack is over the server's max_payload; sending its messages one a NATS message",
+			"messages", len(ms), "size", natsSize(p.message()), "max_payload", b.nc.MaxPayload())
+		for j, m := range ms {
+			p.reset()
+			if _, err := p.add(m, at[j]); err != nil {
+				continue // cannot be: it was written before
+			}
+			if b.send(ctx, p.message(), m, 1, true) == stopped {
+				return at[j]
+			}
+		}
 	}
-	b.stats.packs.Add(1)
-	return true
+	return -1
 }
 
+// sendResult is what send did with a NATS message.
+type sendResult int
+
+const (
+	sent     sendResult = iota
+	dropped             // never sendable: counted and logged
+	tooLarge            // a pack over max_payload, left to the caller
+	stopped             // ctx ended first
+)
+
 // send publishes msg, which carries n local messages (m the first), to
-// NATS, retrying with backoff until it is sent or cannot ever be; false
-// means ctx ended first.
-func (b *Bridge) send(ctx context.Context, msg *nats.Msg, m *pubsub.Message, n int) bool {
+// NATS, retrying with backoff until it is sent or cannot ever be. A pack
+// of several over the server's max_payload is left to the caller
+// (tooLarge); any other message over it is counted and logged.
+func (b *Bridge) send(ctx context.Context, msg *nats.Msg, m *pubsub.Message, n int, pack bool) sendResult {
 	for attempt := 0; ; attempt++ {
 		if err := b.gate.wait(ctx); err != nil {
-			return false
+			return stopped
 		}
 		err := b.publish(ctx, msg, m)
 		if err == nil {
 			b.stats.exported.Add(uint64(n))
-			return true
+			if pack {
+				b.stats.packs.Add(1)
+			}
+			return sent
 		}
-		if tooLarge(err) {
+		if isTooLarge(err) {
+			if pack && n > 1 {
+				return tooLarge
+			}
 			b.stats.tooLarge.Add(uint64(n))
 			b.log.Error("bridge: message too large for NATS, not exported",
-				"id", m.ID, "topic", m.Topic, "messages", n, "size", natsSize(msg), "max_payload", b.nc.MaxPayload(), "err", err)
-			return true
+				"id", m.ID, "topic", m.Topic, "size", natsSize(msg), "max_payload", b.nc.MaxPayload(), "err", err)
+			return dropped
 		}
 		if ctx.Err() != nil {
-			return false
+			return stopped
 		}
 		if attempt == 0 || attempt%10 == 0 {
 			b.log.Warn("bridge: export failed; holding the message and retrying with backoff",
 				"id", m.ID, "topic", m.Topic, "messages", n, "attempt", attempt+1, "err", err)
 		}
 		if !sleep(ctx, backoff(attempt)) {
-			return false
+			return stopped
 		}
 	}
 }
@@ -628,7 +663,7 @@ func natsSize(msg *nats.Msg) int {
 	return n
 }
 
-func tooLarge(err error) bool {
+func isTooLarge(err error) bool {
 	if errors.Is(err, nats.ErrMaxPayload) {
 		return true
 	}
@@ -930,12 +965,12 @@ func (b *Bridge) prepare(msg *nats.Msg, ms []pubsub.Message) []pubsub.Message {
 			b.stats.echoes.Add(1)
 			return ms
 		}
+		var bad int
 		var err error
-		if ms, err = unpack(ms, t, version, msg.Data, &b.unpacking); err != nil {
-			// What came before the bad record goes on: it was sent as the
-			// exporter meant it.
-			b.stats.rejected.Add(1)
-			b.log.Warn("bridge: NATS message dropped in part", "subject", msg.Subject, "messages", len(ms)-from, "err", err)
+		if ms, bad, err = unpack(ms, t, version, msg.Data, &b.unpacking); err != nil {
+			// The records that could be read go on.
+			b.stats.rejected.Add(uint64(bad))
+			b.log.Warn("bridge: NATS message dropped in part", "subject", msg.Subject, "kept", len(ms)-from, "dropped", bad, "err", err)
 		}
 	} else {
 		ms = append(ms, pubsub.Message{})

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,6 +106,9 @@ func testRoundTrip(t *testing.T, flagsA, flagsB []string) {
 	if sa["exported"] != 4 || sb["imported"] != 4 || sb["exported"] != 1 || sa["imported"] != 1 {
 		t.Errorf("counts: A %v, B %v; want A exported 4 and imported 1, B the reverse", sa, sb)
 	}
+	if packed := slices.Contains(flagsA, "--packed"); packed && (sa["packs sent"] != 4 || sb["packs sent"] != 1) || !packed && sa["packs sent"]+sb["packs sent"] != 0 {
+		t.Errorf("packs sent: A %d, B %d; want 4 and 1 with --packed (a topic each), else none", sa["packs sent"], sb["packs sent"])
+	}
 
 	check := func(where string, got *pubsub.Message, p pub, id uint64, origin string) {
 		t.Helper()
@@ -189,9 +193,8 @@ func TestOrder(t *testing.T) {
 
 // TestPackedOrder: a packing exporter, one publisher on A alternating
 // between two topics in runs of 1 to 300 messages (so that packs end at
-// topic changes and at their size limit), a subscriber on B of both: every
-// message, in the order published, with its id, in fewer NATS messages
-// than messages. A NATS client on the prefix sees each pack as one
+// topic changes), a subscriber on B of both: every message, on its topic,
+// in the order published, in fewer NATS messages than messages. A NATS client on the prefix sees each pack as one
 // message with the Pubsub-Packed header.
 func TestPackedOrder(t *testing.T) {
 	ow := startOneWay(t, "po.+", "po.+", []string{"--packed"}, nil)
@@ -217,11 +220,13 @@ func TestPackedOrder(t *testing.T) {
 	const n = 20000
 	content := bytes.Repeat([]byte{'x'}, 200)
 	ms := make([]*pubsub.Message, 0, n)
+	topics := make([]string, 0, n)
 	topic := "po.a"
 	for len(ms) < n {
 		run := 1 + len(ms)*7919%300
 		for range min(run, n-len(ms)) {
 			ms = append(ms, &pubsub.Message{Topic: topic, Content: append(strconv.AppendInt(nil, int64(len(ms)), 10), content...)})
+			topics = append(topics, topic)
 		}
 		topic = map[string]string{"po.a": "po.b", "po.b": "po.a"}[topic]
 	}
@@ -238,10 +243,9 @@ func TestPackedOrder(t *testing.T) {
 	if len(got) != n {
 		t.Fatalf("got %d messages, want %d", len(got), n)
 	}
-	topic = "po.a"
 	for i, m := range got {
-		if !bytes.HasPrefix(m.Content, append(strconv.AppendInt(nil, int64(i), 10), 'x')) {
-			t.Fatalf("message %d is %.20q, want it to start %d (out of order, lost or duplicated)", i, m.Content, i)
+		if !bytes.HasPrefix(m.Content, append(strconv.AppendInt(nil, int64(i), 10), 'x')) || m.Topic != topics[i] {
+			t.Fatalf("message %d is %.20q on %s, want it to start %d, on %s (out of order, lost or duplicated)", i, m.Content, m.Topic, i, topics[i])
 		}
 		if i > 0 && got[i-1].ID >= m.ID {
 			t.Fatalf("message %d: id %d after %d", i, m.ID, got[i-1].ID)
@@ -362,6 +366,104 @@ func TestTooLarge(t *testing.T) {
 	}
 	if sa["too large"] != 1 || !strings.Contains(ba.StderrText(), "max_payload=33554432") {
 		t.Errorf("A: too large %d, stderr:\n%s\nwant one too large, naming max_payload=33554432", sa["too large"], ba.StderrText())
+	}
+}
+
+// TestPackedTooLarge: a packing exporter sends a message over the
+// server's max_payload in a pack of its own, which fails alone: what
+// came before and after it on the same topic arrives, in order.
+func TestPackedTooLarge(t *testing.T) {
+	ow := startOneWay(t, "big.+", "big.+", []string{"--packed"}, nil)
+	a, ba, bb, sub := ow.a, ow.ba, ow.bb, ow.sub
+	ms := []*pubsub.Message{
+		{Topic: "big.t", Content: []byte("before")},
+		{Topic: "big.t", Content: make([]byte, 33<<20)},
+		{Topic: "big.t", Content: []byte("after")},
+	}
+	if _, err := a.PublishMessages(ms); err != nil { // one call: the exporter finds all three at once
+		t.Fatal(err)
+	}
+	sub.waitCount(2)
+	sa := ba.stop()
+	bb.stop()
+	got := sub.close()
+	if len(got) != 2 || string(got[0].Content) != "before" || string(got[1].Content) != "after" {
+		t.Errorf("B got %d messages, want before and after", len(got))
+	}
+	if sa["too large"] != 1 || sa["exported"] != 2 || sa["packs sent"] != 2 || !strings.Contains(ba.StderrText(), "max_payload=33554432") {
+		t.Errorf("A: %v, stderr:\n%s\nwant two exported in two packs and one too large, naming max_payload=33554432", sa, ba.StderrText())
+	}
+}
+
+// TestPackedSmallMaxPayload: a packing exporter keeps its packs within a
+// server's max_payload of 16 KiB: 200 messages of 200 B found at once
+// arrive, in packs of several.
+func TestPackedSmallMaxPayload(t *testing.T) {
+	srv := startNATSWith(t, "max_payload: 16384\n")
+	a, b := newHome(t), newHome(t)
+	ba := startBridge(t, a, "--nats", srv.url, "--packed", "--export", "mp.+")
+	bb := startBridge(t, b, "--nats", srv.url, "--import", "mp.+")
+	sub := collect(t, b, "mp.+")
+	ms := make([]*pubsub.Message, 200)
+	for i := range ms {
+		ms[i] = &pubsub.Message{Topic: "mp.t", Content: append([]byte(strconv.Itoa(i)), bytes.Repeat([]byte{'x'}, 200)...)}
+	}
+	if _, err := a.PublishMessages(ms); err != nil {
+		t.Fatal(err)
+	}
+	sub.waitCount(len(ms))
+	sa, sb := ba.stop(), bb.stop()
+	got := sub.close()
+	for i, m := range got {
+		if !bytes.HasPrefix(m.Content, append([]byte(strconv.Itoa(i)), 'x')) {
+			t.Fatalf("message %d is %.10q: out of order, lost or duplicated", i, m.Content)
+		}
+	}
+	if len(got) != len(ms) || sa["too large"] != 0 || sa["packs sent"] < 4 || sa["packs sent"] >= len(ms) || sb["imported"] != len(ms) {
+		t.Errorf("got %d of %d; exporter %v; importer %v; want every message, in packs of under 16 KiB", len(got), len(ms), sa, sb)
+	}
+}
+
+// TestPackedOverMaxPayload: a pack filled for a server with a larger
+// max_payload than the one it meets (a reconnection) goes a message a
+// NATS message; only the message too large alone is dropped.
+func TestPackedOverMaxPayload(t *testing.T) {
+	srv := startNATSWith(t, "max_payload: 16384\n")
+	nc := natsConn(t, srv.url)
+	got := make(chan *nats.Msg, 300)
+	if _, err := nc.ChanSubscribe("pubsub.op.t", got); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	home := newHome(t)
+	b, err := bridge.New(home, srv.url, bridge.WithExport("op.+"), bridge.WithPacking(), bridge.WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := make([]*pubsub.Message, 200)
+	for i := range ms {
+		ms[i] = &pubsub.Message{ID: uint64(i + 1), Timestamp: 1, Topic: "op.t", Content: bytes.Repeat([]byte{'x'}, 200)}
+	}
+	ms[100].Content = make([]byte, 20000) // over 16 KiB alone
+	at, err := bridge.SendOverPack(b, srv.url, ms)
+	if err != nil || at != -1 {
+		t.Fatalf("SendOverPack: %d, %v; want -1 (all handed on)", at, err)
+	}
+	s := b.Stats()
+	if s.Exported != 199 || s.Packs != 199 || s.TooLarge != 1 {
+		t.Errorf("stats %+v; want 199 exported in 199 packs, 1 too large", s)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "199 packs at a NATS client", func() bool { return len(got) == 199 })
+	for range 199 {
+		m := <-got
+		if len(m.Data) > 16384 || m.Header.Get(bridge.HeaderPacked) != "1" {
+			t.Fatalf("a NATS message of %d bytes, headers %v; want a pack under 16 KiB", len(m.Data), m.Header)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,8 +25,8 @@ import (
 func packAll(t testing.TB, ms ...*pubsub.Message) *nats.Msg {
 	t.Helper()
 	p := newPacker("pubsub", "there")
-	for _, m := range ms {
-		if ok, err := p.add(m); !ok || err != nil {
+	for k, m := range ms {
+		if ok, err := p.add(m, k); !ok || err != nil {
 			t.Fatalf("add %+v: %v, %v", m, ok, err)
 		}
 	}
@@ -51,8 +52,8 @@ func TestPackRoundTrip(t *testing.T) {
 		t.Fatalf("pack: subject %q, headers %v", msg.Subject, msg.Header)
 	}
 	var s wire.Stream
-	got, err := unpack(nil, "m.t", "1", msg.Data, &s)
-	if err != nil || len(got) != len(ms) {
+	got, bad, err := unpack(nil, "m.t", "1", msg.Data, &s)
+	if err != nil || bad != 0 || len(got) != len(ms) {
 		t.Fatalf("unpack: %d messages, %v; want %d", len(got), err, len(ms))
 	}
 	for i, m := range ms {
@@ -79,7 +80,7 @@ func TestPackBounds(t *testing.T) {
 	}
 	add := func(m *pubsub.Message, want bool) {
 		t.Helper()
-		if ok, err := p.add(m); ok != want || err != nil {
+		if ok, err := p.add(m, 0); ok != want || err != nil {
 			t.Fatalf("add %s of %d bytes to a pack of %d messages, %d bytes: %v, %v; want %v", m.Topic, len(m.Content), p.len(), len(p.buf), ok, err, want)
 		}
 	}
@@ -97,14 +98,15 @@ func TestPackBounds(t *testing.T) {
 		t.Fatalf("pack of %d bytes, over %d", len(p.buf), packMaxBytes)
 	}
 
-	p.reset(0)
+	p.reset()
 	add(msg("b", 3*packMaxBytes), true) // alone, however large
 	add(msg("b", 1), false)
 	if p.message().Subject != "pubsub.b" {
 		t.Fatalf("subject %s after a topic change, want pubsub.b", p.message().Subject)
 	}
 
-	p.reset(4096) // a server with max_payload 4096
+	p.reset()
+	p.bound(4096) // a server with max_payload 4096
 	add(msg("a", 1000), true)
 	add(msg("a", 1000), true)
 	add(msg("a", 1000), true)
@@ -115,7 +117,7 @@ func TestPackBounds(t *testing.T) {
 
 	// A header no message file can hold: refused, the pack unchanged.
 	before := bytes.Clone(p.buf)
-	if ok, err := p.add(&pubsub.Message{Topic: "a", Content: []byte{}, Headers: pubsub.Headers{"c": complex(1, 2)}}); ok || err == nil {
+	if ok, err := p.add(&pubsub.Message{Topic: "a", Content: []byte{}, Headers: pubsub.Headers{"c": complex(1, 2)}}, 0); ok || err == nil {
 		t.Fatalf("add with a complex header: %v, %v; want an error", ok, err)
 	}
 	if !bytes.Equal(p.buf, before) {
@@ -123,37 +125,53 @@ func TestPackBounds(t *testing.T) {
 	}
 }
 
-// TestUnpackErrors: a bad record ends a pack, what came before it is
-// kept, and the error names the record, where it starts and what is
+// TestUnpackErrors: a record that cannot be read, or is on another
+// topic, is skipped and the others kept; a size that does not fit ends the
+// pack; the error names the first bad record, where it starts and what is
 // wrong.
 func TestUnpackErrors(t *testing.T) {
-	good := packAll(t,
+	three := packAll(t,
 		&pubsub.Message{ID: 1, Timestamp: 1, Topic: "m.t", Content: []byte("a")},
 		&pubsub.Message{ID: 2, Timestamp: 2, Topic: "m.t", Content: []byte("b")},
+		&pubsub.Message{ID: 3, Timestamp: 3, Topic: "m.t", Content: []byte("c")},
 	).Data
-	first := 4 + int(binary.BigEndian.Uint32(good))
-	other := packAll(t, &pubsub.Message{ID: 3, Timestamp: 3, Topic: "m.u", Content: []byte("c")}).Data
-	corrupt := bytes.Clone(good)
-	corrupt[first+4] = 'X' // the second record's magic
+	second := 4 + int(binary.BigEndian.Uint32(three))
+	third := second + 4 + int(binary.BigEndian.Uint32(three[second:]))
+	corrupt := bytes.Clone(three)
+	corrupt[second+4] = 'X' // the second record's magic
+	other := packAll(t, &pubsub.Message{ID: 9, Timestamp: 9, Topic: "m.u", Content: []byte("b")}).Data
+	moved := slices.Concat(three[:second], other, three[third:])
+	big := packAll(t, &pubsub.Message{ID: 1, Timestamp: 1, Topic: "m.t", Content: make([]byte, packMaxBytes)}).Data
+	var many []byte
+	for len(many) <= packMaxBytes {
+		many = append(many, three...)
+	}
 	for _, c := range []struct {
 		name, version string
 		data          []byte
-		keep          int
+		keep          []uint64 // the ids
+		bad           int
 		want          string
 	}{
-		{"whole", "1", good, 2, ""},
-		{"empty", "1", nil, 0, ""},
-		{"version", "2", good, 0, `Pubsub-Packed "2": the version this bridge reads is 1`},
-		{"short size", "1", good[:first+3], 1, "record 1 at byte " + itoa(first) + ": 3 bytes left, less than a size"},
-		{"short record", "1", good[:len(good)-1], 1, "record 1 at byte " + itoa(first) + ": size"},
-		{"bad record", "1", corrupt, 1, "record 1 at byte " + itoa(first) + ": "},
-		{"other topic", "1", append(good[:first:first], other...), 1, `record 1 at byte ` + itoa(first) + `: topic "m.u" on subject of topic "m.t"`},
+		{"whole", "1", three, []uint64{1, 2, 3}, 0, ""},
+		{"empty", "1", nil, nil, 0, ""},
+		{"one large", "1", big, []uint64{1}, 0, ""},
+		{"version", "2", three, nil, 1, `Pubsub-Packed "2": the version this bridge reads is 1`},
+		{"short size", "1", three[:third+3], []uint64{1, 2}, 1, "record 2 at byte " + itoa(third) + ": 3 bytes left, less than a size"},
+		{"short record", "1", three[:len(three)-1], []uint64{1, 2}, 1, "record 2 at byte " + itoa(third) + ": size"},
+		{"bad record", "1", corrupt, []uint64{1, 3}, 1, "record 1 at byte " + itoa(second) + ": "},
+		{"other topic", "1", moved, []uint64{1, 3}, 1, `record 1 at byte ` + itoa(second) + `: topic "m.u" on subject of topic "m.t"`},
+		{"large with several", "1", many, nil, 1, "not one message: a pack over 65536 bytes holds one"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var s wire.Stream
-			got, err := unpack(nil, "m.t", c.version, c.data, &s)
-			if len(got) != c.keep {
-				t.Errorf("kept %d messages, want %d", len(got), c.keep)
+			got, bad, err := unpack(nil, "m.t", c.version, c.data, &s)
+			var ids []uint64
+			for _, m := range got {
+				ids = append(ids, m.ID)
+			}
+			if !slices.Equal(ids, c.keep) || bad != c.bad {
+				t.Errorf("kept %v, %d bad; want %v, %d bad", ids, bad, c.keep, c.bad)
 			}
 			if c.want == "" {
 				if err != nil {
@@ -182,7 +200,7 @@ func FuzzUnpack(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 40, 'P', 'M', 'S', 'G', 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s wire.Stream
-		got, _ := unpack(nil, "m.t", "1", data, &s)
+		got, _, _ := unpack(nil, "m.t", "1", data, &s)
 		if len(got) > len(data)/(packRecordSize+wire.FixedSize) {
 			t.Fatalf("%d messages from %d bytes", len(got), len(data))
 		}
@@ -192,11 +210,17 @@ func FuzzUnpack(f *testing.F) {
 		p := newPacker("pubsub", "o")
 		p.limit = math.MaxInt // data may be larger than a pack the bridge makes
 		for i := range got {
-			if ok, err := p.add(&got[i]); !ok || err != nil {
+			if ok, err := p.add(&got[i], i); !ok || err != nil {
 				t.Fatalf("message %d of %d read back: add %v, %v", i, len(got), ok, err)
 			}
 		}
-		again, err := unpack(nil, "m.t", "1", p.message().Data, &s)
+		again, _, err := unpack(nil, "m.t", "1", p.message().Data, &s)
+		if len(p.message().Data) > packMaxBytes && len(got) > 1 {
+			if err == nil {
+				t.Fatalf("%d messages in %d bytes read back as a pack", len(got), len(p.message().Data))
+			}
+			return
+		}
 		if err != nil || len(again) != len(got) {
 			t.Fatalf("packed again: %d messages, %v; want %d", len(again), err, len(got))
 		}
@@ -212,31 +236,39 @@ func FuzzUnpack(f *testing.F) {
 }
 
 // FuzzImportPacked hands the importer a pack of messages on m.t, from
-// another home, cut anywhere: what unpack reads comes into the home, in
-// order, with its ids, contents and the pack's origin, and a pack with a
-// bad tail counts one message rejected.
+// another home, with headers, cut anywhere and with a byte changed
+// anywhere: what unpack reads comes into the home, in order, with its
+// ids, contents, headers and the pack's origin, and every record it could
+// not read counts as rejected.
 func FuzzImportPacked(f *testing.F) {
-	f.Add(uint8(3), uint16(0), "elsewhere", []byte("body"))
-	f.Add(uint8(1), uint16(20), "", []byte{})
-	f.Add(uint8(5), uint16(9999), "here", []byte("z"))
+	f.Add(uint8(3), uint16(0), uint16(0), byte(0), "elsewhere", []byte("body"), "v")
+	f.Add(uint8(1), uint16(20), uint16(7), byte('X'), "", []byte{}, "")
+	f.Add(uint8(5), uint16(9999), uint16(60), byte(0xff), "here", []byte("z"), "\x00")
+	f.Add(uint8(54), uint16(20), uint16(0), byte(0), "\xed", []byte{}, "") // an origin the home refuses
 	br, ch, sub := newImporter(f)
 	var nextID uint64
-	f.Fuzz(func(t *testing.T, n uint8, cut uint16, origin string, content []byte) {
+	f.Fuzz(func(t *testing.T, n uint8, cut, at uint16, to byte, origin string, content []byte, header string) {
 		p := newPacker("pubsub", origin)
-		for range int(n) {
+		for i := range int(n) {
 			nextID++ // never one a channel still holds
-			m := &pubsub.Message{ID: nextID, Timestamp: 1700000000000000, Topic: "m.t", Content: content}
-			if ok, _ := p.add(m); !ok {
+			m := &pubsub.Message{ID: nextID, Timestamp: 1700000000000000, Topic: "m.t", Content: append(bytes.Clone(content), byte(i))}
+			if i%2 == 1 {
+				m.Headers = pubsub.Headers{"h": header, "i": int64(i)}
+			}
+			if ok, err := p.add(m, i); !ok || err != nil {
 				break
 			}
 		}
 		msg := p.message()
-		data := msg.Data
+		data := bytes.Clone(msg.Data)
 		if int(cut) < len(data) && cut > 0 {
 			data = data[:len(data)-int(cut)]
 		}
+		if len(data) > 0 {
+			data[int(at)%len(data)] = to
+		}
 		var s wire.Stream
-		want, bad := unpack(nil, "m.t", "1", data, &s)
+		want, bad, _ := unpack(nil, "m.t", "1", data, &s)
 		msg = &nats.Msg{Subject: "pubsub.m.t", Header: msg.Header, Data: data, Sub: sub}
 		before := br.Stats()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -250,36 +282,49 @@ func FuzzImportPacked(f *testing.F) {
 			}
 			return
 		}
-		tail := uint64(0)
-		if bad != nil {
-			tail = 1
-		}
-		if !utf8.ValidString(origin) {
-			// The home refuses the origin header, as for a message alone.
-			if imported != 0 || rejected != uint64(len(want))+tail {
-				t.Fatalf("origin %q: imported %d, rejected %d; want 0 and %d", origin, imported, rejected, uint64(len(want))+tail)
+		// The home refuses what it cannot take (an origin or a header
+		// that is not UTF-8, an id it keeps for itself), as for a
+		// message alone: each of those counts as rejected.
+		var refused uint64
+		for _, m := range want {
+			if !utf8.ValidString(origin) || m.ID>>56 == 0xff || !validHeaders(m.Headers) {
+				refused++
 			}
-			return
 		}
-		if imported != uint64(len(want)) || rejected != tail {
-			t.Fatalf("imported %d, rejected %d; want %d imported, and the bad tail (%v) rejected", imported, rejected, len(want), bad)
+		if imported != uint64(len(want))-refused || rejected != uint64(bad)+refused {
+			t.Fatalf("imported %d, rejected %d; want %d imported, and %d bad and %d refused rejected", imported, rejected, uint64(len(want))-refused, bad, refused)
 		}
 		wantOrigin := origin
 		if wantOrigin == "" {
 			wantOrigin = "nats"
 		}
 		for i := range want {
+			if !utf8.ValidString(origin) || want[i].ID>>56 == 0xff || !validHeaders(want[i].Headers) {
+				continue
+			}
 			got, err := ch.Fetch()
 			if err != nil {
 				t.Fatalf("message %d of %d: %v", i, len(want), err)
 			}
-			if got.Topic != "m.t" || got.ID != want[i].ID || !bytes.Equal(got.Content, content) || got.Headers[OriginHeader] != wantOrigin {
-				t.Fatalf("message %d: %s id %d, %d bytes, headers %v; want m.t id %d, %d bytes, origin %s",
-					i, got.Topic, got.ID, len(got.Content), got.Headers, want[i].ID, len(content), wantOrigin)
+			if got.Topic != "m.t" || got.ID != want[i].ID || !bytes.Equal(got.Content, want[i].Content) || got.Headers[OriginHeader] != wantOrigin ||
+				len(got.Headers) != len(want[i].Headers)+1 {
+				t.Fatalf("message %d: %s id %d, %d bytes, headers %v; want m.t id %d, %d bytes, headers %v and origin %s",
+					i, got.Topic, got.ID, len(got.Content), got.Headers, want[i].ID, len(want[i].Content), want[i].Headers, wantOrigin)
 			}
 		}
 		if m, err := ch.Fetch(); !errors.Is(err, pubsub.ErrNoMessage) {
 			t.Fatalf("the channel holds more than the pack: %+v, %v", m, err)
 		}
 	})
+}
+
+// validHeaders reports whether the home takes h: its strings UTF-8, and
+// no pubsub-origin of its own (which the importer sets anyway).
+func validHeaders(h pubsub.Headers) bool {
+	for k, v := range h {
+		if s, ok := v.(string); !utf8.ValidString(k) || ok && !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
 }
