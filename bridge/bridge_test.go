@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -26,6 +27,7 @@ import (
 	"github.com/pubsub-go/pubsub"
 	"github.com/pubsub-go/pubsub/bridge"
 	"github.com/pubsub-go/pubsub/internal/proctest"
+	"github.com/pubsub-go/pubsub/internal/wire"
 )
 
 // allHeaders holds a value of every type a Go publisher can send.
@@ -453,7 +455,7 @@ func TestPackedOverMaxPayload(t *testing.T) {
 	}
 	s := b.Stats()
 	if s.Exported != 199 || s.Packs != 199 || s.TooLarge != 1 {
-		t.Errorf("stats %+v; want 199 exported in 199 packs, 1 too large", s)
+		t.Fatalf("stats %+v; want 199 exported in 199 packs, 1 too large", s)
 	}
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
@@ -463,6 +465,94 @@ func TestPackedOverMaxPayload(t *testing.T) {
 		m := <-got
 		if len(m.Data) > 16384 || m.Header.Get(bridge.HeaderPacked) != "1" {
 			t.Fatalf("a NATS message of %d bytes, headers %v; want a pack under 16 KiB", len(m.Data), m.Header)
+		}
+	}
+}
+
+// TestPackedStopWhileCutOff: a packing exporter cut off from NATS holds a
+// pack when SIGTERM comes; the server is back within the drain timeout:
+// every message reaches NATS once, in order, the pack it held included. A
+// stream on the prefix, made before the server went down, keeps what
+// arrives whenever it arrives.
+func TestPackedStopWhileCutOff(t *testing.T) {
+	srv := startNATS(t)
+	js, ctx := jetStreamClient(t, srv.url)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SD", Subjects: []string{"pubsub.sd.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	a := newHome(t)
+	ba := startBridge(t, a, "--nats", srv.url, "--packed", "--export", "sd.+")
+	srv.stop()
+	ba.waitStderr("disconnected from NATS")
+
+	const n = 500
+	ms := make([]*pubsub.Message, n)
+	for i := range ms {
+		ms[i] = &pubsub.Message{Topic: []string{"sd.a", "sd.b"}[i/70%2], Content: []byte(strconv.Itoa(i))}
+	}
+	pending := func() int {
+		infos, err := a.Channels()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range infos {
+			if c.Topic == "sd.+" {
+				return c.Queued + c.Pending
+			}
+		}
+		t.Fatal("no export channel")
+		return 0
+	}
+	// The first 50, on one topic, go in one FIFO write: the exporter takes
+	// them all in a pack, and waits for NATS holding it.
+	if _, err := a.PublishMessages(ms[:50]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the exporter to take a pack", func() bool { return pending() == 0 })
+	if _, err := a.PublishMessages(ms[50:]); err != nil {
+		t.Fatal(err)
+	}
+
+	ba.Signal(syscall.SIGTERM)
+	srv.start()
+	if err := ba.Wait(); err != nil {
+		t.Fatalf("bridge: %v\n%s", err, ba.StderrText())
+	}
+	if st := stats(t, ba.StderrText()); st["exported"] != n || strings.Contains(ba.StderrText(), "lost") {
+		t.Fatalf("exporter %v; want %d exported, none lost; stderr:\n%s", st, n, ba.StderrText())
+	}
+
+	js, ctx = jetStreamClient(t, srv.url)
+	stream, err := js.Stream(ctx, "SD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
+		raw, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for data := raw.Data; len(data) > 0; {
+			size := int(binary.BigEndian.Uint32(data))
+			m, err := wire.Decode(data[4 : 4+size])
+			if err != nil || "pubsub."+m.Topic != raw.Subject {
+				t.Fatalf("pack %d on %s: %v, topic %q", seq, raw.Subject, err, m.Topic)
+			}
+			got = append(got, string(m.Content))
+			data = data[4+size:]
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d messages reached NATS, want %d", len(got), n)
+	}
+	for i, c := range got {
+		if c != strconv.Itoa(i) {
+			t.Fatalf("message %d is %q: lost, repeated or out of order", i, c)
 		}
 	}
 }

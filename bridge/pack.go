@@ -126,29 +126,31 @@ func unpack(ms []pubsub.Message, t, version string, data []byte, s *wire.Stream)
 	if len(data) > packMaxBytes && (len(data) < packRecordSize || uint64(binary.BigEndian.Uint32(data)) != uint64(len(data)-packRecordSize)) {
 		return ms, 1, fmt.Errorf("%w: %d bytes, and not one message: a pack over %d bytes holds one", errPacked, len(data), packMaxBytes)
 	}
-	skip := func(e error) {
+	// Only the first error is said, so only it is formatted: a hostile
+	// pack of empty records costs no more than a good one.
+	skip := func(format string, args ...any) {
 		bad++
 		if err == nil {
-			err = e
+			err = fmt.Errorf("%w: "+format, append([]any{errPacked}, args...)...)
 		}
 	}
 	for k, off := 0, 0; off < len(data); k++ {
 		if len(data)-off < packRecordSize {
-			skip(fmt.Errorf("%w: record %d at byte %d: %d bytes left, less than a size", errPacked, k, off, len(data)-off))
+			skip("record %d at byte %d: %d bytes left, less than a size", k, off, len(data)-off)
 			break
 		}
 		n := binary.BigEndian.Uint32(data[off:])
 		if uint64(n) > uint64(len(data)-off-packRecordSize) {
-			skip(fmt.Errorf("%w: record %d at byte %d: size %d, but %d bytes left", errPacked, k, off, n, len(data)-off-packRecordSize))
+			skip("record %d at byte %d: size %d, but %d bytes left", k, off, n, len(data)-off-packRecordSize)
 			break
 		}
 		record := data[off+packRecordSize : off+packRecordSize+int(n)]
 		var w wire.Message
-		switch err := s.Decode(record, &w); {
-		case err != nil:
-			skip(fmt.Errorf("%w: record %d at byte %d: %v", errPacked, k, off, err))
+		switch derr := s.Decode(record, &w); {
+		case derr != nil:
+			skip("record %d at byte %d: %v", k, off, derr)
 		case w.Topic != t:
-			skip(fmt.Errorf("%w: record %d at byte %d: topic %q on subject of topic %q", errPacked, k, off, w.Topic, t))
+			skip("record %d at byte %d: topic %q on subject of topic %q", k, off, w.Topic, t)
 		default:
 			ms = append(ms, pubsub.Message{ID: w.ID, Timestamp: w.Timestamp, Topic: t, Headers: w.Headers, Content: w.Content})
 		}

@@ -115,6 +115,24 @@ func TestPackBounds(t *testing.T) {
 		t.Fatalf("pack of %d bytes under max_payload 4096", len(p.buf))
 	}
 
+	// A message whose headers, not its content, would take the pack over
+	// its limit starts the next one.
+	p.reset()
+	p.bound(0)
+	for len(p.buf) < packMaxBytes-2000 {
+		add(msg("a", 1000), true)
+	}
+	heavy := msg("a", 10)
+	heavy.Headers = pubsub.Headers{"h": strings.Repeat("y", 4000)}
+	add(heavy, false)
+	if len(p.buf) > packMaxBytes {
+		t.Fatalf("pack of %d bytes, over %d", len(p.buf), packMaxBytes)
+	}
+	var s wire.Stream
+	if got, bad, err := unpack(nil, "a", "1", p.buf, &s); len(got) != p.len() || bad != 0 || err != nil {
+		t.Fatalf("the pack reads back as %d messages, %d bad, %v; want %d", len(got), bad, err, p.len())
+	}
+
 	// A header no message file can hold: refused, the pack unchanged.
 	before := bytes.Clone(p.buf)
 	if ok, err := p.add(&pubsub.Message{Topic: "a", Content: []byte{}, Headers: pubsub.Headers{"c": complex(1, 2)}}, 0); ok || err == nil {
