@@ -85,7 +85,7 @@ FUZZ_TARGETS := \
 	./internal/wire:FuzzNextRecord ./internal/topic:FuzzMatch ./internal/topic:FuzzValidate \
 	./internal/engine:FuzzParseChannelName ./internal/engine:FuzzParseLock ./internal/engine:FuzzParseQueueLine \
 	./internal/engine:FuzzQueueNames ./internal/engine:FuzzQueueRecords .:FuzzChannelQueue ./cmd/pubsub:FuzzParseHeader \
-	./bridge:FuzzImport
+	./bridge:FuzzImport ./bridge:FuzzImportPacked ./bridge:FuzzUnpack
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \
