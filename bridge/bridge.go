@@ -584,7 +584,7 @@ func (b *Bridge) sendPack(ctx context.Context, p *packer) int {
 	switch b.send(ctx, p.message(), p.ms[0], p.len(), true) {
 	case stopped:
 		return p.at[0]
-	case tooLarge:
+	case overPayload:
 		// Filled for a server with a larger max_payload than this one: each
 		// message goes alone, and only one too large alone is dropped.
 		ms, at := slices.Clone(p.ms), slices.Clone(p.at)
@@ -607,16 +607,16 @@ func (b *Bridge) sendPack(ctx context.Context, p *packer) int {
 type sendResult int
 
 const (
-	sent     sendResult = iota
-	dropped             // never sendable: counted and logged
-	tooLarge            // a pack over max_payload, left to the caller
-	stopped             // ctx ended first
+	published   sendResult = iota
+	unsendable             // over max_payload alone: counted and logged
+	overPayload            // a pack of several over max_payload, left to the caller
+	stopped                // ctx ended first
 )
 
 // send publishes msg, which carries n local messages (m the first), to
 // NATS, retrying with backoff until it is sent or cannot ever be. A pack
 // of several over the server's max_payload is left to the caller
-// (tooLarge); any other message over it is counted and logged.
+// (overPayload); any other message over it is counted and logged.
 func (b *Bridge) send(ctx context.Context, msg *nats.Msg, m *pubsub.Message, n int, pack bool) sendResult {
 	for attempt := 0; ; attempt++ {
 		if err := b.gate.wait(ctx); err != nil {
@@ -628,16 +628,16 @@ func (b *Bridge) send(ctx context.Context, msg *nats.Msg, m *pubsub.Message, n i
 			if pack {
 				b.stats.packs.Add(1)
 			}
-			return sent
+			return published
 		}
 		if isTooLarge(err) {
 			if pack && n > 1 {
-				return tooLarge
+				return overPayload
 			}
 			b.stats.tooLarge.Add(uint64(n))
 			b.log.Error("bridge: message too large for NATS, not exported",
 				"id", m.ID, "topic", m.Topic, "size", natsSize(msg), "max_payload", b.nc.MaxPayload(), "err", err)
-			return dropped
+			return unsendable
 		}
 		if ctx.Err() != nil {
 			return stopped
