@@ -159,9 +159,9 @@ func WithReadyFunc(f func()) Option {
 
 // WithPacking has the exporter send what its channel holds on one topic
 // in one NATS message (up to 64 KiB), in pubsub's own format
-// ([HeaderPacked]) rather than a NATS message a message: the server and
-// the importing bridge then spend about half the CPU a message they did
-// (docs/PERFORMANCE.md). Bridges read packs from this version on (an older
+// ([HeaderPacked]) rather than a NATS message a message: the server then
+// spends about two thirds and the importing bridge half the CPU a message
+// they did (docs/PERFORMANCE.md). Bridges read packs from this version on (an older
 // one would publish a pack as one message); other NATS clients see a
 // binary payload, so a prefix that NATS clients read should not be
 // packed. Core mode only: New refuses it with [WithDurable].
