@@ -34,18 +34,27 @@ func nextBlocked(c *Channel, ctx context.Context, then func()) (string, error) {
 // which its next wait blocks in poll(2).
 func sparse(t *testing.T, h *Home, c *Channel) {
 	t.Helper()
+	takeThroughWaits(t, "reader", channelNext(c, context.Background()), c.turn.parked.Load, func() {
+		if _, _, _, err := h.Publish(c.Topic(), []byte("sparse"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}, "sparse", &c.pace)
+}
+
+// takeThroughWaits has a reader (what: in failures) take a message
+// through a wait sparseWaits times: next takes one, parked says it waits,
+// publish sends one; then its pace must call it sparse. want, unless
+// empty, is what each message holds.
+func takeThroughWaits(t *testing.T, what string, next func() (string, error), parked func() bool, publish func(), want string, p *pace) {
+	t.Helper()
 	for range sparseWaits {
-		got, err := nextOnce(channelNext(c, context.Background()), c.turn.parked.Load, func() {
-			if _, _, _, err := h.Publish(c.Topic(), []byte("sparse"), nil); err != nil {
-				t.Fatal(err)
-			}
-		})
-		if err != nil || got != "sparse" {
+		got, err := nextOnce(next, parked, publish)
+		if err != nil || want != "" && got != want {
 			t.Fatalf("Next = %q, %v", got, err)
 		}
 	}
-	if c.pace.longWaits < sparseWaits {
-		t.Fatalf("a reader that waited %d times for one message is not sparse", sparseWaits)
+	if p.longWaits < sparseWaits {
+		t.Fatalf("a %s that waited %d times for one message is not sparse", what, sparseWaits)
 	}
 }
 
@@ -265,14 +274,7 @@ func sparseWorker(t *testing.T, h *Home, w *Worker) {
 	if w.slot < 0 {
 		t.Fatal("the only worker of a queue has no slot")
 	}
-	for range sparseWaits {
-		if _, err := nextOnce(workerNext(w, context.Background()), w.turn.parked.Load, func() { publishN(t, h, "jobs", 1) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if w.pace.longWaits < sparseWaits {
-		t.Fatalf("a worker that waited %d times for one message is not sparse", sparseWaits)
-	}
+	takeThroughWaits(t, "worker", workerNext(w, context.Background()), w.turn.parked.Load, func() { publishN(t, h, "jobs", 1) }, "", &w.pace)
 }
 
 // nextBlockedWorker runs w.Next(ctx); once w is blocked in poll(2), it
