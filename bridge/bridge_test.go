@@ -956,6 +956,68 @@ func TestJetStreamKilled(t *testing.T) {
 	t.Logf("B after the kill: %v; %d repeated", s, repeats)
 }
 
+// TestPackedJetStreamKilled: packs from a core exporter land in the
+// stream of a JetStream importer, which is killed (SIGKILL) and started
+// again: nothing is lost, and what comes twice is the part of one pack
+// that was published before the kill, in one run, right where it was.
+func TestPackedJetStreamKilled(t *testing.T) {
+	ow := startOneWay(t, "pk.+", "pk.t", []string{"--packed"}, []string{"--durable", "host-b", "--ack-wait", "1s"})
+	a, ba, bb, sub := ow.a, ow.ba, ow.bb, ow.sub
+	const n = 5000
+	w, finish := publishLines(t, a, "pk.t")
+	for i := range n {
+		fmt.Fprintln(w, i)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	sub.waitCount(n / 5)
+	if err := bb.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = bb.Wait()
+	bb.start()
+	finish()
+	sub.waitCount(n)
+	sa := ba.stop()
+	bb.stop()
+	got := sub.close()
+	// Take out what came again: a message not after the last one kept.
+	var kept []*pubsub.Message
+	runs, repeats, last := 0, 0, -1
+	for i, m := range got {
+		k := lineNumber(m)
+		if k < 0 {
+			t.Fatalf("message %d is %q, not a line", i, m.Content)
+		}
+		if k <= last {
+			if repeats == 0 || k <= lineNumber(got[i-1]) {
+				runs++
+			}
+			repeats++
+			continue
+		}
+		kept, last = append(kept, m), k
+	}
+	if runs > 1 {
+		t.Errorf("repeats in %d places, want at most one run (the pack being published at the kill)", runs)
+	}
+	checkSequence(t, kept, 0, n)
+	if sa["packs sent"] == 0 {
+		t.Errorf("exporter %v: no packs", sa)
+	}
+	t.Logf("%d repeated, in %d packs of %d messages", repeats, sa["packs sent"], n)
+}
+
+// lineNumber is the number a message of publishLines holds.
+func lineNumber(m *pubsub.Message) int {
+	k, err := strconv.Atoi(string(m.Content))
+	if err != nil {
+		return -1
+	}
+	return k
+}
+
 // TestJetStreamNewHost: a host whose durable consumer is new gets what is
 // published from then on, not the stream's history.
 func TestJetStreamNewHost(t *testing.T) {
